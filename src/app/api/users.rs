@@ -1,0 +1,40 @@
+use crate::model::AppError;
+use crate::model::user::UserView;
+use leptos::prelude::*;
+use uuid::Uuid;
+
+#[server(prefix = "/serverfn", endpoint = "list_users")]
+pub async fn list_users() -> Result<Vec<UserView>, AppError> {
+    use super::ssr::{IntoApp, actor};
+    let (state, actor) = actor().await?;
+    crate::server::services::users::list(&state.pool, &actor)
+        .await
+        .into_app()
+}
+
+#[server(prefix = "/serverfn", endpoint = "create_user")]
+pub async fn create_user(
+    email: String,
+    display_name: String,
+    password: String,
+    role: String,
+) -> Result<UserView, AppError> {
+    use super::ssr::{IntoApp, actor};
+    use crate::model::user::{NewUser, Role};
+    let (state, actor) = actor().await?;
+    let new = Role::parse(&role)
+        .and_then(|role| NewUser::parse(&email, &display_name, &password, role))
+        .into_app()?;
+    crate::server::services::users::create(&state.pool, &actor, new)
+        .await
+        .into_app()
+}
+
+#[server(prefix = "/serverfn", endpoint = "set_user_disabled")]
+pub async fn set_user_disabled(user_id: Uuid, disabled: bool) -> Result<(), AppError> {
+    use super::ssr::{IntoApp, actor};
+    let (state, actor) = actor().await?;
+    crate::server::services::users::set_disabled(&state.pool, &actor, user_id, disabled)
+        .await
+        .into_app()
+}

@@ -1,0 +1,95 @@
+use crate::app::api::projects::project_items;
+use crate::app::components::error_box::ErrorBox;
+use crate::app::components::markdown::Markdown;
+use crate::app::components::require_user::RequireUser;
+use crate::model::project::{ItemView, ResponseView};
+use crate::model::user::Role;
+use leptos::either::Either;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+#[component]
+pub fn ProjectItemsPage() -> impl IntoView {
+    view! { <RequireUser role=Role::Admin let:_user><Items/></RequireUser> }
+}
+
+#[component]
+fn Items() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let page = Resource::new(
+        move || {
+            let slug = params.with(|p| p.get("slug").unwrap_or_default());
+            let after = query.with(|q| q.get("after").and_then(|a| a.parse::<i64>().ok()));
+            (slug, after)
+        },
+        |(slug, after)| project_items(slug, after),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading items…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) => {
+                        let next = page
+                            .next_after
+                            .map(|after| format!("/projects/{}/items?after={after}", page.project.slug));
+                        Either::Left(view! {
+                            <section>
+                                <h1>{page.project.name.clone()}</h1>
+                                <p class="muted">{format!("{} items", page.project.item_count)}</p>
+                                {page.items.into_iter().map(|item| view! { <ItemCard item/> }).collect_view()}
+                                {next.map(|href| view! { <a class="button" href=href>"Next items →"</a> })}
+                            </section>
+                        })
+                    }
+                    Err(error) => Either::Right(view! { <ErrorBox error/> }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ItemCard(item: ItemView) -> impl IntoView {
+    let label = item
+        .external_id
+        .clone()
+        .unwrap_or_else(|| format!("#{}", item.item_seq));
+    let aria = format!("Item {label}");
+    let layout = if item.responses.len() == 2 {
+        "answers side-by-side"
+    } else {
+        "answers stacked"
+    };
+    view! {
+        <article class="item card" aria-label=aria>
+            <header class="item-head"><span class="badge">{label}</span></header>
+            <div class="conversation">
+                {item.messages.into_iter().map(|m| view! {
+                    <div class=format!("turn turn-{}", m.role.as_str())>
+                        <div class="turn-role">{m.role.as_str()}</div>
+                        <Markdown text=m.content/>
+                    </div>
+                }).collect_view()}
+            </div>
+            <div class=layout>
+                {item.responses.into_iter().map(|r| view! { <Answer response=r/> }).collect_view()}
+            </div>
+        </article>
+    }
+}
+
+#[component]
+fn Answer(response: ResponseView) -> impl IntoView {
+    let title = format!("Answer {}", response.ordinal + 1);
+    let aria = title.clone();
+    view! {
+        <section class="answer" aria-label=aria>
+            <header>
+                <strong>{title}</strong>
+                {response.model.map(|m| view! { <span class="model">{m}</span> })}
+            </header>
+            <Markdown text=response.content/>
+        </section>
+    }
+}

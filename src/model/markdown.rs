@@ -1,0 +1,131 @@
+//! Markdown to HTML for untrusted text (prompts and model answers).
+//!
+//! Raw HTML in the source is shown as text, never passed through, and links or images
+//! whose scheme could run code (`javascript:`, `data:`, `vbscript:` …) lose their target.
+//! The output is therefore safe to set as `inner_html`.
+
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, html};
+
+pub fn to_safe_html(source: &str) -> String {
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_FOOTNOTES;
+    let events = Parser::new_ext(source, options).map(|event| match event {
+        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Link {
+            link_type,
+            dest_url: safe_url(dest_url),
+            title,
+            id,
+        }),
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Image {
+            link_type,
+            dest_url: safe_url(dest_url),
+            title,
+            id,
+        }),
+        other => other,
+    });
+    let mut out = String::with_capacity(source.len() * 3 / 2);
+    html::push_html(&mut out, events);
+    out
+}
+
+/// Keeps relative URLs and the schemes that only navigate; anything else becomes `#`.
+fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
+    // Browsers ignore ASCII whitespace and control characters inside a scheme.
+    let compact: String = url
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
+        .take(16)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let scheme = compact.split_once(':').map(|(scheme, _)| scheme);
+    match scheme {
+        None => url,
+        Some(s) if s.contains(['/', '?', '#']) => url,
+        Some("http" | "https" | "mailto") => url,
+        Some(_) => CowStr::Borrowed("#"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_safe_html;
+
+    #[test]
+    fn renders_tables_lists_and_code() {
+        let html = to_safe_html(
+            "| a | b |\n|---|---|\n| 1 | 2 |\n\n- x\n- y\n\n```rust\nfn main() {}\n```\n",
+        );
+        assert!(html.contains("<table>"), "{html}");
+        assert!(html.contains("<li>x</li>"), "{html}");
+        assert!(
+            html.contains("<code class=\"language-rust\">fn main() {}"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn raw_html_becomes_text() {
+        let html =
+            to_safe_html("Hi <script>alert('x')</script> and <img src=x onerror=\"alert(1)\">");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;img src=x onerror=\"alert(1)\"&gt;"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn html_blocks_become_text() {
+        let html = to_safe_html("<div onclick=\"evil()\">\nhello\n</div>\n");
+        assert!(!html.contains("<div"), "{html}");
+        assert!(html.contains("&lt;div"), "{html}");
+    }
+
+    #[test]
+    fn scripting_urls_are_neutralised() {
+        for src in [
+            "[x](javascript:alert(1))",
+            "[x](JaVaScRiPt:alert(1))",
+            "[x](<javascript:alert(1)>)",
+            "![x](data:text/html;base64,PHNjcmlwdD4=)",
+            "[x](vbscript:msgbox)",
+        ] {
+            let html = to_safe_html(src);
+            assert!(
+                html.contains("href=\"#\"") || html.contains("src=\"#\""),
+                "{src} -> {html}"
+            );
+        }
+    }
+
+    #[test]
+    fn ordinary_urls_are_kept() {
+        for (src, url) in [
+            (
+                "[x](https://example.org/a?b=c)",
+                "https://example.org/a?b=c",
+            ),
+            ("[x](/docs/page)", "/docs/page"),
+            ("[x](mailto:a@b.org)", "mailto:a@b.org"),
+            ("[x](page?next=a:b)", "page?next=a:b"),
+        ] {
+            assert!(to_safe_html(src).contains(url), "{src}");
+        }
+    }
+}

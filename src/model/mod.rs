@@ -1,0 +1,10 @@
+//! Plain types shared by the server and the browser: ids, people, projects, items,
+//! validation and errors. No I/O here: everything compiles for wasm too.
+
+pub mod error;
+pub mod markdown;
+pub mod project;
+pub mod url;
+pub mod user;
+
+pub use error::{AppError, ErrorCode};

@@ -1,0 +1,140 @@
+//! Configuration from command-line flags and environment variables (each flag names its
+//! variable in `verdict --help`). Loaded once in `main` and passed down.
+
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Where the database is. Shared by every subcommand.
+#[derive(Args, Clone, Debug)]
+pub struct DbConfig {
+    /// PostgreSQL URL. Without it Verdict starts (or reuses) a local PostgreSQL of its own
+    /// with its data in `<data-dir>/postgres`.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Folder for Verdict's own files (the local PostgreSQL's data among them).
+    #[arg(
+        long,
+        env = "VERDICT_DATA_DIR",
+        default_value = ".verdict",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// Port of the local PostgreSQL (only used without DATABASE_URL).
+    #[arg(
+        long,
+        env = "VERDICT_LOCAL_PG_PORT",
+        default_value_t = 54329,
+        global = true
+    )]
+    pub local_pg_port: u16,
+
+    /// Largest number of database connections this process opens.
+    #[arg(
+        long,
+        env = "VERDICT_DB_MAX_CONNECTIONS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub db_max_connections: u32,
+}
+
+/// Settings of `verdict serve`.
+#[derive(Args, Clone, Debug)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "VERDICT_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// The URL people use to reach Verdict. An https URL turns on `Secure` cookies.
+    #[arg(long, env = "VERDICT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Email of the first admin, created when the database has no users.
+    #[arg(
+        long,
+        env = "VERDICT_ADMIN_EMAIL",
+        default_value = "admin@verdict.local"
+    )]
+    pub admin_email: String,
+
+    /// Password of the first admin. Without it a random one is generated and printed once.
+    #[arg(long, env = "VERDICT_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Do not create the demo project and the demo annotator.
+    #[arg(long, env = "VERDICT_NO_DEMO")]
+    pub no_demo: bool,
+
+    /// Password of the demo annotator (annotator@verdict.local). Without it a random one
+    /// is generated and printed once, when the account is created.
+    #[arg(long, env = "VERDICT_DEMO_PASSWORD", hide_env_values = true)]
+    pub demo_password: Option<String>,
+
+    /// Failed logins per account within the throttle window before further attempts are
+    /// refused.
+    #[arg(long, env = "VERDICT_LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: u32,
+
+    /// Length of the login throttle window, in seconds.
+    #[arg(long, env = "VERDICT_LOGIN_WINDOW_SECS", default_value_t = 900)]
+    pub login_window_secs: u32,
+
+    /// Days a session lasts without activity.
+    #[arg(long, env = "VERDICT_SESSION_DAYS", default_value_t = 7)]
+    pub session_days: i64,
+}
+
+impl ServeConfig {
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr))
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url().starts_with("https://")
+    }
+}
+
+/// The parts of the configuration the running application needs at request time.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    pub secure_cookies: bool,
+    pub session_days: i64,
+    pub login_throttle: LoginThrottle,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct LoginThrottle {
+    pub max_failures: u32,
+    pub window_secs: u32,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            session_days: 7,
+            login_throttle: LoginThrottle {
+                max_failures: 5,
+                window_secs: 900,
+            },
+        }
+    }
+}
+
+impl From<&ServeConfig> for AppConfig {
+    fn from(c: &ServeConfig) -> Self {
+        Self {
+            secure_cookies: c.secure_cookies(),
+            session_days: c.session_days,
+            login_throttle: LoginThrottle {
+                max_failures: c.login_max_failures,
+                window_secs: c.login_window_secs,
+            },
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The server's error type. Services return it; it is mapped once to an HTTP status and a
+//! user-facing [`AppError`]. Database and internal errors are logged here, once, and reach
+//! the client only as a generic message.
+
+use crate::model::{AppError, ErrorCode};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("you are not allowed to do this")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Bad input; the `AppError` names the field.
+    #[error("{0}")]
+    Invalid(AppError),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Invalid(AppError::invalid(field, message))
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Unauthenticated => ErrorCode::Unauthenticated,
+            Error::Forbidden => ErrorCode::Forbidden,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::Invalid(_) => ErrorCode::Invalid,
+            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::TooManyRequests { .. } => ErrorCode::TooManyRequests,
+            Error::Database(_) | Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self.code() {
+            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What the client may see. Logs internal errors, since their detail is withheld.
+    pub fn to_app_error(&self) -> AppError {
+        match self {
+            Error::Invalid(e) => e.clone(),
+            Error::Database(e) => {
+                tracing::error!(error = %e, "database error");
+                AppError::new(ErrorCode::Internal, "internal error; see the server log")
+            }
+            Error::Internal(e) => {
+                tracing::error!(error = ?e, "internal error");
+                AppError::new(ErrorCode::Internal, "internal error; see the server log")
+            }
+            other => AppError::new(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<AppError> for Error {
+    fn from(e: AppError) -> Self {
+        match e.code {
+            ErrorCode::Invalid => Error::Invalid(e),
+            ErrorCode::Unauthenticated => Error::Unauthenticated,
+            ErrorCode::Forbidden => Error::Forbidden,
+            ErrorCode::Conflict => Error::Conflict(e.message),
+            _ => Error::Internal(anyhow::anyhow!(e.message)),
+        }
+    }
+}
+
+/// Maps a unique-constraint violation to a friendlier error.
+pub trait ResultExt<T> {
+    fn on_constraint(self, name: &str, f: impl FnOnce() -> Error) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> ResultExt<T> for std::result::Result<T, E> {
+    fn on_constraint(self, name: &str, f: impl FnOnce() -> Error) -> Result<T> {
+        self.map_err(|e| match e.into() {
+            Error::Database(sqlx::Error::Database(db)) if db.constraint() == Some(name) => f(),
+            other => other,
+        })
+    }
+}
+
+/// The JSON error envelope of the HTTP API: `{"error": {"code", "message", "field"}}`.
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = axum::Json(serde_json::json!({ "error": self.to_app_error() }));
+        let mut response = (status, body).into_response();
+        if let Error::TooManyRequests { retry_after_secs } = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs),
+            );
+        }
+        response
+    }
+}

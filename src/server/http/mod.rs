@@ -1,0 +1,50 @@
+//! The HTTP surface: the Leptos UI (pages and server functions), the login form
+//! endpoints, health, and the layers around them. [`router`] builds it all without
+//! binding a socket, so tests drive it directly.
+
+pub mod auth;
+pub mod health;
+pub mod session;
+
+use super::AppState;
+use crate::app::{App, shell};
+use axum::Router;
+use axum::routing::{get, post};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+
+pub fn router(state: AppState) -> Router {
+    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+        .with_name("verdict_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(
+            state.config.session_days,
+        )));
+
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        // Browser forms that must work without JavaScript.
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        // Operations.
+        .route("/healthz", get(health::healthz))
+        // Pages, and the server functions they call (under /serverfn).
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(file_and_error_handler::<AppState, _>(shell))
+        .layer(sessions)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,39 @@
+//! The typed session: which user a browser session belongs to.
+
+use crate::model::user::UserView;
+use crate::server::services::auth;
+use crate::server::{Error, Result};
+use sqlx::PgPool;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+const USER_ID: &str = "user_id";
+
+fn session_error(e: tower_sessions::session::Error) -> Error {
+    Error::Internal(anyhow::anyhow!("session store: {e}"))
+}
+
+/// The signed-in user, if the session has one whose account is still enabled.
+pub async fn current_user(pool: &PgPool, session: &Session) -> Result<Option<UserView>> {
+    let Some(user_id) = session.get::<Uuid>(USER_ID).await.map_err(session_error)? else {
+        return Ok(None);
+    };
+    let user = auth::session_user(pool, user_id).await?;
+    if user.is_none() {
+        session.flush().await.map_err(session_error)?;
+    }
+    Ok(user)
+}
+
+/// Binds the session to a user under a fresh session id (no fixation).
+pub async fn sign_in(session: &Session, user_id: Uuid) -> Result<()> {
+    session.cycle_id().await.map_err(session_error)?;
+    session
+        .insert(USER_ID, user_id)
+        .await
+        .map_err(session_error)
+}
+
+pub async fn sign_out(session: &Session) -> Result<()> {
+    session.flush().await.map_err(session_error)
+}

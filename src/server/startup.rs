@@ -1,0 +1,109 @@
+//! `verdict serve`: open the database, migrate, bootstrap, then serve until a signal.
+
+use super::config::{AppConfig, DbConfig, ServeConfig};
+use super::services::users::{self, Created};
+use super::{AppState, db, http, seed};
+use anyhow::Context;
+use leptos::config::get_configuration;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_sessions::ExpiredDeletion;
+use tower_sessions_sqlx_store::PostgresStore;
+
+pub async fn serve(db_config: &DbConfig, config: &ServeConfig) -> anyhow::Result<()> {
+    let database = db::open(db_config).await?;
+    let pool = database.pool.clone();
+    db::migrate(&pool).await?;
+
+    let admin =
+        users::ensure_first_admin(&pool, &config.admin_email, config.admin_password.as_deref())
+            .await?;
+    let demo = if config.no_demo {
+        None
+    } else {
+        let demo = seed::seed_demo(&pool, config.demo_password.as_deref()).await?;
+        tracing::info!(items_added = demo.items_added, "demo project ready");
+        Some(demo)
+    };
+
+    let mut leptos_options = get_configuration(None)
+        .context("reading the Leptos configuration")?
+        .leptos_options;
+    leptos_options.site_addr = config.addr;
+    let state = AppState {
+        pool: pool.clone(),
+        config: Arc::new(AppConfig::from(config)),
+        leptos_options,
+    };
+
+    let session_cleanup = tokio::spawn(
+        PostgresStore::new(pool.clone()).continuously_delete_expired(Duration::from_secs(3600)),
+    );
+
+    let listener = TcpListener::bind(config.addr).await.with_context(|| {
+        format!(
+            "cannot listen on {} (is another server using the port? set VERDICT_ADDR)",
+            config.addr
+        )
+    })?;
+    print_banner(
+        config,
+        admin.as_ref(),
+        demo.as_ref().and_then(|d| d.annotator.as_ref()),
+    );
+
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+
+    tracing::info!("shutting down");
+    session_cleanup.abort();
+    pool.close().await;
+    if let Some(local) = &database.local {
+        local.stop().await?;
+    }
+    Ok(())
+}
+
+fn print_banner(config: &ServeConfig, admin: Option<&Created>, annotator: Option<&Created>) {
+    println!();
+    println!("  Verdict is running at {}", config.public_url());
+    match admin {
+        Some(c) => println!(
+            "  Sign in as {} with password {}  (shown only this once)",
+            c.user.email, c.password
+        ),
+        None => println!(
+            "  Sign in with your account (first admin: {}; reset a password with `verdict user set-password --email …`)",
+            config.admin_email
+        ),
+    }
+    if let Some(c) = annotator {
+        println!(
+            "  Demo annotator: {} with password {}  (shown only this once)",
+            c.user.email, c.password
+        );
+    }
+    println!("  Stop with Ctrl+C.");
+    println!();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

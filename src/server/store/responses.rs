@@ -1,0 +1,47 @@
+use crate::model::project::ResponseView;
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    item_id: Uuid,
+    ordinal: i16,
+    model: Option<&str>,
+    content: &str,
+) -> sqlx::Result<Uuid> {
+    sqlx::query_scalar!(
+        "INSERT INTO responses (item_id, ordinal, model, content) VALUES ($1, $2, $3, $4) RETURNING response_id",
+        item_id,
+        ordinal,
+        model,
+        content
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// The answers of the given items, each item's in their original order.
+pub async fn for_items(
+    db: impl PgExecutor<'_>,
+    item_ids: &[Uuid],
+) -> sqlx::Result<Vec<(Uuid, ResponseView)>> {
+    let rows = sqlx::query!(
+        "SELECT item_id, response_id, ordinal, model, content
+         FROM responses WHERE item_id = ANY($1) ORDER BY item_id, ordinal",
+        item_ids
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let view = ResponseView {
+                response_id: r.response_id,
+                ordinal: r.ordinal,
+                model: r.model,
+                content: r.content,
+            };
+            (r.item_id, view)
+        })
+        .collect())
+}

@@ -1,0 +1,152 @@
+//! Helpers for driving the whole application in-process, without `main` or a socket.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use serde_json::Value;
+use sqlx::PgPool;
+use std::sync::Arc;
+use tower::ServiceExt;
+use verdict::model::user::{NewUser, Role, UserView};
+use verdict::server::config::AppConfig;
+use verdict::server::services::users;
+use verdict::server::{AppState, db, http};
+
+pub const PASSWORD: &str = "a long test password";
+
+pub struct TestApp {
+    pub pool: PgPool,
+    router: Router,
+}
+
+impl TestApp {
+    pub async fn new(pool: PgPool) -> Self {
+        Self::with_config(pool, AppConfig::default()).await
+    }
+
+    pub async fn with_config(pool: PgPool, config: AppConfig) -> Self {
+        // #[sqlx::test] applied our migrations; this adds the session table too.
+        db::migrate(&pool).await.expect("migrate");
+        let leptos_options = LeptosOptions::builder().output_name("verdict").build();
+        let state = AppState {
+            pool: pool.clone(),
+            config: Arc::new(config),
+            leptos_options,
+        };
+        Self {
+            pool,
+            router: http::router(state),
+        }
+    }
+
+    pub async fn user(&self, email: &str, role: Role) -> UserView {
+        let new = NewUser::parse(email, "Test Person", PASSWORD, role).expect("valid user");
+        users::create_account(&self.pool, new)
+            .await
+            .expect("create user")
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Response<Body> {
+        self.router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible router")
+    }
+
+    /// Posts the login form; returns the response (a 303 either way).
+    pub async fn login(&self, email: &str, password: &str) -> Response<Body> {
+        let body = format!(
+            "email={}&password={}",
+            form_encode(email),
+            form_encode(password)
+        );
+        self.send(form_post("/auth/login", &body, None)).await
+    }
+
+    /// Logs in and returns the session cookie (`name=value`).
+    pub async fn session_for(&self, email: &str) -> String {
+        let response = self.login(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&response), "/", "login should succeed for {email}");
+        session_cookie(&response).expect("a session cookie after login")
+    }
+
+    /// Calls a server function the way the browser does; returns status and JSON body.
+    pub async fn server_fn(
+        &self,
+        name: &str,
+        form: &str,
+        cookie: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let response = self
+            .send(form_post(&format!("/serverfn/{name}"), form, cookie))
+            .await;
+        let status = response.status();
+        (status, json_body(response).await)
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response<Body> {
+        // As a browser navigating: leptos only answers a page's redirect with a 302 then.
+        let mut request = Request::get(path).header(header::ACCEPT, "text/html");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+}
+
+pub fn form_post(path: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut request =
+        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.body(Body::from(body.to_owned())).unwrap()
+}
+
+pub fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn location(response: &Response<Body>) -> String {
+    response
+        .headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// The full Set-Cookie header of the session cookie, if one was set.
+pub fn set_cookie_header(response: &Response<Body>) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("verdict_session="))
+}
+
+pub fn session_cookie(response: &Response<Body>) -> Option<String> {
+    set_cookie_header(response).map(|v| v.split(';').next().unwrap().to_owned())
+}
+
+pub async fn body_text(response: Response<Body>) -> String {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+pub async fn json_body(response: Response<Body>) -> Value {
+    let text = body_text(response).await;
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
