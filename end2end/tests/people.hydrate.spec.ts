@@ -1,0 +1,76 @@
+import { expect, test } from "@playwright/test";
+import { admin, hydrated, signIn, signOut } from "./helpers";
+
+test("admin adds an annotator, who then signs in and sees the demo project", async ({ page }) => {
+  const email = `ann-${Date.now()}@example.org`;
+  const password = "a long e2e password";
+
+  await signIn(page, admin.email, admin.password);
+  await page.getByRole("link", { name: "Users" }).click();
+  await expect(page.getByRole("heading", { name: "Users" })).toBeVisible();
+  await hydrated(page);
+
+  const form = page.getByRole("form", { name: "Add a user" });
+  await form.getByLabel("Email").fill(email);
+  await form.getByLabel("Name").fill("Ann Notator");
+  await form.getByLabel(/Password/).fill(password);
+  await form.getByLabel("Role").selectOption("annotator");
+  await form.getByRole("button", { name: "Add user" }).click();
+
+  await expect(page.getByRole("status")).toContainText(`Created ${email}`);
+  const row = page.getByRole("row", { name: new RegExp(email) });
+  await expect(row).toContainText("annotator");
+  await expect(row).toContainText("active");
+
+  await signOut(page);
+  await signIn(page, email, password);
+  await expect(page.locator(".user-name")).toHaveText("Ann Notator");
+  const demo = page.getByRole("row", { name: /Demo: assistant answers/ });
+  await expect(demo).toContainText("20");
+  // Annotators do not get the admin's links.
+  await expect(page.getByRole("link", { name: "Users" })).toHaveCount(0);
+});
+
+test("the page hydrates: 'Show password' works only once the WASM runs", async ({ page }) => {
+  await page.goto("/login");
+  await hydrated(page);
+  const password = page.getByLabel("Password", { exact: true });
+  await expect(password).toHaveAttribute("type", "password");
+  await page.getByLabel("Show password").check();
+  await expect(password).toHaveAttribute("type", "text");
+});
+
+test("a wrong password is refused with a message", async ({ page }) => {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(admin.email);
+  await page.getByLabel("Password", { exact: true }).fill("certainly not it");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
+});
+
+test("answers render markdown, and HTML in them runs nothing", async ({ page }) => {
+  const dialogs: string[] = [];
+  page.on("dialog", async (dialog) => {
+    dialogs.push(dialog.message());
+    await dialog.dismiss();
+  });
+  await signIn(page, admin.email, admin.password);
+  await page.getByRole("link", { name: "Browse items" }).click();
+  await hydrated(page);
+  const item = page.getByRole("article", { name: "Item demo-20" });
+  await expect(item).toContainText("<script>alert('xss')</script>");
+  await expect(item.locator("script")).toHaveCount(0);
+  await expect(item.locator("img")).toHaveCount(0);
+  await expect(page.locator(".markdown table").first()).toBeVisible();
+  await expect(page.locator(".markdown pre code").first()).toBeVisible();
+  expect(dialogs).toEqual([]);
+});
+
+test("visitors are sent to the login page and back after signing in", async ({ page }) => {
+  await page.goto("/admin/users");
+  await expect(page).toHaveURL(/\/login\?next=\/admin\/users$/);
+  await page.getByLabel("Email").fill(admin.email);
+  await page.getByLabel("Password", { exact: true }).fill(admin.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Users" })).toBeVisible();
+});
