@@ -54,6 +54,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=pages::home::HomePage ssr=SsrMode::Async/>
                         <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/users") view=pages::users::UsersPage ssr=SsrMode::Async/>
+                        <Route path=path!("/projects/:slug/label") view=pages::label::LabelPage ssr=SsrMode::Async/>
+                        <Route path=path!("/projects/:slug/history") view=pages::history::HistoryPage ssr=SsrMode::Async/>
                         <Route
                             path=path!("/projects/:slug/items")
                             view=pages::project_items::ProjectItemsPage

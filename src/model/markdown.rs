@@ -4,15 +4,30 @@
 //! whose scheme could run code (`javascript:`, `data:`, `vbscript:` …) lose their target.
 //! The output is therefore safe to set as `inner_html`.
 
-use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, html};
+use super::highlight::highlight;
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd, html};
 
 pub fn to_safe_html(source: &str) -> String {
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_FOOTNOTES;
-    let events = Parser::new_ext(source, options).map(|event| match event {
+    // The language of the fenced code block being read, if any.
+    let mut code_lang: Option<String> = None;
+    let events = Parser::new_ext(source, options).map(move |event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang))) => {
+            code_lang = Some(lang.split_whitespace().next().unwrap_or("").to_owned());
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang)))
+        }
+        Event::End(TagEnd::CodeBlock) => {
+            code_lang = None;
+            Event::End(TagEnd::CodeBlock)
+        }
+        // `highlight` escapes every character of the code and adds only its own spans.
+        Event::Text(code) if code_lang.is_some() => {
+            Event::Html(highlight(&code, code_lang.as_deref().unwrap_or("")).into())
+        }
         Event::Start(Tag::Link {
             link_type,
             dest_url,
@@ -72,7 +87,7 @@ mod tests {
         assert!(html.contains("<table>"), "{html}");
         assert!(html.contains("<li>x</li>"), "{html}");
         assert!(
-            html.contains("<code class=\"language-rust\">fn main() {}"),
+            html.contains("<code class=\"language-rust\"><span class=\"hl-kw\">fn</span>"),
             "{html}"
         );
     }
@@ -88,6 +103,14 @@ mod tests {
             html.contains("&lt;img src=x onerror=\"alert(1)\"&gt;"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn code_blocks_are_highlighted_and_still_escaped() {
+        let html = to_safe_html("```python\nprint(\"<script>alert(1)</script>\")  # <b>\n```\n");
+        assert!(html.contains("hl-str"), "{html}");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("<b>"), "{html}");
     }
 
     #[test]

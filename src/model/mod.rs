@@ -1,7 +1,10 @@
 //! Plain types shared by the server and the browser: ids, people, projects, items,
 //! validation and errors. No I/O here: everything compiles for wasm too.
 
+pub mod annotation;
+pub mod diff;
 pub mod error;
+pub mod highlight;
 pub mod markdown;
 pub mod project;
 pub mod url;

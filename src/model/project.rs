@@ -230,3 +230,17 @@ mod tests {
         assert!(parsed.validate().is_ok());
     }
 }
+
+/// A project's labeling settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectSettings {
+    pub project_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub guidelines: String,
+    pub kinds: crate::model::annotation::FeedbackKinds,
+    /// How many different annotators label each item.
+    pub overlap: i32,
+    pub shuffle_answers: bool,
+    pub lease_seconds: i32,
+}

@@ -31,11 +31,15 @@ fn Projects(user: UserView) -> impl IntoView {
                                 <tbody>
                                     {list.into_iter().map(|p| {
                                         let items_href = format!("/projects/{}/items", p.slug);
+                                        let label_href = format!("/projects/{}/label", p.slug);
+                                        let history_href = format!("/projects/{}/history", p.slug);
                                         view! {
                                             <tr>
                                                 <td>{p.name}</td>
                                                 <td class="num">{p.item_count}</td>
-                                                <td>
+                                                <td class="row-actions">
+                                                    <a class="button primary small" href=label_href>"Label"</a>
+                                                    <a href=history_href>"My history"</a>
                                                     <Show when=move || is_admin>
                                                         <a href=items_href.clone()>"Browse items"</a>
                                                     </Show>

@@ -1,4 +1,6 @@
+pub mod history;
 pub mod home;
+pub mod label;
 pub mod login;
 pub mod not_found;
 pub mod project_items;

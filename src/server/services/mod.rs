@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod items;
+pub mod labeling;
 pub mod projects;
 pub mod users;
 

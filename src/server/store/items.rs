@@ -51,3 +51,104 @@ pub async fn page(
     .fetch_all(db)
     .await
 }
+
+/// The first item of the project this user may still label, locked for this transaction.
+/// Rows other transactions hold are skipped, so concurrent callers get different items.
+/// The capacity test here reads the statement's snapshot; [`free_capacity`] confirms it.
+pub async fn lock_next_candidate(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    user_id: Uuid,
+    overlap: i32,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        r#"SELECT i.item_id FROM items i
+           WHERE i.project_id = $1 AND i.completed_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.item_id AND a.user_id = $2)
+             AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.item_id AND s.user_id = $2)
+             AND i.annotation_count + (SELECT count(*) FROM assignments l
+                                       WHERE l.item_id = i.item_id AND l.user_id <> $2 AND l.expires_at > now()) < $3
+           ORDER BY i.item_seq
+           LIMIT 1
+           FOR UPDATE OF i SKIP LOCKED"#,
+        project_id,
+        user_id,
+        i64::from(overlap)
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Places still free on an item for this user: `overlap` minus submitted annotations and
+/// other people's unexpired leases. Run as its own statement after locking the item, it
+/// sees every lease committed before the lock was taken.
+pub async fn free_capacity(
+    db: impl PgExecutor<'_>,
+    item_id: Uuid,
+    user_id: Uuid,
+    overlap: i32,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT $3::bigint - i.annotation_count
+                  - (SELECT count(*) FROM assignments l
+                     WHERE l.item_id = i.item_id AND l.user_id <> $2 AND l.expires_at > now()) AS "free!"
+           FROM items i WHERE i.item_id = $1"#,
+        item_id,
+        user_id,
+        i64::from(overlap)
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub struct LockedItem {
+    pub project_id: Uuid,
+    pub annotation_count: i32,
+}
+
+/// Locks an item for a submission.
+pub async fn lock(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<Option<LockedItem>> {
+    sqlx::query_as!(
+        LockedItem,
+        "SELECT project_id, annotation_count FROM items WHERE item_id = $1 FOR UPDATE",
+        item_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Counts a new annotation; marks the item complete when it reaches `overlap`.
+pub async fn count_annotation(
+    db: impl PgExecutor<'_>,
+    item_id: Uuid,
+    overlap: i32,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE items SET annotation_count = annotation_count + 1,
+                completed_at = CASE WHEN annotation_count + 1 >= $2 THEN now() ELSE completed_at END
+         WHERE item_id = $1",
+        item_id,
+        overlap
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn messages(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<serde_json::Value> {
+    sqlx::query_scalar!("SELECT messages FROM items WHERE item_id = $1", item_id)
+        .fetch_one(db)
+        .await
+}
+
+/// (completed items, all items) of a project.
+pub async fn completion(db: impl PgExecutor<'_>, project_id: Uuid) -> sqlx::Result<(i64, i64)> {
+    let row = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE completed_at IS NOT NULL) AS "completed!", count(*) AS "total!"
+           FROM items WHERE project_id = $1"#,
+        project_id
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((row.completed, row.total))
+}

@@ -1,8 +1,11 @@
 //! All SQL lives here, one module per table family, one function per statement.
 //! Functions take an executor, so the calling service decides where transactions begin.
 
+pub mod annotations;
+pub mod assignments;
 pub mod items;
 pub mod login_failures;
 pub mod projects;
 pub mod responses;
+pub mod skips;
 pub mod users;

@@ -1,4 +1,5 @@
-use crate::model::project::ProjectSummary;
+use crate::model::annotation::FeedbackKinds;
+use crate::model::project::{ProjectSettings, ProjectSummary};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
@@ -45,4 +46,60 @@ pub async fn find_summary(
     )
     .fetch_optional(db)
     .await
+}
+
+pub async fn find_settings(
+    db: impl PgExecutor<'_>,
+    slug: &str,
+) -> sqlx::Result<Option<ProjectSettings>> {
+    let row = sqlx::query!(
+        "SELECT project_id, slug, name, guidelines, thumbs_enabled, ranking_enabled, ideal_enabled,
+                flags_enabled, comment_enabled, allow_ties, overlap, shuffle_answers, lease_seconds
+         FROM projects WHERE slug = $1",
+        slug
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| ProjectSettings {
+        project_id: r.project_id,
+        slug: r.slug,
+        name: r.name,
+        guidelines: r.guidelines,
+        kinds: FeedbackKinds {
+            thumbs: r.thumbs_enabled,
+            ranking: r.ranking_enabled,
+            ideal: r.ideal_enabled,
+            flags: r.flags_enabled,
+            comment: r.comment_enabled,
+            allow_ties: r.allow_ties,
+        },
+        overlap: r.overlap,
+        shuffle_answers: r.shuffle_answers,
+        lease_seconds: r.lease_seconds,
+    }))
+}
+
+/// Changes a project's settings; returns false when there is no such project.
+pub async fn update_settings(db: impl PgExecutor<'_>, s: &ProjectSettings) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE projects SET name = $2, guidelines = $3, thumbs_enabled = $4, ranking_enabled = $5,
+                ideal_enabled = $6, flags_enabled = $7, comment_enabled = $8, allow_ties = $9,
+                overlap = $10, shuffle_answers = $11, lease_seconds = $12, updated_at = now()
+         WHERE project_id = $1",
+        s.project_id,
+        s.name,
+        s.guidelines,
+        s.kinds.thumbs,
+        s.kinds.ranking,
+        s.kinds.ideal,
+        s.kinds.flags,
+        s.kinds.comment,
+        s.kinds.allow_ties,
+        s.overlap,
+        s.shuffle_answers,
+        s.lease_seconds,
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

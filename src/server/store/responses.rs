@@ -45,3 +45,14 @@ pub async fn for_items(
         })
         .collect())
 }
+
+/// The answers of one item, in their original order.
+pub async fn for_item(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<Vec<ResponseView>> {
+    sqlx::query_as!(
+        ResponseView,
+        "SELECT response_id, ordinal, model, content FROM responses WHERE item_id = $1 ORDER BY ordinal",
+        item_id
+    )
+    .fetch_all(db)
+    .await
+}

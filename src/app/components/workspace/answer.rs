@@ -1,0 +1,59 @@
+use super::state::Form;
+use crate::app::components::markdown::Markdown;
+use crate::model::annotation::FeedbackKinds;
+use crate::model::project::ResponseView;
+use leptos::prelude::*;
+
+/// One answer: its number (the key that ranks it), rank, thumbs and text.
+#[component]
+pub fn AnswerCard(
+    answer: ResponseView,
+    index: usize,
+    form: Form,
+    kinds: FeedbackKinds,
+) -> impl IntoView {
+    let id = answer.response_id;
+    let number = index + 1;
+    let rank = move || form.rank_of(id).map(|r| format!("#{}", r + 1));
+    let thumb = move || form.thumbs.with(|t| t.get(&id).copied());
+    let focused = move || form.focused.get() == index;
+    view! {
+        <section
+            class="answer"
+            class:focused=focused
+            aria-label=format!("Answer {number}")
+            draggable="true"
+            on:dragstart=move |ev| {
+                if let Some(dt) = ev.data_transfer() {
+                    let _ = dt.set_data("text/plain", &format!("answer:{id}"));
+                }
+            }
+            on:click=move |_| form.focused.set(index)
+        >
+            <header>
+                <kbd class="answer-key">{number}</kbd>
+                <strong>{format!("Answer {number}")}</strong>
+                <span class="rank-badge" aria-label="Rank">{rank}</span>
+                {kinds.thumbs.then(|| view! {
+                    <span class="thumbs">
+                        <button
+                            class="thumb up"
+                            class:on=move || thumb() == Some(true)
+                            aria-pressed=move || (thumb() == Some(true)).to_string()
+                            aria-label=format!("Thumbs up for answer {number}")
+                            on:click=move |ev| { ev.stop_propagation(); form.thumb(id, true) }
+                        >"▲"</button>
+                        <button
+                            class="thumb down"
+                            class:on=move || thumb() == Some(false)
+                            aria-pressed=move || (thumb() == Some(false)).to_string()
+                            aria-label=format!("Thumbs down for answer {number}")
+                            on:click=move |ev| { ev.stop_propagation(); form.thumb(id, false) }
+                        >"▼"</button>
+                    </span>
+                })}
+            </header>
+            <Markdown text=answer.content.clone()/>
+        </section>
+    }
+}

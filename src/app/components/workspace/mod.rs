@@ -1,0 +1,188 @@
+//! The labeling workspace: one item, its answers, and every way to judge them, driven
+//! by keyboard first. Holds the in-progress annotation in signals, mirrors it to a
+//! local draft, and submits it with a client-generated id.
+
+mod answer;
+mod draft;
+mod editor;
+mod keys;
+mod ranking;
+mod state;
+
+use crate::app::api::labeling::{SkipTask, SubmitAnnotation};
+use crate::app::components::error_box::ErrorBox;
+use crate::app::components::markdown::Markdown;
+use crate::model::annotation::{Flag, Submitted, Task};
+use leptos::prelude::*;
+use state::Form;
+use std::sync::Arc;
+
+/// Shows `task` and reports the next task (or `None`) once it is submitted or skipped.
+#[component]
+pub fn TaskView(task: Task, on_next: Callback<Option<Task>>) -> impl IntoView {
+    let task = Arc::new(task);
+    let form = Form::new(&task);
+    let help = RwSignal::new(false);
+    let guidelines_open = RwSignal::new(false);
+    let skip_reason = RwSignal::new(String::new());
+    let submit = ServerAction::<SubmitAnnotation>::new();
+    let skip = ServerAction::<SkipTask>::new();
+    let error = RwSignal::new(None);
+
+    draft::restore_and_persist(form, task.item_id);
+
+    let finish =
+        move |result: Option<Result<Submitted, crate::model::AppError>>, item_id| match result {
+            Some(Ok(submitted)) => {
+                draft::clear(item_id);
+                on_next.run(submitted.next);
+            }
+            Some(Err(e)) => error.set(Some(e)),
+            None => {}
+        };
+    let item_id = task.item_id;
+    Effect::new(move |_| finish(submit.value().get(), item_id));
+    Effect::new(move |_| finish(skip.value().get(), item_id));
+
+    let do_submit = {
+        let task = task.clone();
+        move || {
+            if submit.pending().get_untracked() {
+                return;
+            }
+            error.set(None);
+            submit.dispatch(SubmitAnnotation {
+                slug: task.project_slug.clone(),
+                input: form.to_input(&task),
+            });
+        }
+    };
+    let do_skip = {
+        let task = task.clone();
+        move || {
+            let reason = Some(skip_reason.get_untracked()).filter(|r| !r.trim().is_empty());
+            skip.dispatch(SkipTask {
+                slug: task.project_slug.clone(),
+                item_id: task.item_id,
+                reason,
+            });
+        }
+    };
+
+    keys::install(keys::Handlers {
+        form,
+        task: task.clone(),
+        help,
+        guidelines_open,
+        submit: Arc::new(do_submit.clone()),
+        skip: Arc::new(do_skip.clone()),
+    });
+
+    let progress = task.progress;
+    let percent = if progress.total > 0 {
+        progress.completed * 100 / progress.total
+    } else {
+        0
+    };
+    let layout = if task.answers.len() == 2 {
+        "answers side-by-side"
+    } else {
+        "answers stacked"
+    };
+    let kinds = task.kinds;
+    let editing = task.existing.as_ref().map(|e| e.version);
+    let guidelines = task.guidelines.clone();
+
+    view! {
+        <div class="workspace" data-item=task.item_id.to_string()>
+            <div class="workspace-bar">
+                <div class="progress" aria-label="Progress">
+                    <div class="progress-track"><div class="progress-fill" style=format!("width: {percent}%")></div></div>
+                    <span>{format!("{} / {} items done", progress.completed, progress.total)}</span>
+                    <span class="muted">{format!("{} by me today", progress.mine_today)}</span>
+                </div>
+                <button class="link" on:click=move |_| guidelines_open.update(|o| *o = !*o)>"Guidelines (g)"</button>
+                <button class="link" on:click=move |_| help.update(|h| *h = !*h)>"Keys (?)"</button>
+            </div>
+            {editing.map(|v| view! { <p class="notice">{format!("Editing your earlier annotation (version {v}).")}</p> })}
+            <Show when=move || guidelines_open.get()>
+                <aside class="guidelines card" aria-label="Guidelines"><Markdown text=guidelines.clone()/></aside>
+            </Show>
+            <Show when=move || help.get()>
+                <keys::HelpPanel kinds on_close=Callback::new(move |()| help.set(false))/>
+            </Show>
+
+            <div class="conversation">
+                {task.messages.iter().map(|m| view! {
+                    <div class=format!("turn turn-{}", m.role.as_str())>
+                        <div class="turn-role">{m.role.as_str()}</div>
+                        <Markdown text=m.content.clone()/>
+                    </div>
+                }).collect_view()}
+            </div>
+
+            <div class=layout>
+                {task.answers.iter().enumerate().map(|(index, a)| view! {
+                    <answer::AnswerCard answer=a.clone() index form kinds/>
+                }).collect_view()}
+            </div>
+
+            <div class="judgement card">
+                {kinds.ranking.then(|| view! { <ranking::RankingBar form answers=task.answers.clone() allow_ties=kinds.allow_ties/> })}
+                {kinds.ideal.then(|| view! { <editor::IdealEditor form answers=task.answers.clone()/> })}
+                {kinds.flags.then(|| view! {
+                    <fieldset class="flags">
+                        <legend>"Flags"</legend>
+                        {Flag::ALL.into_iter().map(|flag| view! {
+                            <label class="inline">
+                                <input
+                                    type="checkbox"
+                                    prop:checked=move || form.flags.with(|f| f.contains(&flag))
+                                    on:change=move |_| form.toggle_flag(flag)
+                                />
+                                {flag.label()}
+                                <kbd>{keys::flag_key(flag).to_string()}</kbd>
+                            </label>
+                        }).collect_view()}
+                    </fieldset>
+                })}
+                {kinds.comment.then(|| view! {
+                    <label class="comment">
+                        "Comment (c)"
+                        <textarea
+                            id="comment"
+                            rows="2"
+                            maxlength="5000"
+                            prop:value=move || form.comment.get()
+                            on:input=move |ev| form.comment.set(event_target_value(&ev))
+                        ></textarea>
+                    </label>
+                })}
+                {move || error.get().map(|error| view! { <ErrorBox error/> })}
+                <div class="actions">
+                    <button class="primary" disabled=move || submit.pending().get() on:click={
+                        let do_submit = do_submit.clone();
+                        move |_| do_submit()
+                    }>
+                        {move || if submit.pending().get() { "Submitting…" } else { "Submit (Enter)" }}
+                    </button>
+                    {editing.is_none().then(|| view! {
+                        <input
+                            class="skip-reason"
+                            type="text"
+                            placeholder="Reason to skip (optional)"
+                            aria-label="Reason to skip"
+                            maxlength="500"
+                            prop:value=move || skip_reason.get()
+                            on:input=move |ev| skip_reason.set(event_target_value(&ev))
+                        />
+                        <button on:click={
+                            let do_skip = do_skip.clone();
+                            move |_| do_skip()
+                        }>"Skip (s)"</button>
+                    })}
+                </div>
+            </div>
+        </div>
+    }
+}

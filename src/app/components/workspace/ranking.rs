@@ -1,0 +1,81 @@
+use super::state::Form;
+use crate::model::project::ResponseView;
+use leptos::prelude::*;
+use uuid::Uuid;
+
+/// The ranking so far, best first. Answers are ranked by pressing their numbers in
+/// order, or by dragging them here; ranked entries can be dragged to reorder.
+#[component]
+pub fn RankingBar(form: Form, answers: Vec<ResponseView>, allow_ties: bool) -> impl IntoView {
+    let total = answers.len();
+    let number_of = move |id: Uuid| {
+        answers
+            .iter()
+            .position(|a| a.response_id == id)
+            .map_or(0, |i| i + 1)
+    };
+    let ranked = move || form.ranking.with(|t| t.iter().map(Vec::len).sum::<usize>());
+    let dragged_tier = RwSignal::new(None::<usize>);
+
+    let on_drop = move |ev: leptos::ev::DragEvent, target_tier: Option<usize>| {
+        ev.prevent_default();
+        let data = ev
+            .data_transfer()
+            .and_then(|dt| dt.get_data("text/plain").ok())
+            .unwrap_or_default();
+        if let Some(id) = data
+            .strip_prefix("answer:")
+            .and_then(|s| Uuid::parse_str(s).ok())
+        {
+            form.rank(id);
+        } else if let (Some(from), Some(to)) = (dragged_tier.get_untracked(), target_tier) {
+            form.move_tier(from, to);
+        }
+        dragged_tier.set(None);
+    };
+
+    view! {
+        <div class="ranking" aria-label="Ranking">
+            <div class="ranking-head">
+                <strong>"Ranking"</strong>
+                <span class="muted">
+                    {format!("best to worst: press the answers' numbers in order, Backspace undoes{}", if allow_ties { ", = ties the next with the last" } else { "" })}
+                </span>
+                <span class="muted">{move || format!("{}/{total} ranked", ranked())}</span>
+                <button class="link small" on:click=move |_| form.ranking.set(Vec::new())>"Clear"</button>
+            </div>
+            <ol
+                class="ranking-list"
+                on:dragover=move |ev| ev.prevent_default()
+                on:drop=move |ev| on_drop(ev, None)
+            >
+                {move || {
+                    let tiers = form.ranking.get();
+                    if tiers.is_empty() {
+                        return view! { <li class="placeholder muted">"Nothing ranked yet"</li> }.into_any();
+                    }
+                    tiers
+                        .into_iter()
+                        .enumerate()
+                        .map(|(position, tier)| {
+                            let label = tier.iter().map(|id| format!("Answer {}", number_of(*id))).collect::<Vec<_>>().join(" = ");
+                            view! {
+                                <li
+                                    class="rank-chip"
+                                    draggable="true"
+                                    on:dragstart=move |_| dragged_tier.set(Some(position))
+                                    on:dragover=move |ev| ev.prevent_default()
+                                    on:drop=move |ev| { ev.stop_propagation(); on_drop(ev, Some(position)) }
+                                >
+                                    <span class="rank-pos">{position + 1}</span>
+                                    {label}
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                        .into_any()
+                }}
+            </ol>
+        </div>
+    }
+}

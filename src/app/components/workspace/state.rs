@@ -1,0 +1,165 @@
+use crate::model::annotation::{AnnotationInput, Flag, Task};
+use leptos::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
+
+/// The annotation being made, one signal per part.
+#[derive(Clone, Copy)]
+pub struct Form {
+    pub annotation_id: RwSignal<Uuid>,
+    pub base_version: RwSignal<Option<i32>>,
+    /// Best to worst, as tiers (a tier of several is a tie).
+    pub ranking: RwSignal<Vec<Vec<Uuid>>>,
+    /// The next answer ranked joins the last tier.
+    pub tie_next: RwSignal<bool>,
+    pub thumbs: RwSignal<BTreeMap<Uuid, bool>>,
+    pub ideal: RwSignal<String>,
+    pub ideal_from: RwSignal<Option<Uuid>>,
+    pub flags: RwSignal<BTreeSet<Flag>>,
+    pub comment: RwSignal<String>,
+    /// Which answer the thumbs keys act on.
+    pub focused: RwSignal<usize>,
+    /// Time spent before this page was opened (from a draft), and when it was opened.
+    pub earlier_ms: RwSignal<f64>,
+    pub opened_at_ms: RwSignal<f64>,
+}
+
+impl Form {
+    pub fn new(task: &Task) -> Self {
+        let existing = task.existing.clone();
+        Self {
+            annotation_id: RwSignal::new(
+                existing
+                    .as_ref()
+                    .map_or_else(Uuid::new_v4, |e| e.annotation_id),
+            ),
+            base_version: RwSignal::new(existing.as_ref().map(|e| e.version)),
+            ranking: RwSignal::new(
+                existing
+                    .as_ref()
+                    .and_then(|e| e.ranking.clone())
+                    .unwrap_or_default(),
+            ),
+            tie_next: RwSignal::new(false),
+            thumbs: RwSignal::new(
+                existing
+                    .as_ref()
+                    .map(|e| e.thumbs.clone())
+                    .unwrap_or_default(),
+            ),
+            ideal: RwSignal::new(
+                existing
+                    .as_ref()
+                    .and_then(|e| e.ideal_answer.clone())
+                    .unwrap_or_default(),
+            ),
+            ideal_from: RwSignal::new(existing.as_ref().and_then(|e| e.ideal_from)),
+            flags: RwSignal::new(
+                existing
+                    .as_ref()
+                    .map(|e| e.flags.iter().copied().collect())
+                    .unwrap_or_default(),
+            ),
+            comment: RwSignal::new(
+                existing
+                    .as_ref()
+                    .and_then(|e| e.comment.clone())
+                    .unwrap_or_default(),
+            ),
+            focused: RwSignal::new(0),
+            earlier_ms: RwSignal::new(0.0),
+            opened_at_ms: RwSignal::new(0.0),
+        }
+    }
+
+    pub fn rank_of(&self, id: Uuid) -> Option<usize> {
+        self.ranking
+            .with(|tiers| tiers.iter().position(|tier| tier.contains(&id)))
+    }
+
+    /// Puts the answer next in the ranking (or into the last tier, after `=`).
+    pub fn rank(&self, id: Uuid) {
+        if self.rank_of(id).is_some() {
+            return;
+        }
+        let tie = self.tie_next.get_untracked();
+        self.ranking.update(|tiers| match tiers.last_mut() {
+            Some(last) if tie => last.push(id),
+            _ => tiers.push(vec![id]),
+        });
+        self.tie_next.set(false);
+    }
+
+    #[cfg_attr(
+        not(feature = "hydrate"),
+        allow(dead_code, reason = "a key binding, browser only")
+    )]
+    pub fn unrank_last(&self) {
+        self.ranking.update(|tiers| {
+            if let Some(last) = tiers.last_mut() {
+                last.pop();
+                if last.is_empty() {
+                    tiers.pop();
+                }
+            }
+        });
+    }
+
+    /// Moves the tier at `from` to position `to` (drag and drop).
+    pub fn move_tier(&self, from: usize, to: usize) {
+        self.ranking.update(|tiers| {
+            if from < tiers.len() && to < tiers.len() && from != to {
+                let tier = tiers.remove(from);
+                tiers.insert(to, tier);
+            }
+        });
+    }
+
+    /// Thumbs up (`true`) or down; the same thumb again clears it.
+    pub fn thumb(&self, id: Uuid, up: bool) {
+        self.thumbs.update(|t| {
+            if t.get(&id) == Some(&up) {
+                t.remove(&id);
+            } else {
+                t.insert(id, up);
+            }
+        });
+    }
+
+    pub fn toggle_flag(&self, flag: Flag) {
+        self.flags.update(|f| {
+            if !f.remove(&flag) {
+                f.insert(flag);
+            }
+        });
+    }
+
+    pub fn to_input(self, task: &Task) -> AnnotationInput {
+        let ranking = self.ranking.get_untracked();
+        AnnotationInput {
+            annotation_id: self.annotation_id.get_untracked(),
+            item_id: task.item_id,
+            // Partial rankings go too: the server says what is missing.
+            ranking: (!ranking.is_empty()).then_some(ranking),
+            thumbs: self.thumbs.get_untracked(),
+            ideal_answer: Some(self.ideal.get_untracked()),
+            ideal_from: self.ideal_from.get_untracked(),
+            flags: self.flags.get_untracked().into_iter().collect(),
+            comment: Some(self.comment.get_untracked()),
+            shown_order: task.answers.iter().map(|a| a.response_id).collect(),
+            time_spent_ms: self.time_spent_ms(),
+            base_version: self.base_version.get_untracked(),
+        }
+    }
+
+    fn time_spent_ms(self) -> u32 {
+        let opened = self.opened_at_ms.get_untracked();
+        let now = super::draft::now_ms();
+        let session = if opened > 0.0 && now > opened {
+            now - opened
+        } else {
+            0.0
+        };
+        (self.earlier_ms.get_untracked() + session).min(f64::from(u32::MAX)) as u32
+    }
+}

@@ -1,0 +1,300 @@
+//! The annotator's loop: take the next item (leased), submit or skip it and get the
+//! next one in the same call, reopen and edit earlier work.
+
+use super::{Actor, Result};
+use crate::model::annotation::{AnnotationInput, HistoryEntry, Progress, Submitted, Task};
+use crate::model::project::{Message, ProjectSettings};
+use crate::server::error::Error;
+use crate::server::store::{annotations, assignments, items, projects, responses, skips};
+use anyhow::Context;
+use rand::seq::SliceRandom;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// Items tried per request before concluding none is free (each try is one locked row).
+const MAX_CANDIDATES: usize = 16;
+pub const HISTORY_LIMIT: i64 = 100;
+
+async fn project(pool: &PgPool, slug: &str) -> Result<ProjectSettings> {
+    projects::find_settings(pool, slug)
+        .await?
+        .ok_or(Error::NotFound("project"))
+}
+
+/// The item the annotator should label now: the one they already hold, or a new lease.
+/// `None` when nothing is left for them.
+pub async fn next(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Option<Task>> {
+    let project = project(pool, slug).await?;
+    next_in(pool, actor, &project).await
+}
+
+async fn next_in(pool: &PgPool, actor: &Actor, project: &ProjectSettings) -> Result<Option<Task>> {
+    let mut tx = pool.begin().await?;
+    let lease = match assignments::find_active(&mut *tx, actor.user_id, project.project_id).await? {
+        Some(lease) => Some(lease),
+        None => lease_new(&mut tx, actor, project).await?,
+    };
+    tx.commit().await?;
+    match lease {
+        Some(lease) => Ok(Some(
+            task(
+                pool,
+                actor,
+                project,
+                lease.item_id,
+                lease.shown_order,
+                lease.expires_at,
+            )
+            .await?,
+        )),
+        None => Ok(None),
+    }
+}
+
+async fn lease_new(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    project: &ProjectSettings,
+) -> Result<Option<assignments::Lease>> {
+    for _ in 0..MAX_CANDIDATES {
+        let Some(item_id) = items::lock_next_candidate(
+            &mut *tx,
+            project.project_id,
+            actor.user_id,
+            project.overlap,
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        // The candidate query judged capacity on its snapshot; now that the row is ours,
+        // a fresh statement sees every lease committed before we locked it.
+        if items::free_capacity(&mut *tx, item_id, actor.user_id, project.overlap).await? > 0 {
+            let mut order: Vec<Uuid> = responses::for_item(&mut *tx, item_id)
+                .await?
+                .into_iter()
+                .map(|r| r.response_id)
+                .collect();
+            if project.shuffle_answers {
+                order.shuffle(&mut rand::thread_rng());
+            }
+            let lease = assignments::lease(
+                &mut *tx,
+                item_id,
+                actor.user_id,
+                project.project_id,
+                &order,
+                project.lease_seconds,
+            )
+            .await?;
+            return Ok(Some(lease));
+        }
+    }
+    Ok(None)
+}
+
+async fn task(
+    pool: &PgPool,
+    actor: &Actor,
+    project: &ProjectSettings,
+    item_id: Uuid,
+    shown_order: Vec<Uuid>,
+    lease_expires_at: chrono::DateTime<chrono::Utc>,
+) -> Result<Task> {
+    let messages: Vec<Message> = serde_json::from_value(items::messages(pool, item_id).await?)
+        .with_context(|| format!("item {item_id} has unreadable messages"))?;
+    let mut answers = responses::for_item(pool, item_id).await?;
+    answers.sort_by_key(|a| shown_order.iter().position(|id| *id == a.response_id));
+    let (completed, total) = items::completion(pool, project.project_id).await?;
+    let mine_today = annotations::count_today(pool, actor.user_id, project.project_id).await?;
+    Ok(Task {
+        project_slug: project.slug.clone(),
+        project_name: project.name.clone(),
+        guidelines: project.guidelines.clone(),
+        kinds: project.kinds,
+        item_id,
+        messages,
+        answers,
+        lease_expires_at,
+        progress: Progress {
+            completed,
+            total,
+            mine_today,
+        },
+        existing: None,
+    })
+}
+
+/// Stores an annotation (or, with `base_version`, an edit) and returns the next item.
+/// Resubmitting an annotation id that is already stored changes nothing and succeeds.
+pub async fn submit(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    input: AnnotationInput,
+) -> Result<Submitted> {
+    let project = project(pool, slug).await?;
+    let mut tx = pool.begin().await?;
+    let stored = match annotations::find_owner(&mut *tx, input.annotation_id).await? {
+        Some(owner) if owner.user_id != actor.user_id || owner.item_id != input.item_id => {
+            return Err(Error::invalid(
+                "annotation_id",
+                "belongs to another annotation",
+            ));
+        }
+        Some(owner) if input.base_version.is_none() => {
+            // A retry of a submission that was already stored.
+            (input.annotation_id, owner.version)
+        }
+        Some(_) => edit(&mut tx, actor, &project, input).await?,
+        None if input.base_version.is_some() => return Err(Error::NotFound("annotation")),
+        None => create(&mut tx, actor, &project, input).await?,
+    };
+    tx.commit().await?;
+    let next = next_in(pool, actor, &project).await?;
+    Ok(Submitted {
+        annotation_id: Some(stored.0),
+        version: Some(stored.1),
+        next,
+    })
+}
+
+async fn create(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    project: &ProjectSettings,
+    input: AnnotationInput,
+) -> Result<(Uuid, i32)> {
+    let item = items::lock(&mut *tx, input.item_id)
+        .await?
+        .ok_or(Error::NotFound("item"))?;
+    if item.project_id != project.project_id {
+        return Err(Error::NotFound("item"));
+    }
+    let input = validate(tx, project, input).await?;
+    if item.annotation_count >= project.overlap {
+        return Err(Error::Conflict(
+            "this item already has all the annotations it needs; your lease had expired. Take the next item.".into(),
+        ));
+    }
+    let version = annotations::insert(&mut *tx, &input, project.project_id, actor.user_id)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(db)
+                if db.constraint() == Some("annotations_item_id_user_id_key") =>
+            {
+                Error::Conflict(
+                    "you have already labeled this item; edit it from your history instead".into(),
+                )
+            }
+            other => other.into(),
+        })?;
+    items::count_annotation(&mut *tx, input.item_id, project.overlap).await?;
+    assignments::release(&mut *tx, input.item_id, actor.user_id).await?;
+    tracing::info!(annotation.id = %input.annotation_id, item.id = %input.item_id, "annotation stored");
+    Ok((input.annotation_id, version))
+}
+
+async fn edit(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    project: &ProjectSettings,
+    input: AnnotationInput,
+) -> Result<(Uuid, i32)> {
+    let current = annotations::lock_own(&mut *tx, input.annotation_id, actor.user_id)
+        .await?
+        .ok_or(Error::NotFound("annotation"))?;
+    if Some(current) != input.base_version {
+        return Err(Error::Conflict(format!(
+            "this annotation was changed elsewhere (now version {current}); reload it to see the change before editing"
+        )));
+    }
+    let input = validate(tx, project, input).await?;
+    annotations::archive_current(&mut *tx, input.annotation_id).await?;
+    let version = annotations::update(&mut *tx, &input).await?;
+    tracing::info!(annotation.id = %input.annotation_id, version, "annotation edited");
+    Ok((input.annotation_id, version))
+}
+
+async fn validate(
+    tx: &mut PgConnection,
+    project: &ProjectSettings,
+    input: AnnotationInput,
+) -> Result<AnnotationInput> {
+    let answers: Vec<Uuid> = responses::for_item(&mut *tx, input.item_id)
+        .await?
+        .into_iter()
+        .map(|r| r.response_id)
+        .collect();
+    Ok(input.validate(&answers, &project.kinds)?)
+}
+
+/// Sets the item aside for this annotator (never offered to them again); returns the next.
+pub async fn skip(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    item_id: Uuid,
+    reason: Option<String>,
+) -> Result<Submitted> {
+    let project = project(pool, slug).await?;
+    let reason = reason.filter(|r| !r.trim().is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(Error::invalid("reason", "must be at most 500 characters"));
+    }
+    let mut tx = pool.begin().await?;
+    let item = items::lock(&mut *tx, item_id)
+        .await?
+        .ok_or(Error::NotFound("item"))?;
+    if item.project_id != project.project_id {
+        return Err(Error::NotFound("item"));
+    }
+    skips::insert(&mut *tx, item_id, actor.user_id, reason.as_deref()).await?;
+    assignments::release(&mut *tx, item_id, actor.user_id).await?;
+    tx.commit().await?;
+    let next = next_in(pool, actor, &project).await?;
+    Ok(Submitted {
+        annotation_id: None,
+        version: None,
+        next,
+    })
+}
+
+pub async fn history(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    search: Option<String>,
+) -> Result<Vec<HistoryEntry>> {
+    let project = project(pool, slug).await?;
+    let search = search
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    Ok(annotations::history(
+        pool,
+        actor.user_id,
+        project.project_id,
+        search.as_deref(),
+        HISTORY_LIMIT,
+    )
+    .await?)
+}
+
+/// One of the actor's own annotations with its item, for editing.
+pub async fn reopen(pool: &PgPool, actor: &Actor, slug: &str, annotation_id: Uuid) -> Result<Task> {
+    let project = project(pool, slug).await?;
+    let existing = annotations::find_own(pool, annotation_id, actor.user_id)
+        .await?
+        .ok_or(Error::NotFound("annotation"))?;
+    let mut task = task(
+        pool,
+        actor,
+        &project,
+        existing.item_id,
+        existing.shown_order.clone(),
+        chrono::Utc::now(),
+    )
+    .await?;
+    task.existing = Some(existing);
+    Ok(task)
+}

@@ -1,0 +1,65 @@
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+pub struct Lease {
+    pub item_id: Uuid,
+    pub shown_order: Vec<Uuid>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The user's unexpired lease in the project, if any (the oldest, when several).
+pub async fn find_active(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    project_id: Uuid,
+) -> sqlx::Result<Option<Lease>> {
+    sqlx::query_as!(
+        Lease,
+        r#"SELECT item_id, shown_order, expires_at AS "expires_at: DateTime<Utc>" FROM assignments
+         WHERE user_id = $1 AND project_id = $2 AND expires_at > now()
+         ORDER BY leased_at LIMIT 1"#,
+        user_id,
+        project_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Leases the item to the user for `seconds`. Renewing one's own (expired) lease keeps
+/// the answer order it was first shown in.
+pub async fn lease(
+    db: impl PgExecutor<'_>,
+    item_id: Uuid,
+    user_id: Uuid,
+    project_id: Uuid,
+    shown_order: &[Uuid],
+    seconds: i32,
+) -> sqlx::Result<Lease> {
+    sqlx::query_as!(
+        Lease,
+        r#"INSERT INTO assignments (item_id, user_id, project_id, shown_order, expires_at)
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+         ON CONFLICT (item_id, user_id)
+             DO UPDATE SET leased_at = now(), expires_at = EXCLUDED.expires_at
+         RETURNING item_id, shown_order, expires_at AS "expires_at: DateTime<Utc>""#,
+        item_id,
+        user_id,
+        project_id,
+        shown_order,
+        f64::from(seconds)
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub async fn release(db: impl PgExecutor<'_>, item_id: Uuid, user_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "DELETE FROM assignments WHERE item_id = $1 AND user_id = $2",
+        item_id,
+        user_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,473 @@
+//! The queue and submissions against a real database: leases, overlap under concurrency,
+//! skips, idempotent resubmission, optimistic concurrency on edits, validation.
+
+use sqlx::PgPool;
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+use verdict::model::annotation::{AnnotationInput, Flag, Task};
+use verdict::model::project::{ChatRole, Message, NewItem, NewResponse};
+use verdict::model::user::{NewUser, Role};
+use verdict::server::Error;
+use verdict::server::services::{self, Actor, labeling};
+use verdict::server::store::projects;
+
+/// A project `p` with `items` items of three answers each.
+async fn project(pool: &PgPool, items: usize, overlap: i32) -> Uuid {
+    let project_id = projects::ensure(pool, "p", "Test project", "Be kind.")
+        .await
+        .unwrap();
+    let mut settings = projects::find_settings(pool, "p").await.unwrap().unwrap();
+    settings.overlap = overlap;
+    projects::update_settings(pool, &settings).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    for n in 0..items {
+        let item = NewItem {
+            external_id: Some(format!("q{n}")),
+            messages: vec![Message {
+                role: ChatRole::User,
+                content: format!("Question {n}?"),
+            }],
+            responses: (0..3)
+                .map(|a| NewResponse {
+                    model: None,
+                    content: format!("Answer {a} to {n}"),
+                })
+                .collect(),
+            metadata: serde_json::json!({}),
+        };
+        services::items::add(&mut conn, project_id, &item)
+            .await
+            .unwrap();
+    }
+    project_id
+}
+
+async fn annotators(pool: &PgPool, n: usize) -> Vec<Actor> {
+    let mut actors = Vec::new();
+    for i in 0..n {
+        let new = NewUser::parse(
+            &format!("a{i}@example.org"),
+            "A",
+            "a long test password",
+            Role::Annotator,
+        )
+        .unwrap();
+        actors.push(Actor::from(
+            &services::users::create_account(pool, new).await.unwrap(),
+        ));
+    }
+    actors
+}
+
+/// A complete, valid annotation of the task: answers ranked in the order shown.
+fn ranked(task: &Task) -> AnnotationInput {
+    AnnotationInput {
+        annotation_id: Uuid::new_v4(),
+        item_id: task.item_id,
+        ranking: Some(task.answers.iter().map(|a| vec![a.response_id]).collect()),
+        shown_order: task.answers.iter().map(|a| a.response_id).collect(),
+        time_spent_ms: 1200,
+        ..Default::default()
+    }
+}
+
+async fn count(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+#[sqlx::test]
+async fn concurrent_annotators_never_share_an_item_beyond_overlap(pool: PgPool) {
+    project(&pool, 10, 1).await;
+    let people = annotators(&pool, 16).await;
+    let handles: Vec<_> = people
+        .iter()
+        .cloned()
+        .map(|actor| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                labeling::next(&pool, &actor, "p")
+                    .await
+                    .unwrap()
+                    .map(|t| t.item_id)
+            })
+        })
+        .collect();
+    let mut got = Vec::new();
+    for handle in handles {
+        got.push(handle.await.unwrap());
+    }
+    let leased: Vec<Uuid> = got.iter().flatten().copied().collect();
+    let unique: HashSet<Uuid> = leased.iter().copied().collect();
+    assert_eq!(leased.len(), 10, "all ten items handed out: {got:?}");
+    assert_eq!(unique.len(), 10, "no item twice with overlap 1");
+    assert_eq!(got.iter().filter(|g| g.is_none()).count(), 6);
+}
+
+#[sqlx::test]
+async fn overlap_two_under_racing_submissions(pool: PgPool) {
+    project(&pool, 6, 2).await;
+    let people = annotators(&pool, 8).await;
+    // Everyone labels as fast as they can until nothing is left for them.
+    let handles: Vec<_> = people
+        .iter()
+        .cloned()
+        .map(|actor| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let mut task = labeling::next(&pool, &actor, "p").await.unwrap();
+                let mut done = 0;
+                while let Some(t) = task {
+                    task = labeling::submit(&pool, &actor, "p", ranked(&t))
+                        .await
+                        .unwrap()
+                        .next;
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for handle in handles {
+        total += handle.await.unwrap();
+    }
+    assert_eq!(total, 12, "6 items x overlap 2");
+    let per_item: Vec<(i64,)> = sqlx::query_as("SELECT count(*) FROM annotations GROUP BY item_id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(per_item.len(), 6);
+    assert!(per_item.iter().all(|(n,)| *n == 2), "{per_item:?}");
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM items WHERE completed_at IS NULL"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM assignments").await,
+        0,
+        "leases released on submit"
+    );
+}
+
+#[sqlx::test]
+async fn the_held_item_comes_back_and_an_expired_lease_returns_to_the_pool(pool: PgPool) {
+    project(&pool, 1, 1).await;
+    let people = annotators(&pool, 2).await;
+    let first = labeling::next(&pool, &people[0], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    let again = labeling::next(&pool, &people[0], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.item_id, again.item_id);
+    assert_eq!(first.answers, again.answers, "same item, same answer order");
+    assert!(
+        labeling::next(&pool, &people[1], "p")
+            .await
+            .unwrap()
+            .is_none(),
+        "held by the first annotator"
+    );
+
+    sqlx::query("UPDATE assignments SET expires_at = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let taken_over = labeling::next(&pool, &people[1], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken_over.item_id, first.item_id);
+
+    // The first annotator's late submission is refused: the item is full. Nothing is stored twice.
+    labeling::submit(&pool, &people[1], "p", ranked(&taken_over))
+        .await
+        .unwrap();
+    let late = labeling::submit(&pool, &people[0], "p", ranked(&first))
+        .await
+        .unwrap_err();
+    assert!(matches!(late, Error::Conflict(_)), "{late:?}");
+    assert_eq!(count(&pool, "SELECT count(*) FROM annotations").await, 1);
+}
+
+#[sqlx::test]
+async fn a_late_submission_is_kept_while_the_item_has_room(pool: PgPool) {
+    project(&pool, 1, 1).await;
+    let people = annotators(&pool, 1).await;
+    let task = labeling::next(&pool, &people[0], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    sqlx::query("UPDATE assignments SET expires_at = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    labeling::submit(&pool, &people[0], "p", ranked(&task))
+        .await
+        .unwrap();
+    assert_eq!(count(&pool, "SELECT count(*) FROM annotations").await, 1);
+}
+
+#[sqlx::test]
+async fn submitting_returns_the_next_item(pool: PgPool) {
+    project(&pool, 2, 1).await;
+    let people = annotators(&pool, 1).await;
+    let first = labeling::next(&pool, &people[0], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.progress.total, 2);
+    let submitted = labeling::submit(&pool, &people[0], "p", ranked(&first))
+        .await
+        .unwrap();
+    let second = submitted.next.unwrap();
+    assert_ne!(second.item_id, first.item_id);
+    assert_eq!(second.progress.completed, 1);
+    assert_eq!(second.progress.mine_today, 1);
+    let done = labeling::submit(&pool, &people[0], "p", ranked(&second))
+        .await
+        .unwrap();
+    assert!(done.next.is_none());
+}
+
+#[sqlx::test]
+async fn skipped_items_are_not_offered_again_to_that_annotator(pool: PgPool) {
+    project(&pool, 2, 1).await;
+    let people = annotators(&pool, 2).await;
+    let first = labeling::next(&pool, &people[0], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    let after_skip = labeling::skip(
+        &pool,
+        &people[0],
+        "p",
+        first.item_id,
+        Some("I do not know this topic".into()),
+    )
+    .await
+    .unwrap();
+    let second = after_skip.next.unwrap();
+    assert_ne!(second.item_id, first.item_id);
+    labeling::submit(&pool, &people[0], "p", ranked(&second))
+        .await
+        .unwrap();
+    assert!(
+        labeling::next(&pool, &people[0], "p")
+            .await
+            .unwrap()
+            .is_none(),
+        "the skipped one is not offered back"
+    );
+    let other = labeling::next(&pool, &people[1], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other.item_id, first.item_id, "others still get it");
+    let reason: String = sqlx::query_scalar("SELECT reason FROM skips")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(reason, "I do not know this topic");
+}
+
+#[sqlx::test]
+async fn resubmitting_the_same_annotation_id_is_harmless(pool: PgPool) {
+    project(&pool, 2, 1).await;
+    let people = annotators(&pool, 1).await;
+    let task = labeling::next(&pool, &people[0], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    let input = ranked(&task);
+    let first = labeling::submit(&pool, &people[0], "p", input.clone())
+        .await
+        .unwrap();
+    let retry = labeling::submit(&pool, &people[0], "p", input.clone())
+        .await
+        .unwrap();
+    assert_eq!(first.annotation_id, retry.annotation_id);
+    assert_eq!(retry.version, Some(1));
+    assert_eq!(count(&pool, "SELECT count(*) FROM annotations").await, 1);
+    assert_eq!(
+        count(&pool, "SELECT sum(annotation_count)::bigint FROM items").await,
+        1
+    );
+}
+
+#[sqlx::test]
+async fn edits_need_the_current_version(pool: PgPool) {
+    project(&pool, 1, 1).await;
+    let people = annotators(&pool, 1).await;
+    let task = labeling::next(&pool, &people[0], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    let input = ranked(&task);
+    labeling::submit(&pool, &people[0], "p", input.clone())
+        .await
+        .unwrap();
+
+    let mut tab_a = input.clone();
+    tab_a.base_version = Some(1);
+    tab_a.comment = Some("first edit".into());
+    let mut tab_b = tab_a.clone();
+    tab_b.comment = Some("second tab".into());
+
+    let edited = labeling::submit(&pool, &people[0], "p", tab_a)
+        .await
+        .unwrap();
+    assert_eq!(edited.version, Some(2));
+    let refused = labeling::submit(&pool, &people[0], "p", tab_b)
+        .await
+        .unwrap_err();
+    match refused {
+        Error::Conflict(message) => assert!(message.contains("changed elsewhere"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    let comment: String = sqlx::query_scalar("SELECT comment FROM annotations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(comment, "first edit");
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM annotation_versions WHERE version = 1"
+        )
+        .await,
+        1
+    );
+
+    let reopened = labeling::reopen(&pool, &people[0], "p", input.annotation_id)
+        .await
+        .unwrap();
+    assert_eq!(reopened.existing.unwrap().version, 2);
+    let history = labeling::history(&pool, &people[0], "p", Some("question 0".into()))
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert!(
+        labeling::history(&pool, &people[0], "p", Some("nothing like this".into()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[sqlx::test]
+async fn invalid_submissions_name_the_field_and_store_nothing(pool: PgPool) {
+    project(&pool, 1, 1).await;
+    let people = annotators(&pool, 1).await;
+    let task = labeling::next(&pool, &people[0], "p")
+        .await
+        .unwrap()
+        .unwrap();
+
+    let mut partial = ranked(&task);
+    partial.ranking.as_mut().unwrap().pop();
+    let mut foreign_thumb = ranked(&task);
+    foreign_thumb.thumbs.insert(Uuid::new_v4(), true);
+    let mut long_comment = ranked(&task);
+    long_comment.comment = Some("x".repeat(5001));
+
+    for (input, field) in [
+        (partial, "ranking"),
+        (foreign_thumb, "thumbs"),
+        (long_comment, "comment"),
+    ] {
+        match labeling::submit(&pool, &people[0], "p", input)
+            .await
+            .unwrap_err()
+        {
+            Error::Invalid(e) => assert_eq!(e.field.as_deref(), Some(field)),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    assert_eq!(count(&pool, "SELECT count(*) FROM annotations").await, 0);
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM assignments").await,
+        1,
+        "the lease is kept"
+    );
+}
+
+#[sqlx::test]
+async fn switched_off_kinds_are_refused(pool: PgPool) {
+    project(&pool, 1, 1).await;
+    let mut settings = projects::find_settings(&pool, "p").await.unwrap().unwrap();
+    settings.kinds.thumbs = false;
+    projects::update_settings(&pool, &settings).await.unwrap();
+    let people = annotators(&pool, 1).await;
+    let task = labeling::next(&pool, &people[0], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut input = ranked(&task);
+    input.thumbs.insert(task.answers[0].response_id, true);
+    match labeling::submit(&pool, &people[0], "p", input)
+        .await
+        .unwrap_err()
+    {
+        Error::Invalid(e) => assert_eq!(e.field.as_deref(), Some("thumbs")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[sqlx::test]
+async fn each_annotator_sees_their_own_order_and_it_is_stored(pool: PgPool) {
+    project(&pool, 1, 8).await;
+    let people = annotators(&pool, 8).await;
+    let mut orders = HashMap::new();
+    for actor in &people {
+        let task = labeling::next(&pool, actor, "p").await.unwrap().unwrap();
+        let order: Vec<Uuid> = task.answers.iter().map(|a| a.response_id).collect();
+        labeling::submit(&pool, actor, "p", ranked(&task))
+            .await
+            .unwrap();
+        orders.insert(actor.user_id, order);
+    }
+    let distinct: HashSet<_> = orders.values().collect();
+    // 8 shuffles of 3 answers all equal has probability 6^-7.
+    assert!(distinct.len() > 1, "answers are shuffled per annotator");
+    let stored: Vec<(Uuid, Vec<Uuid>)> =
+        sqlx::query_as("SELECT user_id, shown_order FROM annotations")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    for (user, order) in stored {
+        assert_eq!(orders[&user], order);
+    }
+}
+
+#[sqlx::test]
+async fn not_rankable_items_can_be_submitted_without_a_ranking(pool: PgPool) {
+    project(&pool, 1, 1).await;
+    let people = annotators(&pool, 1).await;
+    let task = labeling::next(&pool, &people[0], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    let input = AnnotationInput {
+        ranking: None,
+        flags: vec![Flag::NotRankable],
+        ..ranked(&task)
+    };
+    labeling::submit(&pool, &people[0], "p", input)
+        .await
+        .unwrap();
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM annotations WHERE ranking IS NULL"
+        )
+        .await,
+        1
+    );
+}
