@@ -244,3 +244,191 @@ pub struct ProjectSettings {
     pub shuffle_answers: bool,
     pub lease_seconds: i32,
 }
+
+/// The admin's project settings form. Checkboxes are absent when unticked, hence `Option`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectForm {
+    pub name: String,
+    #[serde(default)]
+    pub guidelines: String,
+    pub overlap: i32,
+    pub lease_minutes: i32,
+    #[serde(default)]
+    pub shuffle_answers: Option<String>,
+    #[serde(default)]
+    pub thumbs: Option<String>,
+    #[serde(default)]
+    pub ranking: Option<String>,
+    #[serde(default)]
+    pub ideal: Option<String>,
+    #[serde(default)]
+    pub flags: Option<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub allow_ties: Option<String>,
+}
+
+pub const MAX_GUIDELINES_CHARS: usize = 50_000;
+
+impl ProjectForm {
+    pub fn from_settings(s: &ProjectSettings) -> Self {
+        let on = |b: bool| b.then(|| "on".to_owned());
+        Self {
+            name: s.name.clone(),
+            guidelines: s.guidelines.clone(),
+            overlap: s.overlap,
+            lease_minutes: s.lease_seconds / 60,
+            shuffle_answers: on(s.shuffle_answers),
+            thumbs: on(s.kinds.thumbs),
+            ranking: on(s.kinds.ranking),
+            ideal: on(s.kinds.ideal),
+            flags: on(s.kinds.flags),
+            comment: on(s.kinds.comment),
+            allow_ties: on(s.kinds.allow_ties),
+        }
+    }
+
+    /// Applies the form to `settings`; the error names the field.
+    pub fn apply(
+        &self,
+        mut settings: ProjectSettings,
+    ) -> Result<ProjectSettings, crate::model::AppError> {
+        use crate::model::AppError;
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(AppError::invalid("name", "must be 1 to 200 characters"));
+        }
+        if self.guidelines.chars().count() > MAX_GUIDELINES_CHARS {
+            return Err(AppError::invalid(
+                "guidelines",
+                format!("must be at most {MAX_GUIDELINES_CHARS} characters"),
+            ));
+        }
+        if !(1..=100).contains(&self.overlap) {
+            return Err(AppError::invalid(
+                "overlap",
+                "must be between 1 and 100 annotators",
+            ));
+        }
+        if !(1..=1440).contains(&self.lease_minutes) {
+            return Err(AppError::invalid(
+                "lease_minutes",
+                "must be between 1 and 1440 minutes",
+            ));
+        }
+        let kinds = crate::model::annotation::FeedbackKinds {
+            thumbs: self.thumbs.is_some(),
+            ranking: self.ranking.is_some(),
+            ideal: self.ideal.is_some(),
+            flags: self.flags.is_some(),
+            comment: self.comment.is_some(),
+            allow_ties: self.allow_ties.is_some(),
+        };
+        if !(kinds.thumbs || kinds.ranking || kinds.ideal || kinds.flags) {
+            return Err(AppError::invalid(
+                "kinds",
+                "switch on at least one kind of feedback",
+            ));
+        }
+        settings.name = name.to_owned();
+        settings.guidelines = self.guidelines.clone();
+        settings.overlap = self.overlap;
+        settings.lease_seconds = self.lease_minutes * 60;
+        settings.shuffle_answers = self.shuffle_answers.is_some();
+        settings.kinds = kinds;
+        Ok(settings)
+    }
+}
+
+/// Checks a project slug: lowercase letters, digits and dashes, 1 to 63 characters.
+pub fn validate_slug(slug: &str) -> Result<(), crate::model::AppError> {
+    let ok = !slug.is_empty()
+        && slug.len() <= 63
+        && !slug.starts_with('-')
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(crate::model::AppError::invalid(
+            "slug",
+            "use 1 to 63 lowercase letters, digits and dashes",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod form_tests {
+    use super::*;
+
+    fn settings() -> ProjectSettings {
+        ProjectSettings {
+            project_id: Uuid::nil(),
+            slug: "p".into(),
+            name: "P".into(),
+            guidelines: String::new(),
+            kinds: crate::model::annotation::FeedbackKinds {
+                thumbs: true,
+                ranking: true,
+                ideal: true,
+                flags: true,
+                comment: true,
+                allow_ties: false,
+            },
+            overlap: 1,
+            shuffle_answers: true,
+            lease_seconds: 900,
+        }
+    }
+
+    #[test]
+    fn the_form_round_trips_settings() {
+        let s = settings();
+        assert_eq!(ProjectForm::from_settings(&s).apply(s.clone()).unwrap(), s);
+    }
+
+    #[test]
+    fn the_form_names_bad_fields() {
+        let base = ProjectForm::from_settings(&settings());
+        let bad = |f: ProjectForm| f.apply(settings()).unwrap_err().field.unwrap();
+        assert_eq!(
+            bad(ProjectForm {
+                overlap: 0,
+                ..base.clone()
+            }),
+            "overlap"
+        );
+        assert_eq!(
+            bad(ProjectForm {
+                lease_minutes: 0,
+                ..base.clone()
+            }),
+            "lease_minutes"
+        );
+        assert_eq!(
+            bad(ProjectForm {
+                name: " ".into(),
+                ..base.clone()
+            }),
+            "name"
+        );
+        let none = ProjectForm {
+            thumbs: None,
+            ranking: None,
+            ideal: None,
+            flags: None,
+            ..base
+        };
+        assert_eq!(bad(none), "kinds");
+    }
+
+    #[test]
+    fn slugs() {
+        assert!(validate_slug("support-v2").is_ok());
+        for bad in ["", "Caps", "-x", "a b", "ü"] {
+            assert!(validate_slug(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -19,3 +19,35 @@ pub async fn project_items(slug: String, after: Option<i64>) -> Result<ItemPage,
         .await
         .into_app()
 }
+
+#[server(prefix = "/serverfn", endpoint = "project_settings")]
+pub async fn project_settings(
+    slug: String,
+) -> Result<crate::model::project::ProjectSettings, AppError> {
+    use super::ssr::{IntoApp, actor};
+    let (state, actor) = actor().await?;
+    crate::server::services::projects::settings(&state.pool, &actor, &slug)
+        .await
+        .into_app()
+}
+
+#[server(prefix = "/serverfn", endpoint = "save_project_settings")]
+pub async fn save_project_settings(
+    slug: String,
+    form: crate::model::project::ProjectForm,
+) -> Result<crate::model::project::ProjectSettings, AppError> {
+    use super::ssr::{IntoApp, actor};
+    let (state, actor) = actor().await?;
+    crate::server::services::projects::update(&state.pool, &actor, &slug, &form)
+        .await
+        .into_app()
+}
+
+#[server(prefix = "/serverfn", endpoint = "create_project")]
+pub async fn create_project(slug: String, name: String) -> Result<ProjectSummary, AppError> {
+    use super::ssr::{IntoApp, actor};
+    let (state, actor) = actor().await?;
+    crate::server::services::projects::create(&state.pool, &actor, &slug, &name)
+        .await
+        .into_app()
+}

@@ -1,4 +1,4 @@
-use crate::app::api::projects::list_projects;
+use crate::app::api::projects::{CreateProject, list_projects};
 use crate::app::components::error_box::ErrorBox;
 use crate::app::components::require_user::RequireUser;
 use crate::model::user::{Role, UserView};
@@ -12,7 +12,8 @@ pub fn HomePage() -> impl IntoView {
 
 #[component]
 fn Projects(user: UserView) -> impl IntoView {
-    let projects = Resource::new(|| (), |()| list_projects());
+    let create = ServerAction::<CreateProject>::new();
+    let projects = Resource::new(move || create.version().get(), |_| list_projects());
     let is_admin = user.role == Role::Admin;
     view! {
         <section>
@@ -33,6 +34,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                         let items_href = format!("/projects/{}/items", p.slug);
                                         let label_href = format!("/projects/{}/label", p.slug);
                                         let history_href = format!("/projects/{}/history", p.slug);
+                                        let settings_href = format!("/projects/{}/settings", p.slug);
                                         view! {
                                             <tr>
                                                 <td>{p.name}</td>
@@ -42,6 +44,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                                     <a href=history_href>"My history"</a>
                                                     <Show when=move || is_admin>
                                                         <a href=items_href.clone()>"Browse items"</a>
+                                                        <a href=settings_href.clone()>"Settings"</a>
                                                     </Show>
                                                 </td>
                                             </tr>
@@ -54,6 +57,15 @@ fn Projects(user: UserView) -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <Show when=move || is_admin>
+                <h2>"New project"</h2>
+                {move || create.value().get().and_then(Result::err).map(|error| view! { <ErrorBox error/> })}
+                <ActionForm action=create attr:class="stack card narrow" attr:aria-label="New project">
+                    <label>"Name" <input type="text" name="name" required maxlength="200"/></label>
+                    <label>"Slug (used in addresses)" <input type="text" name="slug" required pattern="[a-z0-9][a-z0-9-]*" maxlength="63"/></label>
+                    <button type="submit" class="primary">"Create project"</button>
+                </ActionForm>
+            </Show>
         </section>
     }
 }

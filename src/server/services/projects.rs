@@ -1,9 +1,11 @@
 //! Projects as people see them.
 
 use super::{Actor, Result};
-use crate::model::project::{ItemPage, ItemView, Message, ProjectSummary};
+use crate::model::project::{
+    ItemPage, ItemView, Message, ProjectForm, ProjectSettings, ProjectSummary, validate_slug,
+};
 use crate::model::user::Role;
-use crate::server::error::Error;
+use crate::server::error::{Error, ResultExt};
 use crate::server::store::{items, projects, responses};
 use anyhow::Context;
 use sqlx::PgPool;
@@ -67,4 +69,57 @@ pub async fn items_page(
         items,
         next_after,
     })
+}
+
+pub async fn settings(pool: &PgPool, actor: &Actor, slug: &str) -> Result<ProjectSettings> {
+    actor.require(Role::Admin)?;
+    projects::find_settings(pool, slug)
+        .await?
+        .ok_or(Error::NotFound("project"))
+}
+
+/// Saves the settings form; when the overlap changes, items' completion follows.
+pub async fn update(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    form: &ProjectForm,
+) -> Result<ProjectSettings> {
+    actor.require(Role::Admin)?;
+    let mut tx = pool.begin().await?;
+    let current = projects::find_settings(&mut *tx, slug)
+        .await?
+        .ok_or(Error::NotFound("project"))?;
+    let updated = form.apply(current.clone())?;
+    projects::update_settings(&mut *tx, &updated).await?;
+    if updated.overlap != current.overlap {
+        items::recompute_completion(&mut *tx, updated.project_id, updated.overlap).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(project.slug = slug, "project settings saved");
+    Ok(updated)
+}
+
+/// Creates an empty project with default settings.
+pub async fn create(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    name: &str,
+) -> Result<ProjectSummary> {
+    actor.require(Role::Admin)?;
+    let slug = slug.trim();
+    validate_slug(slug)?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(Error::invalid("name", "must be 1 to 200 characters"));
+    }
+    projects::insert(pool, slug, name)
+        .await
+        .on_constraint("projects_slug_key", || {
+            Error::invalid("slug", "a project with this slug exists")
+        })?;
+    projects::find_summary(pool, slug)
+        .await?
+        .ok_or(Error::NotFound("project"))
 }

@@ -152,3 +152,21 @@ pub async fn completion(db: impl PgExecutor<'_>, project_id: Uuid) -> sqlx::Resu
     .await?;
     Ok((row.completed, row.total))
 }
+
+/// Re-derives which items are complete after the project's overlap changed.
+pub async fn recompute_completion(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    overlap: i32,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE items
+         SET completed_at = CASE WHEN annotation_count >= $2 THEN coalesce(completed_at, now()) END
+         WHERE project_id = $1",
+        project_id,
+        overlap
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -103,3 +103,13 @@ pub async fn update_settings(db: impl PgExecutor<'_>, s: &ProjectSettings) -> sq
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+pub async fn insert(db: impl PgExecutor<'_>, slug: &str, name: &str) -> sqlx::Result<Uuid> {
+    sqlx::query_scalar!(
+        "INSERT INTO projects (slug, name) VALUES ($1, $2) RETURNING project_id",
+        slug,
+        name
+    )
+    .fetch_one(db)
+    .await
+}

@@ -1,0 +1,104 @@
+import { expect, test, type Browser, type Page } from "@playwright/test";
+import { admin, demoAnnotator, hydrated, signIn } from "./helpers";
+
+test.describe.configure({ mode: "serial" });
+
+const password = "a long e2e password";
+
+async function annotatorPage(browser: Browser, email: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await signIn(page, email, password);
+  return page;
+}
+
+async function openWorkspace(page: Page) {
+  await page.goto("/projects/demo/label");
+  await hydrated(page);
+  await expect(page.locator(".workspace")).toBeVisible();
+}
+
+test("two annotators on an overlap-2 project get the same item, a third does not", async ({ page, browser }) => {
+  await signIn(page, admin.email, admin.password);
+  await page.goto("/projects/demo/settings");
+  await hydrated(page);
+  await page.getByLabel("Annotators per item (overlap)").fill("2");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByRole("status")).toHaveText("Settings saved.");
+
+  const emails = ["x", "y", "z"].map((n) => `${n}-${Date.now()}@example.org`);
+  for (const email of emails) {
+    const response = await page.request.post("/serverfn/create_user", {
+      form: { email, display_name: "Pair tester", password, role: "annotator" },
+    });
+    expect(response.ok()).toBeTruthy();
+  }
+
+  const items: string[] = [];
+  for (const email of emails) {
+    const other = await annotatorPage(browser, email);
+    await openWorkspace(other);
+    items.push((await other.locator(".workspace").getAttribute("data-item")) ?? "");
+  }
+  expect(items[0]).not.toBe("");
+  expect(items[1]).toBe(items[0]);
+  expect(items[2]).not.toBe(items[0]);
+});
+
+test("an annotator labels five items with the keyboard alone", async ({ page }) => {
+  await signIn(page, demoAnnotator.email, demoAnnotator.password);
+  await openWorkspace(page);
+  await page.keyboard.press("?");
+  await expect(page.getByRole("dialog", { name: "Keyboard shortcuts" })).toBeVisible();
+  await page.keyboard.press("Escape");
+
+  const seen = new Set<string>();
+  for (let n = 0; n < 5; n++) {
+    const workspace = page.locator(".workspace");
+    const item = (await workspace.getAttribute("data-item")) ?? "";
+    expect(seen.has(item)).toBeFalsy();
+    seen.add(item);
+    const answers = await page.locator(".answers .answer").count();
+    for (let i = 1; i <= answers; i++) await page.keyboard.press(String(i));
+    await expect(page.locator(".rank-chip")).toHaveCount(answers);
+    // Ranking leaves the focus on the last answer ranked; k moves it back to the first.
+    for (let i = 1; i < answers; i++) await page.keyboard.press("k");
+    await page.keyboard.press("u");
+    await expect(page.getByRole("button", { name: "Thumbs up for answer 1" })).toHaveAttribute("aria-pressed", "true");
+    await page.keyboard.press("Enter");
+    await expect(workspace).not.toHaveAttribute("data-item", item);
+  }
+  await expect(page.locator(".progress")).toContainText("5 by me today");
+});
+
+test("a draft survives a reload", async ({ page }) => {
+  await signIn(page, demoAnnotator.email, demoAnnotator.password);
+  await openWorkspace(page);
+  const item = await page.locator(".workspace").getAttribute("data-item");
+  await page.keyboard.press("2");
+  await page.keyboard.press("1");
+  await page.keyboard.press("c");
+  await page.keyboard.type("Answer 2 cites a source.");
+  await expect(page.locator(".rank-chip")).toHaveCount(2);
+
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator(".workspace")).toHaveAttribute("data-item", item ?? "");
+  await expect(page.locator(".rank-chip")).toHaveCount(2);
+  await expect(page.locator(".rank-chip").first()).toContainText("Answer 2");
+  await expect(page.getByLabel("Comment (c)")).toHaveValue("Answer 2 cites a source.");
+});
+
+test("history lists past work and reopens it for editing", async ({ page }) => {
+  await signIn(page, demoAnnotator.email, demoAnnotator.password);
+  await page.goto("/projects/demo/history");
+  await expect(page.getByRole("heading", { name: "My history" })).toBeVisible();
+  const rows = page.locator("table.list tbody tr");
+  await expect(rows).toHaveCount(5);
+  await rows.first().getByRole("link", { name: "Edit" }).click();
+  await hydrated(page);
+  await expect(page.getByText("Editing your earlier annotation (version 1).")).toBeVisible();
+  await page.getByLabel("Comment (c)").fill("Second thoughts.");
+  await page.getByRole("button", { name: "Submit (Enter)" }).click();
+  await page.goto("/projects/demo/history?q=");
+  await expect(page.locator("table.list tbody tr").first().locator("td.num")).toHaveText("2");
+});
