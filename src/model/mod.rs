@@ -4,7 +4,9 @@
 pub mod annotation;
 pub mod diff;
 pub mod error;
+pub mod export;
 pub mod highlight;
+pub mod import;
 pub mod markdown;
 pub mod project;
 pub mod url;

@@ -64,8 +64,8 @@ pub struct ServeConfig {
     #[arg(long, env = "VERDICT_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
 
-    /// Do not create the demo project and the demo annotator.
-    #[arg(long, env = "VERDICT_NO_DEMO")]
+    /// Do not create the demo project and the demo annotator (env: 1/true/yes).
+    #[arg(long, env = "VERDICT_NO_DEMO", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_demo: bool,
 
     /// Password of the demo annotator (annotator@verdict.local). Without it a random one

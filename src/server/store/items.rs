@@ -170,3 +170,81 @@ pub async fn recompute_completion(
     .await?;
     Ok(())
 }
+
+/// Inserts a batch of items in one statement, skipping those whose `external_id` the
+/// project already has. Returns the ids that were inserted.
+pub async fn insert_batch(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    item_ids: &[Uuid],
+    external_ids: &[Option<String>],
+    messages: &[serde_json::Value],
+    metadata: &[serde_json::Value],
+) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar!(
+        r#"INSERT INTO items (item_id, project_id, external_id, messages, metadata)
+           SELECT u.item_id, $1, u.external_id, u.messages, u.metadata
+           FROM UNNEST($2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[]) AS u(item_id, external_id, messages, metadata)
+           ON CONFLICT (project_id, external_id) DO NOTHING
+           RETURNING item_id"#,
+        project_id,
+        item_ids,
+        external_ids as &[Option<String>],
+        messages,
+        metadata,
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// One item with its answers and annotations, as JSON for the exporter.
+pub struct ExportRow {
+    pub item: serde_json::Value,
+}
+
+/// Items of the project that have annotations (only complete ones with `complete_only`),
+/// in insertion order, each with its answers and the annotations last changed within
+/// [`from`, `to`). Annotators appear as pseudonyms stable within the project.
+pub fn export_rows<'e>(
+    db: impl PgExecutor<'e> + 'e,
+    project_id: Uuid,
+    complete_only: bool,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+) -> futures::stream::BoxStream<'e, sqlx::Result<ExportRow>> {
+    sqlx::query_as!(
+        ExportRow,
+        r#"SELECT jsonb_build_object(
+               'item_id', i.item_id,
+               'external_id', i.external_id,
+               'messages', i.messages,
+               'answers', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                               'response_id', r.response_id, 'ordinal', r.ordinal,
+                               'model', r.model, 'content', r.content) ORDER BY r.ordinal), '[]'::jsonb)
+                           FROM responses r WHERE r.item_id = i.item_id),
+               'annotations', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                               'annotation_id', a.annotation_id,
+                               'annotator', 'annotator-' || left(encode(sha256(convert_to(a.user_id::text || i.project_id::text, 'UTF8')), 'hex'), 12),
+                               'source', 'annotator',
+                               'ranking', a.ranking, 'thumbs', a.thumbs,
+                               'ideal_answer', a.ideal_answer, 'ideal_from', a.ideal_from,
+                               'flags', to_jsonb(a.flags), 'comment', a.comment,
+                               'shown_order', to_jsonb(a.shown_order), 'proposal_id', a.proposal_id,
+                               'time_spent_ms', a.time_spent_ms, 'version', a.version,
+                               'created_at', a.created_at, 'updated_at', a.updated_at) ORDER BY a.created_at), '[]'::jsonb)
+                               FROM annotations a
+                               WHERE a.item_id = i.item_id
+                                 AND ($3::timestamptz IS NULL OR a.updated_at >= $3)
+                                 AND ($4::timestamptz IS NULL OR a.updated_at < $4))
+           ) AS "item!"
+           FROM items i
+           WHERE i.project_id = $1 AND i.annotation_count > 0 AND (NOT $2 OR i.completed_at IS NOT NULL)
+           ORDER BY i.item_seq"#,
+        project_id,
+        complete_only,
+        // `as _`: sqlx would pick the `time` crate for timestamptz; chrono encodes the same.
+        from as _,
+        to as _
+    )
+    .fetch(db)
+}

@@ -56,3 +56,24 @@ pub async fn for_item(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<Ve
     .fetch_all(db)
     .await
 }
+
+/// Inserts the answers of many items in one statement.
+pub async fn insert_batch(
+    db: impl PgExecutor<'_>,
+    item_ids: &[Uuid],
+    ordinals: &[i16],
+    models: &[Option<String>],
+    contents: &[String],
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO responses (item_id, ordinal, model, content)
+         SELECT * FROM UNNEST($1::uuid[], $2::int2[], $3::text[], $4::text[])",
+        item_ids,
+        ordinals,
+        models as &[Option<String>],
+        contents,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

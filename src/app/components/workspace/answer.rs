@@ -11,16 +11,20 @@ pub fn AnswerCard(
     index: usize,
     form: Form,
     kinds: FeedbackKinds,
+    /// Offer folding the answer away (when answers are stacked).
+    collapsible: bool,
 ) -> impl IntoView {
     let id = answer.response_id;
     let number = index + 1;
     let rank = move || form.rank_of(id).map(|r| format!("#{}", r + 1));
     let thumb = move || form.thumbs.with(|t| t.get(&id).copied());
     let focused = move || form.focused.get() == index;
+    let collapsed = move || form.collapsed.with(|c| c.contains(&index));
     view! {
         <section
             class="answer"
             class:focused=focused
+            class:collapsed=collapsed
             aria-label=format!("Answer {number}")
             draggable="true"
             on:dragstart=move |ev| {
@@ -53,7 +57,18 @@ pub fn AnswerCard(
                     </span>
                 })}
             </header>
-            <Markdown text=answer.content.clone()/>
+            {collapsible.then(|| view! {
+                <button
+                    class="link small fold"
+                    aria-expanded=move || (!collapsed()).to_string()
+                    on:click=move |ev| { ev.stop_propagation(); form.toggle_collapsed(index) }
+                >
+                    {move || if collapsed() { "Expand (o)" } else { "Collapse (o)" }}
+                </button>
+            })}
+            <div class="answer-body" hidden=collapsed>
+                <Markdown text=answer.content.clone()/>
+            </div>
         </section>
     }
 }

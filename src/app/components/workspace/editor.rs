@@ -43,8 +43,9 @@ pub fn IdealEditor(form: Form, answers: Vec<ResponseView>) -> impl IntoView {
             {move || source().map(|before| {
                 let diff = line_diff(&before, &form.ideal.get());
                 let (added, removed) = stats(&diff);
+                let changed = added + removed > 0;
                 view! {
-                    <details class="diff" open=added + removed > 0>
+                    <details class="diff" open=changed>
                         <summary>{format!("Changes against the answer: +{added} −{removed} lines")}</summary>
                         <pre class="diff-lines">
                             {diff.into_iter().filter(|l| !matches!(l, DiffLine::Same(_))).map(|line| match line {

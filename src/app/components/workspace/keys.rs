@@ -83,6 +83,7 @@ pub fn install(h: Handlers) {
                 .focused
                 .update(|f| *f = (*f + 1).min(answers.len().saturating_sub(1))),
             "k" => form.focused.update(|f| *f = f.saturating_sub(1)),
+            "o" if answers.len() > 2 => form.toggle_collapsed(form.focused.get_untracked()),
             "u" if kinds.thumbs => {
                 if let Some(id) = focused_id() {
                     form.thumb(id, true);
@@ -157,6 +158,10 @@ pub fn HelpPanel(kinds: FeedbackKinds, on_close: Callback<()>) -> impl IntoView 
         }
     }
     rows.push(("j / k", "focus the next / previous answer".into()));
+    rows.push((
+        "o",
+        "fold / unfold the focused answer (three or more answers)".into(),
+    ));
     if kinds.thumbs {
         rows.push(("u / d", "thumbs up / down for the focused answer".into()));
     }

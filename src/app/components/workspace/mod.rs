@@ -84,10 +84,11 @@ pub fn TaskView(task: Task, on_next: Callback<Option<Task>>) -> impl IntoView {
     } else {
         0
     };
-    let layout = if task.answers.len() == 2 {
-        "answers side-by-side"
-    } else {
+    let stacked = task.answers.len() > 2;
+    let layout = if stacked {
         "answers stacked"
+    } else {
+        "answers side-by-side"
     };
     let kinds = task.kinds;
     let editing = task.existing.as_ref().map(|e| e.version);
@@ -123,7 +124,7 @@ pub fn TaskView(task: Task, on_next: Callback<Option<Task>>) -> impl IntoView {
 
             <div class=layout>
                 {task.answers.iter().enumerate().map(|(index, a)| view! {
-                    <answer::AnswerCard answer=a.clone() index form kinds/>
+                    <answer::AnswerCard answer=a.clone() index form kinds collapsible=stacked/>
                 }).collect_view()}
             </div>
 

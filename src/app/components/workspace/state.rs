@@ -19,6 +19,8 @@ pub struct Form {
     pub comment: RwSignal<String>,
     /// Which answer the thumbs keys act on.
     pub focused: RwSignal<usize>,
+    /// Answers folded away (by position), when there are more than two.
+    pub collapsed: RwSignal<BTreeSet<usize>>,
     /// Time spent before this page was opened (from a draft), and when it was opened.
     pub earlier_ms: RwSignal<f64>,
     pub opened_at_ms: RwSignal<f64>,
@@ -67,6 +69,7 @@ impl Form {
                     .unwrap_or_default(),
             ),
             focused: RwSignal::new(0),
+            collapsed: RwSignal::new(BTreeSet::new()),
             earlier_ms: RwSignal::new(0.0),
             opened_at_ms: RwSignal::new(0.0),
         }
@@ -122,6 +125,14 @@ impl Form {
                 t.remove(&id);
             } else {
                 t.insert(id, up);
+            }
+        });
+    }
+
+    pub fn toggle_collapsed(&self, index: usize) {
+        self.collapsed.update(|c| {
+            if !c.remove(&index) {
+                c.insert(index);
             }
         });
     }

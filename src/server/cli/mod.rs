@@ -3,6 +3,10 @@
 use super::config::{DbConfig, ServeConfig};
 use super::services::users;
 use super::{db, startup};
+
+mod transfer;
+use crate::model::export::{ExportFormat, PairStrategy};
+use crate::model::import::ImportFormat;
 use crate::model::user::{NewUser, Role};
 use clap::{Parser, Subcommand};
 
@@ -32,6 +36,83 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Import items from a file (JSONL in Verdict, TRL, HH or OpenAI chat form, or CSV; gzip too).
+    Import(ImportArgs),
+    /// Export a project's feedback as JSON Lines in a training format.
+    Export(ExportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The file to import (`.gz` compressed or not).
+    pub file: std::path::PathBuf,
+    /// The project's slug.
+    #[arg(long)]
+    pub project: String,
+    /// verdict, trl, hh, openai or csv; detected from the first line when left out.
+    #[arg(long, value_parser = parse_import_format)]
+    pub format: Option<ImportFormat>,
+    /// Import the valid lines and report the invalid ones (by default nothing is imported
+    /// when any line is invalid).
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub project: String,
+    /// dpo_pairs, dpo_conversational, kto, sft_messages, sft_prompt_completion, openai_sft,
+    /// openai_preference, anthropic_hh or raw.
+    #[arg(long, value_parser = parse_export_format)]
+    pub format: ExportFormat,
+    /// Where to write; `-` for standard output.
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// How rankings become pairs: all_pairs, best_vs_rest or adjacent.
+    #[arg(long, value_parser = parse_pairs, default_value = "all_pairs")]
+    pub pairs: PairStrategy,
+    /// Keep only pairs at least this share of an item's rankers agree with (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub min_agreement: f64,
+    /// Do not make pairs from thumbs.
+    #[arg(long)]
+    pub no_thumb_pairs: bool,
+    /// Do not make pairs from edited ideal answers.
+    #[arg(long)]
+    pub no_edit_pairs: bool,
+    /// Keep annotations flagged unsafe or not rankable (left out by default).
+    #[arg(long)]
+    pub keep_flagged: bool,
+    /// Only items with all the annotations the project's overlap asks for.
+    #[arg(long)]
+    pub complete_only: bool,
+    /// Only annotations changed at or after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z).
+    #[arg(long)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only annotations changed before this time (RFC 3339).
+    #[arg(long)]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Share of items (by a stable hash of the item id) marked "split": "test"; 0 = no split key.
+    #[arg(long, default_value_t = 0.0)]
+    pub test_fraction: f64,
+}
+
+fn parse_import_format(s: &str) -> Result<ImportFormat, String> {
+    ImportFormat::parse(s).ok_or_else(|| format!("unknown import format {s:?}"))
+}
+
+fn parse_export_format(s: &str) -> Result<ExportFormat, String> {
+    ExportFormat::parse(s).ok_or_else(|| format!("unknown export format {s:?}"))
+}
+
+fn parse_pairs(s: &str) -> Result<PairStrategy, String> {
+    match s {
+        "all_pairs" => Ok(PairStrategy::AllPairs),
+        "best_vs_rest" => Ok(PairStrategy::BestVsRest),
+        "adjacent" => Ok(PairStrategy::Adjacent),
+        other => Err(format!("unknown pair strategy {other:?}")),
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -72,6 +153,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db::migrate(&database.pool).await?;
             println!("migrations applied");
             Ok(())
+        }
+        Some(Command::Import(args)) => {
+            let database = db::open(&cli.db).await?;
+            db::migrate(&database.pool).await?;
+            transfer::import(&database.pool, args).await
+        }
+        Some(Command::Export(args)) => {
+            let database = db::open(&cli.db).await?;
+            db::migrate(&database.pool).await?;
+            transfer::export(&database.pool, args).await
         }
         Some(Command::User(command)) => {
             let database = db::open(&cli.db).await?;

@@ -1,0 +1,138 @@
+//! `verdict import` and `verdict export`, with progress on standard error.
+
+use super::{ExportArgs, ImportArgs};
+use crate::model::annotation::Flag;
+use crate::model::export::ExportOptions;
+use crate::server::services::export::{ExportFilters, export_jsonl};
+use crate::server::services::{Actor, import};
+use anyhow::Context;
+use sqlx::PgPool;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+pub async fn import(pool: &PgPool, args: ImportArgs) -> anyhow::Result<()> {
+    let total = std::fs::metadata(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?
+        .len();
+    let read = Arc::new(AtomicU64::new(0));
+    let ticker = {
+        let read = read.clone();
+        tokio::spawn(async move {
+            let interactive = std::io::stderr().is_terminal();
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let done = read.load(Ordering::Relaxed);
+                let percent = (done * 100).checked_div(total).unwrap_or(100);
+                if interactive {
+                    eprint!(
+                        "\r  reading {percent:>3}%  ({} of {} MB)",
+                        done >> 20,
+                        total >> 20
+                    );
+                }
+            }
+        })
+    };
+    let started = Instant::now();
+    let result = import::import_file(
+        pool,
+        &Actor::cli(),
+        &args.project,
+        &args.file,
+        args.format,
+        args.skip_invalid,
+        read,
+    )
+    .await;
+    ticker.abort();
+    eprintln!();
+    let report = result.map_err(|e| anyhow::anyhow!("{}", e.to_app_error()))?;
+    for e in &report.invalid {
+        eprintln!("  {e}");
+    }
+    if report.invalid_count > report.invalid.len() {
+        eprintln!(
+            "  … and {} more invalid lines",
+            report.invalid_count - report.invalid.len()
+        );
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    if !report.committed {
+        anyhow::bail!(
+            "{} of {} lines are invalid: nothing was imported (fix them, or pass --skip-invalid)",
+            report.invalid_count,
+            report.lines
+        );
+    }
+    println!(
+        "imported {} items ({} already present, {} invalid lines skipped) from {} lines as {} in {seconds:.1} s ({:.0} items/s)",
+        report.imported,
+        report.already_present,
+        report.invalid_count,
+        report.lines,
+        report.format.label(),
+        report.imported as f64 / seconds.max(1e-9),
+    );
+    Ok(())
+}
+
+pub async fn export(pool: &PgPool, args: ExportArgs) -> anyhow::Result<()> {
+    let options = ExportOptions {
+        format: args.format,
+        pairs: args.pairs,
+        min_agreement: args.min_agreement,
+        from_thumbs: !args.no_thumb_pairs,
+        from_edits: !args.no_edit_pairs,
+        exclude_flags: if args.keep_flagged {
+            Vec::new()
+        } else {
+            vec![Flag::Unsafe, Flag::NotRankable]
+        },
+        test_fraction: args.test_fraction,
+    };
+    let filters = ExportFilters {
+        from: args.from,
+        to: args.to,
+        complete_only: args.complete_only,
+    };
+    let mut out: Box<dyn Write> = if args.out.as_os_str() == "-" {
+        Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+    } else {
+        let file = std::fs::File::create(&args.out)
+            .with_context(|| format!("creating {}", args.out.display()))?;
+        Box::new(std::io::BufWriter::with_capacity(1 << 20, file))
+    };
+    let started = Instant::now();
+    let interactive = std::io::stderr().is_terminal();
+    let mut last = Instant::now();
+    let summary = export_jsonl(
+        pool,
+        &Actor::cli(),
+        &args.project,
+        &options,
+        &filters,
+        &mut out,
+        &mut |s| {
+            if interactive && last.elapsed() > Duration::from_millis(250) {
+                eprint!("\r  {} items, {} records", s.items, s.records);
+                last = Instant::now();
+            }
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.to_app_error()))?;
+    if interactive {
+        eprintln!();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "exported {} records from {} items as {} in {seconds:.1} s ({:.0} records/s)",
+        summary.records,
+        summary.items,
+        args.format.as_str(),
+        summary.records as f64 / seconds.max(1e-9)
+    );
+    Ok(())
+}

@@ -1,0 +1,358 @@
+//! Importing items from files: Verdict's JSONL, TRL preference records, Anthropic HH
+//! transcripts, OpenAI chat, CSV; gzip-compressed or not. A reader thread parses lines into
+//! batches while this task inserts them, so memory stays constant. The whole import is one
+//! transaction: with any invalid line (unless skipping them) nothing is stored.
+
+use super::{Actor, Result};
+use crate::model::import::{
+    CsvLayout, ImportFormat, LineError, csv_layout, detect_jsonl, openai_chat_parts,
+    parse_csv_record, parse_jsonl_line, validate_at,
+};
+use crate::model::project::{Message, NewItem, NewResponse};
+use crate::model::user::Role;
+use crate::server::error::Error;
+use crate::server::store::{items, projects, responses};
+use anyhow::Context;
+use serde::Serialize;
+use sqlx::PgPool;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+const BATCH: usize = 1000;
+/// Invalid lines reported in full; the rest are only counted.
+const MAX_REPORTED: usize = 100;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ImportReport {
+    pub format: ImportFormat,
+    pub lines: usize,
+    /// Items stored (0 when the import was refused).
+    pub imported: usize,
+    /// Items whose `external_id` the project already had.
+    pub already_present: usize,
+    pub invalid_count: usize,
+    pub invalid: Vec<LineError>,
+    /// False when invalid lines made the import store nothing.
+    pub committed: bool,
+}
+
+/// OpenAI chat lines being gathered into one item: first line, prompt, answers, id.
+type ChatGroup = Option<(usize, Vec<Message>, Vec<NewResponse>, Option<String>)>;
+
+enum Parsed {
+    Items(Vec<NewItem>),
+    Invalid(LineError),
+    Lines(usize),
+}
+
+/// Counts bytes read, for a progress display.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Imports `path` into the project. `progress` counts the (compressed) bytes read so far.
+pub async fn import_file(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    path: &Path,
+    format: Option<ImportFormat>,
+    skip_invalid: bool,
+    progress: Arc<AtomicU64>,
+) -> Result<ImportReport> {
+    actor.require(Role::Admin)?;
+    let project = projects::find_settings(pool, slug)
+        .await?
+        .ok_or(Error::NotFound("project"))?;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let counted = Counting {
+        inner: file,
+        read: progress,
+    };
+    let mut peek = BufReader::with_capacity(1 << 20, counted);
+    let gzip = peek
+        .fill_buf()
+        .map_err(anyhow::Error::from)?
+        .starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn BufRead + Send> = if gzip {
+        Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::bufread::MultiGzDecoder::new(peek),
+        ))
+    } else {
+        Box::new(peek)
+    };
+
+    let (tx, mut rx) = mpsc::channel::<Parsed>(4);
+    let parser = std::thread::spawn(move || parse(reader, format, &tx));
+
+    let mut db = pool.begin().await?;
+    let (mut imported, mut already_present, mut lines) = (0, 0, 0);
+    let mut invalid = Vec::new();
+    let mut invalid_count = 0;
+    while let Some(message) = rx.recv().await {
+        match message {
+            Parsed::Items(batch) => {
+                // Once a line is bad and bad lines are not skipped, nothing will be kept:
+                // go on only to report every bad line.
+                if invalid_count == 0 || skip_invalid {
+                    let added = insert(&mut db, project.project_id, batch.clone()).await?;
+                    imported += added;
+                    already_present += batch.len() - added;
+                }
+            }
+            Parsed::Invalid(e) => {
+                invalid_count += 1;
+                if invalid.len() < MAX_REPORTED {
+                    invalid.push(e);
+                }
+            }
+            Parsed::Lines(n) => lines = n,
+        }
+    }
+    let format = parser
+        .join()
+        .map_err(|_| anyhow::anyhow!("the import parser panicked"))?
+        .map_err(Error::Invalid)?;
+    let committed = invalid_count == 0 || skip_invalid;
+    if committed {
+        db.commit().await?;
+    } else {
+        db.rollback().await?;
+        imported = 0;
+        already_present = 0;
+    }
+    tracing::info!(
+        project.slug = slug,
+        imported,
+        invalid_count,
+        committed,
+        "import finished"
+    );
+    Ok(ImportReport {
+        format,
+        lines,
+        imported,
+        already_present,
+        invalid_count,
+        invalid,
+        committed,
+    })
+}
+
+async fn insert(
+    db: &mut sqlx::PgConnection,
+    project_id: Uuid,
+    batch: Vec<NewItem>,
+) -> Result<usize> {
+    let ids: Vec<Uuid> = batch.iter().map(|_| Uuid::new_v4()).collect();
+    let external: Vec<Option<String>> = batch.iter().map(|i| i.external_id.clone()).collect();
+    let messages = batch
+        .iter()
+        .map(|i| serde_json::to_value(&i.messages))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::from)?;
+    let metadata: Vec<serde_json::Value> = batch.iter().map(|i| i.metadata.clone()).collect();
+    let inserted =
+        items::insert_batch(&mut *db, project_id, &ids, &external, &messages, &metadata).await?;
+    let inserted_set: std::collections::HashSet<Uuid> = inserted.iter().copied().collect();
+    let (mut r_items, mut r_ordinals, mut r_models, mut r_contents) =
+        (vec![], vec![], vec![], vec![]);
+    for (id, item) in ids.iter().zip(batch) {
+        if !inserted_set.contains(id) {
+            continue;
+        }
+        for (ordinal, response) in item.responses.into_iter().enumerate() {
+            r_items.push(*id);
+            r_ordinals.push(ordinal as i16);
+            r_models.push(response.model);
+            r_contents.push(response.content);
+        }
+    }
+    responses::insert_batch(&mut *db, &r_items, &r_ordinals, &r_models, &r_contents).await?;
+    Ok(inserted.len())
+}
+
+/// Runs on its own thread: reads, detects the format, parses, sends batches.
+fn parse(
+    mut reader: Box<dyn BufRead + Send>,
+    format: Option<ImportFormat>,
+    tx: &mpsc::Sender<Parsed>,
+) -> std::result::Result<ImportFormat, crate::model::AppError> {
+    use crate::model::AppError;
+    let fatal = |line: usize, e: std::io::Error| {
+        AppError::invalid(
+            "file",
+            format!(
+                "reading stopped at line {line}: {e} (is the file truncated or not the format it claims?)"
+            ),
+        )
+    };
+    let detected = match format {
+        Some(f) => f,
+        None => {
+            let head = reader.fill_buf().map_err(|e| fatal(1, e))?;
+            let text = String::from_utf8_lossy(head);
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            if first.trim_start().starts_with('{') {
+                detect_jsonl(first).ok_or_else(|| {
+                    AppError::invalid(
+                        "format",
+                        "could not tell the JSON Lines format from the first line; pass --format",
+                    )
+                })?
+            } else if first.contains(',') {
+                ImportFormat::Csv
+            } else if first.is_empty() {
+                return Err(AppError::invalid("file", "the file is empty"));
+            } else {
+                return Err(AppError::invalid(
+                    "format",
+                    "not JSON Lines or CSV; pass --format if it is",
+                ));
+            }
+        }
+    };
+    let send = |p: Parsed| tx.blocking_send(p).is_ok();
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut push = |batch: &mut Vec<NewItem>, item: NewItem| {
+        batch.push(item);
+        if batch.len() >= BATCH {
+            send(Parsed::Items(std::mem::take(batch)));
+        }
+    };
+
+    let mut last_line = 0;
+    if detected == ImportFormat::Csv {
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(reader);
+        let mut layout: Option<CsvLayout> = None;
+        for (index, record) in csv.records().enumerate() {
+            let line = record
+                .as_ref()
+                .ok()
+                .and_then(|r| r.position())
+                .map_or(index + 1, |p| p.line() as usize);
+            last_line = line;
+            let record = match record {
+                Ok(r) => r,
+                Err(e) => {
+                    send(Parsed::Invalid(LineError {
+                        line,
+                        field: "csv".into(),
+                        message: e.to_string(),
+                    }));
+                    continue;
+                }
+            };
+            let fields: Vec<String> = record.iter().map(str::to_owned).collect();
+            match &layout {
+                None => match csv_layout(&fields) {
+                    Ok(l) => layout = Some(l),
+                    Err(e) => {
+                        return Err(AppError::invalid(
+                            e.field,
+                            format!("line {}: {}", e.line, e.message),
+                        ));
+                    }
+                },
+                Some(l) => match parse_csv_record(l, line, &fields) {
+                    Ok(item) => push(&mut batch, item),
+                    Err(e) => {
+                        send(Parsed::Invalid(e));
+                    }
+                },
+            }
+        }
+    } else {
+        // OpenAI chat lines that share a prompt become one item with several answers.
+        let mut group: ChatGroup = None;
+        let flush = |group: &mut ChatGroup,
+                     batch: &mut Vec<NewItem>,
+                     push: &mut dyn FnMut(&mut Vec<NewItem>, NewItem)| {
+            if let Some((line, messages, responses, external_id)) = group.take() {
+                let item = NewItem {
+                    external_id,
+                    messages,
+                    responses,
+                    metadata: serde_json::json!({}),
+                };
+                match validate_at(line, item) {
+                    Ok(item) => push(batch, item),
+                    Err(e) => {
+                        send(Parsed::Invalid(e));
+                    }
+                }
+            }
+        };
+        let mut buf = Vec::new();
+        let mut line = 0;
+        loop {
+            buf.clear();
+            let n = reader
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| fatal(line + 1, e))?;
+            if n == 0 {
+                break;
+            }
+            line += 1;
+            let Ok(text) = std::str::from_utf8(&buf) else {
+                send(Parsed::Invalid(LineError {
+                    line,
+                    field: "encoding".into(),
+                    message: "not valid UTF-8".into(),
+                }));
+                continue;
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            if detected == ImportFormat::OpenaiChat {
+                match openai_chat_parts(line, text) {
+                    Ok((prompt, answer, external_id)) => {
+                        let same = group.as_ref().is_some_and(|(_, p, _, _)| *p == prompt);
+                        if !same {
+                            flush(&mut group, &mut batch, &mut push);
+                            group = Some((line, prompt, Vec::new(), external_id));
+                        }
+                        if let Some((_, _, answers, _)) = group.as_mut() {
+                            answers.push(answer);
+                        }
+                    }
+                    Err(e) => {
+                        send(Parsed::Invalid(e));
+                    }
+                }
+            } else {
+                match parse_jsonl_line(detected, line, text) {
+                    Ok(item) => push(&mut batch, item),
+                    Err(e) => {
+                        send(Parsed::Invalid(e));
+                    }
+                }
+            }
+        }
+        flush(&mut group, &mut batch, &mut push);
+        last_line = line;
+    }
+    if !batch.is_empty() {
+        send(Parsed::Items(batch));
+    }
+    send(Parsed::Lines(last_line));
+    Ok(detected)
+}

@@ -1,0 +1,422 @@
+//! Import and export through the services, against a real database.
+
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use uuid::Uuid;
+use verdict::model::annotation::AnnotationInput;
+use verdict::model::export::{ExportFormat, ExportOptions, PairStrategy};
+use verdict::model::import::ImportFormat;
+use verdict::model::user::{NewUser, Role};
+use verdict::server::Error;
+use verdict::server::services::export::{ExportFilters, export_jsonl};
+use verdict::server::services::import::{ImportReport, import_file};
+use verdict::server::services::{self, Actor, labeling};
+use verdict::server::store::projects;
+
+async fn setup(pool: &PgPool) {
+    projects::ensure(pool, "p", "P", "").await.unwrap();
+}
+
+fn file(contents: &[u8]) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(contents).unwrap();
+    f
+}
+
+async fn import(
+    pool: &PgPool,
+    contents: &[u8],
+    format: Option<ImportFormat>,
+    skip: bool,
+) -> Result<ImportReport, Error> {
+    let f = file(contents);
+    import_file(
+        pool,
+        &Actor::cli(),
+        "p",
+        f.path(),
+        format,
+        skip,
+        Arc::new(AtomicU64::new(0)),
+    )
+    .await
+}
+
+async fn count(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+const VERDICT_JSONL: &str = r#"{"external_id": "q1", "prompt": "Why is the sky blue?", "responses": [{"content": "Rayleigh scattering.", "model": "m1"}, {"content": "Because it reflects the sea."}]}
+{"external_id": "q2", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}], "responses": ["4", "5", "22"]}
+
+{"external_id": "q3", "prompt": "Capital of France?", "responses": ["Paris", "Lyon"]}
+"#;
+
+#[sqlx::test]
+async fn verdict_jsonl_imports_once(pool: PgPool) {
+    setup(&pool).await;
+    let report = import(&pool, VERDICT_JSONL.as_bytes(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(report.format, ImportFormat::Verdict);
+    assert_eq!(
+        (
+            report.imported,
+            report.already_present,
+            report.invalid_count
+        ),
+        (3, 0, 0)
+    );
+    assert_eq!(count(&pool, "SELECT count(*) FROM responses").await, 7);
+    let again = import(&pool, VERDICT_JSONL.as_bytes(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.imported, again.already_present),
+        (0, 3),
+        "idempotent by external_id"
+    );
+    assert_eq!(count(&pool, "SELECT count(*) FROM items").await, 3);
+    let model: Option<String> =
+        sqlx::query_scalar("SELECT model FROM responses WHERE content = 'Rayleigh scattering.'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(model.as_deref(), Some("m1"));
+}
+
+#[sqlx::test]
+async fn a_bad_line_imports_nothing_unless_skipped(pool: PgPool) {
+    setup(&pool).await;
+    let bad = format!(
+        "{VERDICT_JSONL}{}\n",
+        r#"{"prompt": "Only one answer", "responses": ["lonely"]}"#
+    );
+    let report = import(&pool, bad.as_bytes(), None, false).await.unwrap();
+    assert!(!report.committed);
+    assert_eq!(report.imported, 0);
+    assert_eq!(report.invalid_count, 1);
+    assert_eq!(report.invalid[0].line, 5);
+    assert_eq!(report.invalid[0].field, "responses");
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM items").await,
+        0,
+        "nothing half-imported"
+    );
+
+    let skipped = import(&pool, bad.as_bytes(), None, true).await.unwrap();
+    assert!(skipped.committed);
+    assert_eq!((skipped.imported, skipped.invalid_count), (3, 1));
+}
+
+#[sqlx::test]
+async fn gzip_files_import_and_truncated_ones_fail_cleanly(pool: PgPool) {
+    setup(&pool).await;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(VERDICT_JSONL.as_bytes()).unwrap();
+    let compressed = gz.finish().unwrap();
+    let truncated = &compressed[..compressed.len() - 12];
+    let err = import(&pool, truncated, None, false).await.unwrap_err();
+    match err {
+        Error::Invalid(e) => assert_eq!(e.field.as_deref(), Some("file"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&pool, "SELECT count(*) FROM items").await, 0);
+    let report = import(&pool, &compressed, None, false).await.unwrap();
+    assert_eq!(report.imported, 3);
+}
+
+#[sqlx::test]
+async fn non_utf8_and_empty_and_unknown_files_are_refused(pool: PgPool) {
+    setup(&pool).await;
+    let mut latin1 = br#"{"prompt": "caf"#.to_vec();
+    latin1.extend([0xe9]);
+    latin1.extend(br#"", "responses": ["a", "b"]}"#);
+    latin1.push(b'\n');
+    let report = import(&pool, &latin1, Some(ImportFormat::Verdict), false)
+        .await
+        .unwrap();
+    assert_eq!(report.invalid[0].field, "encoding");
+    assert!(!report.committed);
+    assert!(matches!(
+        import(&pool, b"", None, false).await,
+        Err(Error::Invalid(_))
+    ));
+    assert!(matches!(
+        import(&pool, b"just some words\n", None, false).await,
+        Err(Error::Invalid(_))
+    ));
+    assert_eq!(count(&pool, "SELECT count(*) FROM items").await, 0);
+}
+
+#[sqlx::test]
+async fn trl_hh_openai_and_csv_import(pool: PgPool) {
+    setup(&pool).await;
+    let trl = r#"{"prompt": "Say hi", "chosen": "Hi!", "rejected": "Go away."}
+{"prompt": [{"role": "user", "content": "Name a colour"}], "chosen": [{"role": "assistant", "content": "Blue"}], "rejected": [{"role": "assistant", "content": "Seven"}]}
+"#;
+    assert_eq!(
+        import(&pool, trl.as_bytes(), None, false)
+            .await
+            .unwrap()
+            .imported,
+        2
+    );
+
+    let hh = r#"{"chosen": "\n\nHuman: Hello\n\nAssistant: Hi there\n\nHuman: How are you?\n\nAssistant: Fine, thanks.", "rejected": "\n\nHuman: Hello\n\nAssistant: Hi there\n\nHuman: How are you?\n\nAssistant: Leave me alone."}
+"#;
+    let report = import(&pool, hh.as_bytes(), None, false).await.unwrap();
+    assert_eq!(report.format, ImportFormat::AnthropicHh);
+    let turns: i64 = sqlx::query_scalar(
+        "SELECT jsonb_array_length(messages)::bigint FROM items WHERE metadata->>'source_format' = 'hh'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(turns, 3, "Human, Assistant, Human before the two answers");
+
+    let openai = r#"{"messages": [{"role": "user", "content": "Best editor?"}, {"role": "assistant", "content": "vim"}]}
+{"messages": [{"role": "user", "content": "Best editor?"}, {"role": "assistant", "content": "emacs"}]}
+{"messages": [{"role": "user", "content": "Tabs or spaces?"}, {"role": "assistant", "content": "Spaces"}]}
+{"messages": [{"role": "user", "content": "Tabs or spaces?"}, {"role": "assistant", "content": "Tabs"}]}
+"#;
+    let report = import(&pool, openai.as_bytes(), None, false).await.unwrap();
+    assert_eq!(report.format, ImportFormat::OpenaiChat);
+    assert_eq!(report.imported, 2, "lines sharing a prompt become one item");
+
+    let csv = "id,prompt,answer_1,answer_2,answer_3\nc1,\"Pick, one\",\"A, with comma\",B,\nc2,Why?,\"Because\nof lines\",Dunno,Maybe\n";
+    let report = import(&pool, csv.as_bytes(), None, false).await.unwrap();
+    assert_eq!(report.format, ImportFormat::Csv);
+    assert_eq!(report.imported, 2);
+    let c1_answers = count(
+        &pool,
+        "SELECT count(*) FROM responses r JOIN items i USING (item_id) WHERE i.external_id = 'c1'",
+    )
+    .await;
+    assert_eq!(c1_answers, 2, "the empty third answer is dropped");
+    assert_eq!(count(&pool, "SELECT count(*) FROM items").await, 7);
+}
+
+async fn annotate(pool: &PgPool) -> Vec<Actor> {
+    let mut actors = Vec::new();
+    for i in 0..2 {
+        let new = NewUser::parse(
+            &format!("r{i}@example.org"),
+            "R",
+            "a long test password",
+            Role::Annotator,
+        )
+        .unwrap();
+        actors.push(Actor::from(
+            &services::users::create_account(pool, new).await.unwrap(),
+        ));
+    }
+    actors
+}
+
+/// Answers of the imported item in original order, by content.
+async fn answer_ids(pool: &PgPool, external_id: &str) -> Vec<(Uuid, String)> {
+    sqlx::query_as(
+        "SELECT r.response_id, r.content FROM responses r JOIN items i USING (item_id)
+         WHERE i.external_id = $1 ORDER BY r.ordinal",
+    )
+    .bind(external_id)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+async fn export(pool: &PgPool, options: ExportOptions) -> Vec<Value> {
+    let mut out = Vec::new();
+    export_jsonl(
+        pool,
+        &Actor::cli(),
+        "p",
+        &options,
+        &ExportFilters::default(),
+        &mut out,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[sqlx::test]
+async fn round_trip_to_every_export_format(pool: PgPool) {
+    setup(&pool).await;
+    let line = r#"{"external_id": "q", "prompt": "Q?", "responses": ["Alpha", "Beta", "Gamma"]}"#;
+    import(&pool, line.as_bytes(), None, false).await.unwrap();
+    let ids = answer_ids(&pool, "q").await;
+    let (alpha, beta, gamma) = (ids[0].0, ids[1].0, ids[2].0);
+    let people = annotate(&pool).await;
+    let task = labeling::next(&pool, &people[0], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    let input = AnnotationInput {
+        annotation_id: Uuid::new_v4(),
+        item_id: task.item_id,
+        ranking: Some(vec![vec![beta], vec![alpha], vec![gamma]]),
+        thumbs: [(beta, true), (gamma, false)].into_iter().collect(),
+        ideal_answer: Some("Beta, improved.".into()),
+        ideal_from: Some(beta),
+        shown_order: task.answers.iter().map(|a| a.response_id).collect(),
+        ..Default::default()
+    };
+    labeling::submit(&pool, &people[0], "p", input)
+        .await
+        .unwrap();
+
+    let opts = |format| ExportOptions {
+        format,
+        ..ExportOptions::default()
+    };
+    let pairs: HashSet<String> = export(
+        &pool,
+        ExportOptions {
+            from_thumbs: false,
+            from_edits: false,
+            ..opts(ExportFormat::DpoPairs)
+        },
+    )
+    .await
+    .iter()
+    .map(|r| {
+        assert_eq!(r["prompt"], "Q?");
+        assert_eq!(
+            r.as_object().unwrap().len(),
+            3,
+            "exactly prompt, chosen, rejected: {r}"
+        );
+        format!(
+            "{}>{}",
+            r["chosen"].as_str().unwrap(),
+            r["rejected"].as_str().unwrap()
+        )
+    })
+    .collect();
+    let expected: HashSet<String> = ["Beta>Alpha", "Beta>Gamma", "Alpha>Gamma"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(pairs, expected);
+
+    let best: Vec<Value> = export(
+        &pool,
+        ExportOptions {
+            pairs: PairStrategy::BestVsRest,
+            from_thumbs: false,
+            from_edits: false,
+            ..opts(ExportFormat::DpoPairs)
+        },
+    )
+    .await;
+    assert_eq!(best.len(), 2);
+
+    let with_edit = export(
+        &pool,
+        ExportOptions {
+            from_thumbs: false,
+            ..opts(ExportFormat::DpoPairs)
+        },
+    )
+    .await;
+    assert!(
+        with_edit
+            .contains(&json!({"prompt": "Q?", "chosen": "Beta, improved.", "rejected": "Beta"}))
+    );
+
+    let conversational = export(&pool, opts(ExportFormat::DpoConversational)).await;
+    assert!(conversational.contains(&json!({
+        "prompt": [{"role": "user", "content": "Q?"}],
+        "chosen": [{"role": "assistant", "content": "Beta"}],
+        "rejected": [{"role": "assistant", "content": "Gamma"}],
+    })));
+
+    let kto = export(&pool, opts(ExportFormat::Kto)).await;
+    let kto: HashSet<String> = kto.iter().map(|r| r.to_string()).collect();
+    let expected_kto: HashSet<String> = [
+        json!({"prompt": "Q?", "completion": "Beta", "label": true}),
+        json!({"prompt": "Q?", "completion": "Gamma", "label": false}),
+    ]
+    .iter()
+    .map(|v| v.to_string())
+    .collect();
+    assert_eq!(kto, expected_kto);
+
+    let sft = export(&pool, opts(ExportFormat::SftMessages)).await;
+    assert_eq!(
+        sft,
+        vec![
+            json!({"messages": [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "Beta, improved."}]})
+        ]
+    );
+    assert_eq!(export(&pool, opts(ExportFormat::OpenaiSft)).await, sft);
+    assert_eq!(
+        export(&pool, opts(ExportFormat::SftPromptCompletion)).await,
+        vec![json!({"prompt": "Q?", "completion": "Beta, improved."})]
+    );
+
+    let openai_pref = export(&pool, opts(ExportFormat::OpenaiPreference)).await;
+    assert!(openai_pref.contains(&json!({
+        "input": {"messages": [{"role": "user", "content": "Q?"}]},
+        "preferred_output": [{"role": "assistant", "content": "Beta"}],
+        "non_preferred_output": [{"role": "assistant", "content": "Alpha"}],
+    })));
+
+    let hh = export(&pool, opts(ExportFormat::AnthropicHh)).await;
+    assert!(hh.contains(&json!({"chosen": "\n\nHuman: Q?\n\nAssistant: Beta", "rejected": "\n\nHuman: Q?\n\nAssistant: Gamma"})));
+
+    let raw = export(&pool, opts(ExportFormat::Raw)).await;
+    assert_eq!(raw.len(), 1);
+    let annotator = raw[0]["annotator"].as_str().unwrap();
+    assert!(
+        annotator.starts_with("annotator-") && !annotator.contains(&people[0].user_id.to_string()),
+        "pseudonymous"
+    );
+    assert_eq!(raw[0]["ranking"], json!([[beta], [alpha], [gamma]]));
+    assert_eq!(raw[0]["shown_order"].as_array().unwrap().len(), 3);
+}
+
+#[sqlx::test]
+async fn unknown_projects_and_bad_options_are_refused(pool: PgPool) {
+    setup(&pool).await;
+    let mut out = Vec::new();
+    let err = export_jsonl(
+        &pool,
+        &Actor::cli(),
+        "nope",
+        &ExportOptions::default(),
+        &ExportFilters::default(),
+        &mut out,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)));
+    let bad = ExportOptions {
+        test_fraction: 1.5,
+        ..ExportOptions::default()
+    };
+    let err = export_jsonl(
+        &pool,
+        &Actor::cli(),
+        "p",
+        &bad,
+        &ExportFilters::default(),
+        &mut out,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)));
+}
