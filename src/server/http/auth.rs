@@ -34,7 +34,7 @@ pub async fn login(
     )
     .await
     {
-        Ok(user) => session::sign_in(&session, user.user_id).await,
+        Ok(user) => session::sign_in(&session, user.user_id, state.config.session_days).await,
         Err(e) => Err(e),
     };
     match outcome {

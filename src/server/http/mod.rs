@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::trace::TraceLayer;
+use tower_sessions::SessionManagerLayer;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
 pub fn router(state: AppState) -> Router {
@@ -22,10 +22,7 @@ pub fn router(state: AppState) -> Router {
         .with_name("verdict_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(state.config.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(
-            state.config.session_days,
-        )));
+        .with_secure(state.config.secure_cookies);
 
     let routes = generate_route_list(App);
     let context_state = state.clone();

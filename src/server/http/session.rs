@@ -25,9 +25,12 @@ pub async fn current_user(pool: &PgPool, session: &Session) -> Result<Option<Use
     Ok(user)
 }
 
-/// Binds the session to a user under a fresh session id (no fixation).
-pub async fn sign_in(session: &Session, user_id: Uuid) -> Result<()> {
+/// Binds the session to a user under a fresh session id (no fixation), for `days`.
+/// The expiry is fixed at sign-in: a sliding one would rewrite the session on every request.
+pub async fn sign_in(session: &Session, user_id: Uuid, days: i64) -> Result<()> {
     session.cycle_id().await.map_err(session_error)?;
+    let until = time::OffsetDateTime::now_utc() + time::Duration::days(days);
+    session.set_expiry(Some(tower_sessions::Expiry::AtDateTime(until)));
     session
         .insert(USER_ID, user_id)
         .await

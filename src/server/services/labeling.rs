@@ -30,11 +30,29 @@ pub async fn next(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Option<Tas
 
 async fn next_in(pool: &PgPool, actor: &Actor, project: &ProjectSettings) -> Result<Option<Task>> {
     let mut tx = pool.begin().await?;
-    let lease = match assignments::find_active(&mut *tx, actor.user_id, project.project_id).await? {
-        Some(lease) => Some(lease),
-        None => lease_new(&mut tx, actor, project).await?,
-    };
+    let lease = lease_in(&mut tx, actor, project).await?;
     tx.commit().await?;
+    task_for(pool, actor, project, lease).await
+}
+
+/// The lease the annotator already holds in the project, or a new one.
+async fn lease_in(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    project: &ProjectSettings,
+) -> Result<Option<assignments::Lease>> {
+    match assignments::find_active(&mut *tx, actor.user_id, project.project_id).await? {
+        Some(lease) => Ok(Some(lease)),
+        None => lease_new(tx, actor, project).await,
+    }
+}
+
+async fn task_for(
+    pool: &PgPool,
+    actor: &Actor,
+    project: &ProjectSettings,
+    lease: Option<assignments::Lease>,
+) -> Result<Option<Task>> {
     match lease {
         Some(lease) => Ok(Some(
             task(
@@ -150,8 +168,10 @@ pub async fn submit(
         None if input.base_version.is_some() => return Err(Error::NotFound("annotation")),
         None => create(&mut tx, actor, &project, input).await?,
     };
+    // The next lease is taken in the same transaction: one commit per submission.
+    let lease = lease_in(&mut tx, actor, &project).await?;
     tx.commit().await?;
-    let next = next_in(pool, actor, &project).await?;
+    let next = task_for(pool, actor, &project, lease).await?;
     Ok(Submitted {
         annotation_id: Some(stored.0),
         version: Some(stored.1),
@@ -251,8 +271,9 @@ pub async fn skip(
     }
     skips::insert(&mut *tx, item_id, actor.user_id, reason.as_deref()).await?;
     assignments::release(&mut *tx, item_id, actor.user_id).await?;
+    let lease = lease_in(&mut tx, actor, &project).await?;
     tx.commit().await?;
-    let next = next_in(pool, actor, &project).await?;
+    let next = task_for(pool, actor, &project, lease).await?;
     Ok(Submitted {
         annotation_id: None,
         version: None,

@@ -141,11 +141,11 @@ pub async fn messages(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<se
         .await
 }
 
-/// (completed items, all items) of a project.
+/// (completed items, all items) of a project: two counts over indexes only.
 pub async fn completion(db: impl PgExecutor<'_>, project_id: Uuid) -> sqlx::Result<(i64, i64)> {
     let row = sqlx::query!(
-        r#"SELECT count(*) FILTER (WHERE completed_at IS NOT NULL) AS "completed!", count(*) AS "total!"
-           FROM items WHERE project_id = $1"#,
+        r#"SELECT (SELECT count(*) FROM items WHERE project_id = $1 AND completed_at IS NOT NULL) AS "completed!",
+                  (SELECT count(*) FROM items WHERE project_id = $1) AS "total!""#,
         project_id
     )
     .fetch_one(db)
