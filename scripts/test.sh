@@ -8,25 +8,15 @@ source scripts/setup.sh --test
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # A private PostgreSQL cluster for this run only (fsync off: its data is thrown away).
-PG_BIN=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)")
-PG_PORT=${VERDICT_TEST_PG_PORT:-54331}
-PG_DIR=$(mktemp -d /tmp/verdict-test-pg.XXXXXX)
-chmod 755 "$PG_DIR"
-pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres:postgres "$PG_DIR"
+source scripts/throwaway-pg.sh
 SERVER_PID=
 cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$PG_DIR"
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; fi
+  throwaway_pg_stop
 }
 trap cleanup EXIT
-step "starting a throwaway PostgreSQL on port $PG_PORT"
-pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -o \
-  "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200" \
-  start >/dev/null
-export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+step "starting a throwaway PostgreSQL"
+throwaway_pg "${VERDICT_TEST_PG_PORT:-54331}" fsync=off synchronous_commit=off
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

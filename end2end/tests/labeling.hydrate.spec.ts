@@ -102,3 +102,21 @@ test("history lists past work and reopens it for editing", async ({ page }) => {
   await page.goto("/projects/demo/history?q=");
   await expect(page.locator("table.list tbody tr").first().locator("td.num")).toHaveText("2");
 });
+
+test("an admin previews an export and downloads it", async ({ page }) => {
+  await signIn(page, admin.email, admin.password);
+  await page.getByRole("link", { name: "Export" }).click();
+  await expect(page.getByRole("heading", { name: "Export" })).toBeVisible();
+  await page.getByLabel("Format").selectOption("kto");
+  await page.getByRole("button", { name: "Preview" }).click();
+  // Five items were labeled above, each with a thumbs-up on answer 1.
+  await expect(page.getByRole("status")).toHaveText(/^[5-9]\d* records from [5-9]\d* items\.$/);
+  const href = await page.getByRole("link", { name: "Download JSONL" }).getAttribute("href");
+  const response = await page.request.get(href ?? "");
+  expect(response.ok()).toBeTruthy();
+  const lines = (await response.text()).trim().split("\n").map((l) => JSON.parse(l));
+  expect(lines.length).toBeGreaterThanOrEqual(5);
+  for (const record of lines) {
+    expect(Object.keys(record).sort()).toEqual(["completion", "label", "prompt"]);
+  }
+});

@@ -740,3 +740,127 @@ mod tests {
         assert!((150..=250).contains(&tests), "{tests} of 1000 in test");
     }
 }
+
+/// The export form as the browser sends it (query string or form fields): checkboxes are
+/// present or absent, numbers arrive as text.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportRequest {
+    pub format: String,
+    #[serde(default)]
+    pub pairs: Option<String>,
+    #[serde(default)]
+    pub min_agreement: Option<String>,
+    #[serde(default)]
+    pub no_thumb_pairs: Option<String>,
+    #[serde(default)]
+    pub no_edit_pairs: Option<String>,
+    #[serde(default)]
+    pub keep_flagged: Option<String>,
+    #[serde(default)]
+    pub complete_only: Option<String>,
+    #[serde(default)]
+    pub test_fraction: Option<String>,
+}
+
+impl ExportRequest {
+    /// The export options, or an error naming the field.
+    pub fn options(&self) -> Result<ExportOptions, crate::model::AppError> {
+        use crate::model::AppError;
+        let format = ExportFormat::parse(&self.format).ok_or_else(|| {
+            AppError::invalid("format", format!("unknown export format {:?}", self.format))
+        })?;
+        let pairs = match self.pairs.as_deref().unwrap_or("all_pairs") {
+            "all_pairs" => PairStrategy::AllPairs,
+            "best_vs_rest" => PairStrategy::BestVsRest,
+            "adjacent" => PairStrategy::Adjacent,
+            other => {
+                return Err(AppError::invalid(
+                    "pairs",
+                    format!("unknown pair strategy {other:?}"),
+                ));
+            }
+        };
+        let number = |field: &str, value: &Option<String>, range: std::ops::RangeInclusive<f64>| {
+            let text = value.as_deref().map(str::trim).unwrap_or("");
+            if text.is_empty() {
+                return Ok(0.0);
+            }
+            match text.parse::<f64>() {
+                Ok(n) if range.contains(&n) => Ok(n),
+                _ => Err(AppError::invalid(
+                    field,
+                    format!("must be a number from {} to {}", range.start(), range.end()),
+                )),
+            }
+        };
+        let min_agreement = number("min_agreement", &self.min_agreement, 0.0..=1.0)?;
+        let test_fraction = number("test_fraction", &self.test_fraction, 0.0..=0.99)?;
+        Ok(ExportOptions {
+            format,
+            pairs,
+            min_agreement,
+            from_thumbs: self.no_thumb_pairs.is_none(),
+            from_edits: self.no_edit_pairs.is_none(),
+            exclude_flags: if self.keep_flagged.is_some() {
+                Vec::new()
+            } else {
+                vec![Flag::Unsafe, Flag::NotRankable]
+            },
+            test_fraction,
+        })
+    }
+
+    pub fn complete_only(&self) -> bool {
+        self.complete_only.is_some()
+    }
+}
+
+/// Counts and the first records of an export, shown before downloading it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportPreview {
+    pub items: u64,
+    pub records: u64,
+    pub first: Vec<String>,
+}
+
+#[cfg(test)]
+mod request_tests {
+    use super::*;
+
+    #[test]
+    fn the_form_becomes_options_or_names_the_field() {
+        let req = ExportRequest {
+            format: "kto".into(),
+            min_agreement: Some("0.5".into()),
+            ..Default::default()
+        };
+        let options = req.options().unwrap();
+        assert_eq!(options.format, ExportFormat::Kto);
+        assert_eq!(options.min_agreement, 0.5);
+        assert!(options.from_thumbs && options.from_edits);
+        let field = |req: ExportRequest| req.options().unwrap_err().field.unwrap();
+        assert_eq!(
+            field(ExportRequest {
+                format: "csv".into(),
+                ..Default::default()
+            }),
+            "format"
+        );
+        assert_eq!(
+            field(ExportRequest {
+                format: "kto".into(),
+                min_agreement: Some("2".into()),
+                ..Default::default()
+            }),
+            "min_agreement"
+        );
+        assert_eq!(
+            field(ExportRequest {
+                format: "kto".into(),
+                pairs: Some("some".into()),
+                ..Default::default()
+            }),
+            "pairs"
+        );
+    }
+}

@@ -51,3 +51,21 @@ pub async fn create_project(slug: String, name: String) -> Result<ProjectSummary
         .await
         .into_app()
 }
+
+#[server(prefix = "/serverfn", endpoint = "export_preview")]
+pub async fn export_preview(
+    slug: String,
+    request: crate::model::export::ExportRequest,
+) -> Result<crate::model::export::ExportPreview, AppError> {
+    use super::ssr::{IntoApp, actor};
+    use crate::server::services::export::{ExportFilters, preview};
+    let (state, actor) = actor().await?;
+    let options = request.options().into_app()?;
+    let filters = ExportFilters {
+        complete_only: request.complete_only(),
+        ..ExportFilters::default()
+    };
+    preview(&state.pool, &actor, &slug, &options, &filters)
+        .await
+        .into_app()
+}

@@ -35,6 +35,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                         let label_href = format!("/projects/{}/label", p.slug);
                                         let history_href = format!("/projects/{}/history", p.slug);
                                         let settings_href = format!("/projects/{}/settings", p.slug);
+                                        let export_href = format!("/projects/{}/export", p.slug);
                                         view! {
                                             <tr>
                                                 <td>{p.name}</td>
@@ -45,6 +46,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                                     <Show when=move || is_admin>
                                                         <a href=items_href.clone()>"Browse items"</a>
                                                         <a href=settings_href.clone()>"Settings"</a>
+                                                        <a href=export_href.clone()>"Export"</a>
                                                     </Show>
                                                 </td>
                                             </tr>

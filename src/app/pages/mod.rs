@@ -1,3 +1,4 @@
+pub mod export;
 pub mod history;
 pub mod home;
 pub mod label;

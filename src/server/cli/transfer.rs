@@ -7,7 +7,7 @@ use crate::server::services::export::{ExportFilters, export_jsonl};
 use crate::server::services::{Actor, import};
 use anyhow::Context;
 use sqlx::PgPool;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -96,13 +96,15 @@ pub async fn export(pool: &PgPool, args: ExportArgs) -> anyhow::Result<()> {
         from: args.from,
         to: args.to,
         complete_only: args.complete_only,
+        limit: None,
     };
-    let mut out: Box<dyn Write> = if args.out.as_os_str() == "-" {
-        Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+    let mut out: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = if args.out.as_os_str() == "-" {
+        Box::new(tokio::io::BufWriter::new(tokio::io::stdout()))
     } else {
-        let file = std::fs::File::create(&args.out)
+        let file = tokio::fs::File::create(&args.out)
+            .await
             .with_context(|| format!("creating {}", args.out.display()))?;
-        Box::new(std::io::BufWriter::with_capacity(1 << 20, file))
+        Box::new(tokio::io::BufWriter::with_capacity(1 << 20, file))
     };
     let started = Instant::now();
     let interactive = std::io::stderr().is_terminal();

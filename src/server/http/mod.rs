@@ -3,6 +3,7 @@
 //! binding a socket, so tests drive it directly.
 
 pub mod auth;
+pub mod export;
 pub mod health;
 pub mod session;
 
@@ -31,6 +32,8 @@ pub fn router(state: AppState) -> Router {
         // Browser forms that must work without JavaScript.
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
+        // Admin downloads, streamed.
+        .route("/projects/{slug}/export.jsonl", get(export::download))
         // Operations.
         .route("/healthz", get(health::healthz))
         // Pages, and the server functions they call (under /serverfn).

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Serialize;
 use sqlx::PgPool;
-use std::io::Write;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 /// Which annotations and items to export.
 #[derive(Clone, Debug, Default)]
@@ -23,6 +23,8 @@ pub struct ExportFilters {
     pub to: Option<DateTime<Utc>>,
     /// Only items that have all the annotations the project's overlap asks for.
     pub complete_only: bool,
+    /// Stop after this many records (a preview).
+    pub limit: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Serialize)]
@@ -38,8 +40,8 @@ pub async fn export_jsonl(
     slug: &str,
     options: &ExportOptions,
     filters: &ExportFilters,
-    out: &mut dyn Write,
-    progress: &mut dyn FnMut(ExportSummary),
+    out: &mut (dyn AsyncWrite + Unpin + Send),
+    progress: &mut (dyn FnMut(ExportSummary) + Send),
 ) -> Result<ExportSummary> {
     actor.require(Role::Admin)?;
     if !(0.0..1.0).contains(&options.test_fraction) || !(0.0..=1.0).contains(&options.min_agreement)
@@ -71,13 +73,19 @@ pub async fn export_jsonl(
             line.clear();
             serde_json::to_writer(&mut line, &record).map_err(anyhow::Error::from)?;
             line.push(b'\n');
-            out.write_all(&line).context("writing the export")?;
+            out.write_all(&line).await.context("writing the export")?;
             summary.records += 1;
+            if filters.limit.is_some_and(|limit| summary.records >= limit) {
+                break;
+            }
         }
         summary.items += 1;
         progress(summary);
+        if filters.limit.is_some_and(|limit| summary.records >= limit) {
+            break;
+        }
     }
-    out.flush().context("writing the export")?;
+    out.flush().await.context("writing the export")?;
     tracing::info!(
         project.slug = slug,
         items = summary.items,
@@ -85,4 +93,39 @@ pub async fn export_jsonl(
         "export finished"
     );
     Ok(summary)
+}
+
+/// How many items and records the export would give, and its first records.
+pub async fn preview(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    options: &ExportOptions,
+    filters: &ExportFilters,
+) -> Result<crate::model::export::ExportPreview> {
+    let mut sink = tokio::io::sink();
+    let summary = export_jsonl(pool, actor, slug, options, filters, &mut sink, &mut |_| {}).await?;
+    let mut first = Vec::new();
+    let limited = ExportFilters {
+        limit: Some(5),
+        ..filters.clone()
+    };
+    export_jsonl(
+        pool,
+        actor,
+        slug,
+        options,
+        &limited,
+        &mut first,
+        &mut |_| {},
+    )
+    .await?;
+    Ok(crate::model::export::ExportPreview {
+        items: summary.items,
+        records: summary.records,
+        first: String::from_utf8_lossy(&first)
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    })
 }

@@ -1,0 +1,29 @@
+# Sourced by test.sh and bench.sh: a private PostgreSQL cluster for one run.
+# `throwaway_pg PORT [postgres -c options…]` starts it and sets PG_BIN, PG_DIR and
+# DATABASE_URL (the `postgres` database, a role that may create databases);
+# `throwaway_pg_stop` stops it and removes its files.
+
+PG_BIN=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)")
+
+# initdb and postgres refuse to run as root: as root, run them as `postgres`.
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+throwaway_pg() {
+  local port=$1
+  shift
+  PG_DIR=$(mktemp -d /tmp/verdict-pg.XXXXXX)
+  chmod 755 "$PG_DIR"
+  if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$PG_DIR"; fi
+  as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  local options="-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200"
+  for option in "$@"; do options="$options -c $option"; done
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -o "$options" start >/dev/null
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+  PG_PORT=$port
+}
+
+throwaway_pg_stop() {
+  [ -n "${PG_DIR:-}" ] || return 0
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$PG_DIR"
+}

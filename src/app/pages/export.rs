@@ -1,0 +1,100 @@
+use crate::app::api::projects::export_preview;
+use crate::app::components::error_box::ErrorBox;
+use crate::app::components::require_user::RequireUser;
+use crate::model::export::{ExportFormat, ExportRequest};
+use crate::model::user::Role;
+use leptos::either::Either;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// Choose a format and filters, preview counts and the first records, download. Plain GET
+/// forms: it works before (and without) the WASM.
+#[component]
+pub fn ExportPage() -> impl IntoView {
+    view! { <RequireUser role=Role::Admin let:_user><Export/></RequireUser> }
+}
+
+#[component]
+fn Export() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let slug = move || params.with(|p| p.get("slug").unwrap_or_default());
+    let request = move || {
+        query.with(|q| {
+            q.get("format").map(|format| ExportRequest {
+                format,
+                pairs: q.get("pairs"),
+                min_agreement: q.get("min_agreement"),
+                no_thumb_pairs: q.get("no_thumb_pairs"),
+                no_edit_pairs: q.get("no_edit_pairs"),
+                keep_flagged: q.get("keep_flagged"),
+                complete_only: q.get("complete_only"),
+                test_fraction: q.get("test_fraction"),
+            })
+        })
+    };
+    let preview = Resource::new(
+        move || (slug(), request()),
+        |(slug, request)| async move {
+            match request {
+                Some(request) => export_preview(slug, request).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let download = move || {
+        let search = query.with(|q| q.to_query_string());
+        format!("/projects/{}/export.jsonl{search}", slug())
+    };
+    let selected = move || {
+        request()
+            .map(|r| r.format)
+            .unwrap_or_else(|| "dpo_pairs".into())
+    };
+    view! {
+        <section>
+            <h1>"Export"</h1>
+            <form method="get" class="stack card narrow" aria-label="Export options">
+                <label>
+                    "Format"
+                    <select name="format">
+                        {ExportFormat::ALL.into_iter().map(|f| {
+                            let value = f.as_str();
+                            view! { <option value=value selected=move || selected() == value>{f.label()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "Pairs from rankings"
+                    <select name="pairs">
+                        <option value="all_pairs">"All pairs"</option>
+                        <option value="best_vs_rest">"Best vs rest"</option>
+                        <option value="adjacent">"Adjacent"</option>
+                    </select>
+                </label>
+                <label>"Minimum agreement (0–1)" <input type="text" name="min_agreement" placeholder="0"/></label>
+                <label>"Test share (0–0.99)" <input type="text" name="test_fraction" placeholder="0"/></label>
+                <label class="inline"><input type="checkbox" name="no_thumb_pairs"/>"No pairs from thumbs"</label>
+                <label class="inline"><input type="checkbox" name="no_edit_pairs"/>"No pairs from edits"</label>
+                <label class="inline"><input type="checkbox" name="keep_flagged"/>"Keep unsafe / not rankable"</label>
+                <label class="inline"><input type="checkbox" name="complete_only"/>"Only items with full overlap"</label>
+                <button type="submit" class="primary">"Preview"</button>
+            </form>
+            <Suspense fallback=|| view! { <p class="muted">"Counting…"</p> }>
+                {move || Suspend::new(async move {
+                    match preview.await {
+                        Ok(None) => Either::Left(None),
+                        Ok(Some(p)) => Either::Left(Some(view! {
+                            <div class="card" aria-label="Preview">
+                                <p role="status">{format!("{} records from {} items.", p.records, p.items)}</p>
+                                <pre class="preview">{p.first.join("\n")}</pre>
+                                <a class="button primary" href=download()>"Download JSONL"</a>
+                            </div>
+                        })),
+                        Err(error) => Either::Right(view! { <ErrorBox error/> }),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

@@ -1,0 +1,133 @@
+//! The admin's export download and preview over HTTP.
+
+mod common;
+
+use axum::http::{StatusCode, header};
+use common::TestApp;
+use uuid::Uuid;
+use verdict::model::annotation::AnnotationInput;
+use verdict::model::user::Role;
+use verdict::server::seed;
+use verdict::server::services::{Actor, labeling};
+
+/// The demo project with two items labeled by an annotator; returns (app, admin, annotator) cookies.
+async fn labeled(pool: sqlx::PgPool) -> (TestApp, String, String) {
+    let app = TestApp::new(pool).await;
+    seed::seed_demo(&app.pool, Some("demo annotator pw"))
+        .await
+        .unwrap();
+    app.user("root@example.org", Role::Admin).await;
+    let ann = app.user("ann@example.org", Role::Annotator).await;
+    let actor = Actor::from(&ann);
+    let mut task = labeling::next(&app.pool, &actor, "demo").await.unwrap();
+    for _ in 0..2 {
+        let t = task.unwrap();
+        let input = AnnotationInput {
+            annotation_id: Uuid::new_v4(),
+            item_id: t.item_id,
+            ranking: Some(t.answers.iter().map(|a| vec![a.response_id]).collect()),
+            thumbs: [(t.answers[0].response_id, true)].into_iter().collect(),
+            shown_order: t.answers.iter().map(|a| a.response_id).collect(),
+            ..Default::default()
+        };
+        task = labeling::submit(&app.pool, &actor, "demo", input)
+            .await
+            .unwrap()
+            .next;
+    }
+    let admin = app.session_for("root@example.org").await;
+    let annotator = app.session_for("ann@example.org").await;
+    (app, admin, annotator)
+}
+
+#[sqlx::test]
+async fn admins_download_a_streamed_jsonl_file(pool: sqlx::PgPool) {
+    let (app, admin, _) = labeled(pool).await;
+    let response = app
+        .get("/projects/demo/export.jsonl?format=kto", Some(&admin))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/x-ndjson"
+    );
+    assert!(
+        response.headers()[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("demo-kto.jsonl")
+    );
+    let body = common::body_text(response).await;
+    let records: Vec<serde_json::Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2, "one thumb up per labeled item: {body}");
+    assert!(
+        records
+            .iter()
+            .all(|r| r["label"] == true && r["completion"].is_string())
+    );
+}
+
+#[sqlx::test]
+async fn downloads_check_the_session_the_role_and_the_options(pool: sqlx::PgPool) {
+    let (app, admin, annotator) = labeled(pool).await;
+    let status = |cookie: Option<&str>, query: &'static str| {
+        let app = &app;
+        let cookie = cookie.map(str::to_owned);
+        async move {
+            app.get(
+                &format!("/projects/demo/export.jsonl?{query}"),
+                cookie.as_deref(),
+            )
+            .await
+            .status()
+        }
+    };
+    assert_eq!(status(None, "format=kto").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status(Some(&annotator), "format=kto").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status(Some(&admin), "format=parquet").await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        status(Some(&admin), "format=kto&min_agreement=7").await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let response = app
+        .get("/projects/nope/export.jsonl?format=kto", Some(&admin))
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test]
+async fn the_preview_counts_and_shows_the_first_records(pool: sqlx::PgPool) {
+    let (app, admin, annotator) = labeled(pool).await;
+    let (status, preview) = app
+        .server_fn(
+            "export_preview",
+            "slug=demo&request[format]=dpo_pairs",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview["items"], 2);
+    let records = preview["records"].as_u64().unwrap();
+    assert!(records >= 2, "{preview}");
+    let first = preview["first"].as_array().unwrap();
+    assert_eq!(first.len() as u64, records.min(5));
+    let record: serde_json::Value = serde_json::from_str(first[0].as_str().unwrap()).unwrap();
+    assert!(record["chosen"].is_string() && record["rejected"].is_string());
+    let (status, _) = app
+        .server_fn(
+            "export_preview",
+            "slug=demo&request[format]=kto",
+            Some(&annotator),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
