@@ -44,6 +44,10 @@ export VERDICT_DEMO_PASSWORD="e2e-demo-$RANDOM$RANDOM"
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/verdict_e2e" VERDICT_ADDR="127.0.0.1:$E2E_PORT" \
   RUST_LOG=warn target/debug/verdict serve >"$PG_DIR/verdict.log" 2>&1 &
 SERVER_PID=$!
+# A project whose answers carry HTML, imported through the CLI, for the browser tests.
+E2E_DB="postgres://postgres@127.0.0.1:$PG_PORT/verdict_e2e"
+DATABASE_URL=$E2E_DB target/debug/verdict project create --slug untrusted --name "Untrusted HTML" >/dev/null
+DATABASE_URL=$E2E_DB target/debug/verdict import end2end/fixtures/untrusted.jsonl --project untrusted >/dev/null
 if ! (cd end2end && npx playwright test 2>&1 | tee "$PG_DIR/e2e.log"); then
   echo "--- server log ---" >&2
   tail -50 "$PG_DIR/verdict.log" >&2

@@ -105,7 +105,7 @@ test("history lists past work and reopens it for editing", async ({ page }) => {
 
 test("an admin previews an export and downloads it", async ({ page }) => {
   await signIn(page, admin.email, admin.password);
-  await page.getByRole("link", { name: "Export" }).click();
+  await page.getByRole("row", { name: /Demo: assistant answers/ }).getByRole("link", { name: "Export" }).click();
   await expect(page.getByRole("heading", { name: "Export" })).toBeVisible();
   await page.getByLabel("Format").selectOption("kto");
   await page.getByRole("button", { name: "Preview" }).click();

@@ -55,7 +55,7 @@ test("answers render markdown, and HTML in them runs nothing", async ({ page }) 
     await dialog.dismiss();
   });
   await signIn(page, admin.email, admin.password);
-  await page.getByRole("link", { name: "Browse items" }).click();
+  await page.getByRole("row", { name: /Demo: assistant answers/ }).getByRole("link", { name: "Browse items" }).click();
   await hydrated(page);
   const item = page.getByRole("article", { name: "Item demo-20" });
   await expect(item).toContainText("<script>alert('xss')</script>");
@@ -73,4 +73,22 @@ test("visitors are sent to the login page and back after signing in", async ({ p
   await page.getByLabel("Password", { exact: true }).fill(admin.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { name: "Users" })).toBeVisible();
+});
+
+test("in the workspace, HTML in an answer shows as text and runs nothing", async ({ page }) => {
+  const dialogs: string[] = [];
+  page.on("dialog", async (dialog) => {
+    dialogs.push(dialog.message());
+    await dialog.dismiss();
+  });
+  await signIn(page, admin.email, admin.password);
+  await page.goto("/projects/untrusted/label");
+  await hydrated(page);
+  const answers = page.locator(".answers");
+  await expect(answers).toContainText("<script>alert('xss')</script>");
+  await expect(answers).toContainText('<img src=x onerror="alert(1)">');
+  await expect(answers.locator("script")).toHaveCount(0);
+  await expect(answers.locator("img")).toHaveCount(0);
+  await expect(answers.locator(".markdown strong")).toHaveText("Content-Security-Policy");
+  expect(dialogs).toEqual([]);
 });

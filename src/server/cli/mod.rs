@@ -36,10 +36,27 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
     /// Import items from a file (JSONL in Verdict, TRL, HH or OpenAI chat form, or CSV; gzip too).
     Import(ImportArgs),
     /// Export a project's feedback as JSON Lines in a training format.
     Export(ExportArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProjectCommand {
+    /// Create an empty project with default settings.
+    Create {
+        /// Used in addresses: lowercase letters, digits and dashes.
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// List projects with their item counts.
+    List,
 }
 
 #[derive(clap::Args, Debug)]
@@ -154,6 +171,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
+        Some(Command::Project(command)) => {
+            let database = db::open(&cli.db).await?;
+            db::migrate(&database.pool).await?;
+            project_command(&database.pool, command).await
+        }
         Some(Command::Import(args)) => {
             let database = db::open(&cli.db).await?;
             db::migrate(&database.pool).await?;
@@ -217,6 +239,27 @@ async fn user_command(pool: &sqlx::PgPool, command: UserCommand) -> anyhow::Resu
             println!("password changed for {email}");
             if generated {
                 println!("password: {password}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn project_command(pool: &sqlx::PgPool, command: ProjectCommand) -> anyhow::Result<()> {
+    let actor = crate::server::services::Actor::cli();
+    match command {
+        ProjectCommand::Create { slug, name } => {
+            let project = crate::server::services::projects::create(pool, &actor, &slug, &name)
+                .await
+                .map_err(user_facing)?;
+            println!("created project {} ({})", project.slug, project.name);
+        }
+        ProjectCommand::List => {
+            for p in crate::server::services::projects::list(pool, &actor)
+                .await
+                .map_err(user_facing)?
+            {
+                println!("{:<30} {:>9} items  {}", p.slug, p.item_count, p.name);
             }
         }
     }
