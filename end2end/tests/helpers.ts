@@ -26,3 +26,10 @@ export async function signOut(page: Page) {
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page.getByRole("heading", { name: "Sign in to Verdict" })).toBeVisible();
 }
+
+/** Collects uncaught errors in the page (a Rust panic in the WASM surfaces as one). */
+export function pageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(String(error)));
+  return errors;
+}

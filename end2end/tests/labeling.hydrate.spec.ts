@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { admin, demoAnnotator, hydrated, signIn } from "./helpers";
+import { admin, demoAnnotator, hydrated, pageErrors, signIn } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
@@ -45,6 +45,7 @@ test("two annotators on an overlap-2 project get the same item, a third does not
 });
 
 test("an annotator labels five items with the keyboard alone", async ({ page }) => {
+  const errors = pageErrors(page);
   await signIn(page, demoAnnotator.email, demoAnnotator.password);
   await openWorkspace(page);
   await page.keyboard.press("?");
@@ -68,9 +69,11 @@ test("an annotator labels five items with the keyboard alone", async ({ page }) 
     await expect(workspace).not.toHaveAttribute("data-item", item);
   }
   await expect(page.locator(".progress")).toContainText("5 by me today");
+  expect(errors).toEqual([]);
 });
 
 test("a draft survives a reload", async ({ page }) => {
+  const errors = pageErrors(page);
   await signIn(page, demoAnnotator.email, demoAnnotator.password);
   await openWorkspace(page);
   const item = await page.locator(".workspace").getAttribute("data-item");
@@ -86,6 +89,15 @@ test("a draft survives a reload", async ({ page }) => {
   await expect(page.locator(".rank-chip")).toHaveCount(2);
   await expect(page.locator(".rank-chip").first()).toContainText("Answer 2");
   await expect(page.getByLabel("Comment (c)")).toHaveValue("Answer 2 cites a source.");
+  // The ideal-answer editor and flags by key, then leave the text box with Escape.
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("e");
+  await page.keyboard.type("\nOne more line.");
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("w");
+  await expect(page.getByLabel("Factually wrong")).toBeChecked();
+  await expect(page.locator(".diff")).toContainText("+1");
+  expect(errors).toEqual([]);
 });
 
 test("history lists past work and reopens it for editing", async ({ page }) => {
