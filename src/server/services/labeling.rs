@@ -2,7 +2,7 @@
 //! next one in the same call, reopen and edit earlier work.
 
 use super::{Actor, Result};
-use crate::model::annotation::{AnnotationInput, HistoryEntry, Progress, Submitted, Task};
+use crate::model::annotation::{AnnotationInput, HistoryEntry, Submitted, Task};
 use crate::model::project::{Message, ProjectSettings};
 use crate::server::error::Error;
 use crate::server::store::{annotations, assignments, items, projects, responses, skips};
@@ -123,8 +123,7 @@ async fn task(
         .with_context(|| format!("item {item_id} has unreadable messages"))?;
     let mut answers = responses::for_item(pool, item_id).await?;
     answers.sort_by_key(|a| shown_order.iter().position(|id| *id == a.response_id));
-    let (completed, total) = items::completion(pool, project.project_id).await?;
-    let mine_today = annotations::count_today(pool, actor.user_id, project.project_id).await?;
+    let progress = items::progress(pool, project.project_id, actor.user_id).await?;
     Ok(Task {
         project_slug: project.slug.clone(),
         project_name: project.name.clone(),
@@ -134,11 +133,7 @@ async fn task(
         messages,
         answers,
         lease_expires_at,
-        progress: Progress {
-            completed,
-            total,
-            mine_today,
-        },
+        progress,
         existing: None,
     })
 }

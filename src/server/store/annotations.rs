@@ -138,22 +138,6 @@ pub async fn find_own(
     }))
 }
 
-/// Annotations the user made in the project since midnight (database time zone).
-pub async fn count_today(
-    db: impl PgExecutor<'_>,
-    user_id: Uuid,
-    project_id: Uuid,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM annotations
-           WHERE user_id = $1 AND project_id = $2 AND created_at >= date_trunc('day', now())"#,
-        user_id,
-        project_id
-    )
-    .fetch_one(db)
-    .await
-}
-
 /// The user's annotations in a project, newest first, optionally only those whose prompt,
 /// ideal answer or comment contains `search` (case-insensitive).
 pub async fn history(

@@ -141,16 +141,24 @@ pub async fn messages(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<se
         .await
 }
 
-/// (completed items, all items) of a project: two counts over indexes only.
-pub async fn completion(db: impl PgExecutor<'_>, project_id: Uuid) -> sqlx::Result<(i64, i64)> {
-    let row = sqlx::query!(
+/// The project's completed and total items, and the user's annotations in it since
+/// midnight (database time zone): one round trip, the item counts over indexes only.
+pub async fn progress(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    user_id: Uuid,
+) -> sqlx::Result<crate::model::annotation::Progress> {
+    sqlx::query_as!(
+        crate::model::annotation::Progress,
         r#"SELECT (SELECT count(*) FROM items WHERE project_id = $1 AND completed_at IS NOT NULL) AS "completed!",
-                  (SELECT count(*) FROM items WHERE project_id = $1) AS "total!""#,
-        project_id
+                  (SELECT count(*) FROM items WHERE project_id = $1) AS "total!",
+                  (SELECT count(*) FROM annotations
+                   WHERE user_id = $2 AND project_id = $1 AND created_at >= date_trunc('day', now())) AS "mine_today!""#,
+        project_id,
+        user_id
     )
     .fetch_one(db)
-    .await?;
-    Ok((row.completed, row.total))
+    .await
 }
 
 /// Re-derives which items are complete after the project's overlap changed.
