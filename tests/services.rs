@@ -15,6 +15,7 @@ async fn services_refuse_annotators_admin_work(pool: sqlx::PgPool) {
     let actor = Actor {
         user_id: ann,
         role: Role::Annotator,
+        grant: None,
     };
     assert!(matches!(
         services::users::list(&pool, &actor).await,

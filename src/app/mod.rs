@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=pages::home::HomePage ssr=SsrMode::Async/>
                         <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/users") view=pages::users::UsersPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/tokens") view=pages::tokens::TokensPage ssr=SsrMode::Async/>
                         <Route path=path!("/projects/:slug/label") view=pages::label::LabelPage ssr=SsrMode::Async/>
                         <Route path=path!("/projects/:slug/settings") view=pages::project_settings::ProjectSettingsPage ssr=SsrMode::Async/>
                         <Route path=path!("/projects/:slug/export") view=pages::export::ExportPage ssr=SsrMode::Async/>

@@ -14,6 +14,10 @@ pub enum ErrorCode {
     Invalid,
     Conflict,
     TooManyRequests,
+    /// The request body is over the size limit.
+    PayloadTooLarge,
+    /// The request is malformed: not JSON, wrong content type, a method the route lacks.
+    BadRequest,
     Internal,
 }
 

@@ -760,6 +760,13 @@ pub struct ExportRequest {
     pub complete_only: Option<String>,
     #[serde(default)]
     pub test_fraction: Option<String>,
+    /// Only annotations last changed on or after this day (`YYYY-MM-DD`, UTC) or time (RFC 3339).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Only annotations last changed before this day (`YYYY-MM-DD`, UTC: the day is excluded)
+    /// or time (RFC 3339).
+    #[serde(default)]
+    pub to: Option<String>,
 }
 
 impl ExportRequest {
@@ -813,6 +820,35 @@ impl ExportRequest {
     pub fn complete_only(&self) -> bool {
         self.complete_only.is_some()
     }
+
+    /// The `from` and `to` bounds, or an error naming the field.
+    #[allow(clippy::type_complexity)]
+    pub fn period(
+        &self,
+    ) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), crate::model::AppError> {
+        Ok((
+            parse_time("from", self.from.as_deref())?,
+            parse_time("to", self.to.as_deref())?,
+        ))
+    }
+}
+
+/// A day (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 time; empty is none.
+pub fn parse_time(
+    field: &str,
+    value: Option<&str>,
+) -> Result<Option<DateTime<Utc>>, crate::model::AppError> {
+    let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(Some(t.with_timezone(&Utc)));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| Some(d.and_time(chrono::NaiveTime::MIN).and_utc()))
+        .map_err(|_| {
+            crate::model::AppError::invalid(field, "must be a day (YYYY-MM-DD) or an RFC 3339 time")
+        })
 }
 
 /// Counts and the first records of an export, shown before downloading it.

@@ -133,6 +133,16 @@ pub fn parse_jsonl_line(
     validate_at(line, item.map_err(at(line))?)
 }
 
+/// Parses one item of Verdict's own schema given as a JSON value (an API push); `index` is
+/// reported in place of a line number.
+pub fn parse_verdict_item(index: usize, value: &Value) -> Result<NewItem, LineError> {
+    let obj = match value {
+        Value::Object(map) => map,
+        _ => return Err(at(index)(bad("item", "must be a JSON object"))),
+    };
+    validate_at(index, verdict(obj).map_err(at(index))?)
+}
+
 /// (prompt messages, the answer, external id) of one OpenAI chat line.
 pub type ChatParts = (Vec<Message>, NewResponse, Option<String>);
 

@@ -2,6 +2,7 @@
 //! validation and errors. No I/O here: everything compiles for wasm too.
 
 pub mod annotation;
+pub mod api;
 pub mod diff;
 pub mod error;
 pub mod export;

@@ -15,6 +15,7 @@ pub struct ProjectSummary {
 /// Who speaks a chat turn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum ChatRole {
     System,
     User,
@@ -32,6 +33,7 @@ impl ChatRole {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Message {
     pub role: ChatRole,
     pub content: String,
@@ -73,6 +75,7 @@ pub const MAX_EXTERNAL_ID_CHARS: usize = 200;
 
 /// An answer to add to an item.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewResponse {
     #[serde(default)]
     pub model: Option<String>,
@@ -81,6 +84,7 @@ pub struct NewResponse {
 
 /// An item to add: the prompt as chat messages and its candidate answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewItem {
     #[serde(default)]
     pub external_id: Option<String>,

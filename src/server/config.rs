@@ -85,6 +85,14 @@ pub struct ServeConfig {
     /// Days a session lasts without activity.
     #[arg(long, env = "VERDICT_SESSION_DAYS", default_value_t = 7)]
     pub session_days: i64,
+
+    /// Requests per minute one API token may make; more get 429 with Retry-After.
+    #[arg(long, env = "VERDICT_API_RATE_PER_MINUTE", default_value_t = 1200)]
+    pub api_rate_per_minute: u32,
+
+    /// Largest API request body, in megabytes (a push of items); more gets 413.
+    #[arg(long, env = "VERDICT_API_MAX_BODY_MB", default_value_t = 32)]
+    pub api_max_body_mb: usize,
 }
 
 impl ServeConfig {
@@ -105,6 +113,13 @@ pub struct AppConfig {
     pub secure_cookies: bool,
     pub session_days: i64,
     pub login_throttle: LoginThrottle,
+    pub api: ApiLimits,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct ApiLimits {
+    pub rate_per_minute: u32,
+    pub max_body_bytes: usize,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -122,6 +137,10 @@ impl Default for AppConfig {
                 max_failures: 5,
                 window_secs: 900,
             },
+            api: ApiLimits {
+                rate_per_minute: 1200,
+                max_body_bytes: 32 << 20,
+            },
         }
     }
 }
@@ -134,6 +153,10 @@ impl From<&ServeConfig> for AppConfig {
             login_throttle: LoginThrottle {
                 max_failures: c.login_max_failures,
                 window_secs: c.login_window_secs,
+            },
+            api: ApiLimits {
+                rate_per_minute: c.api_rate_per_minute,
+                max_body_bytes: c.api_max_body_mb << 20,
             },
         }
     }

@@ -23,6 +23,13 @@ pub enum Error {
     Conflict(String),
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     TooManyRequests { retry_after_secs: u64 },
+    /// An API request without a live token.
+    #[error("send a valid API token: Authorization: Bearer <token> (missing, wrong or revoked)")]
+    BadToken,
+    #[error("the request body is over the limit of {limit_bytes} bytes")]
+    PayloadTooLarge { limit_bytes: usize },
+    #[error("{0}")]
+    BadRequest(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -36,7 +43,9 @@ impl Error {
 
     pub fn code(&self) -> ErrorCode {
         match self {
-            Error::Unauthenticated => ErrorCode::Unauthenticated,
+            Error::Unauthenticated | Error::BadToken => ErrorCode::Unauthenticated,
+            Error::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Error::BadRequest(_) => ErrorCode::BadRequest,
             Error::Forbidden => ErrorCode::Forbidden,
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::Invalid(_) => ErrorCode::Invalid,
@@ -54,6 +63,8 @@ impl Error {
             ErrorCode::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -101,11 +112,22 @@ impl<T, E: Into<Error>> ResultExt<T> for std::result::Result<T, E> {
     }
 }
 
-/// The JSON error envelope of the HTTP API: `{"error": {"code", "message", "field"}}`.
+/// The JSON error envelope of every HTTP endpoint outside the server functions:
+/// `{"error": {"code", "message", "details"}}`, `details` naming the field when there is one.
+pub fn envelope(error: &AppError) -> serde_json::Value {
+    let details = match &error.field {
+        Some(field) => serde_json::json!({ "field": field }),
+        None => serde_json::json!({}),
+    };
+    serde_json::json!({
+        "error": { "code": error.code, "message": error.message, "details": details }
+    })
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        let body = axum::Json(serde_json::json!({ "error": self.to_app_error() }));
+        let body = axum::Json(envelope(&self.to_app_error()));
         let mut response = (status, body).into_response();
         if let Error::TooManyRequests { retry_after_secs } = self {
             response.headers_mut().insert(

@@ -150,3 +150,63 @@ pub async fn json_body(response: Response<Body>) -> Value {
     let text = body_text(response).await;
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
+
+/// Calls the REST API: `body` is sent as JSON when given. Returns status, headers and the
+/// body parsed as JSON (`Value::Null` when empty, a string when not JSON).
+pub async fn api_call(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let request = match body {
+        Some(body) => request
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string())),
+        None => request.body(Body::empty()),
+    };
+    let response = app.send(request.unwrap()).await;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = body_text(response).await;
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, headers, value)
+}
+
+/// Creates an API token with these scopes (optionally limited to a project); returns its secret.
+pub async fn token(app: &TestApp, scopes: &[&str], project: Option<&str>) -> String {
+    use verdict::model::api::{NewToken, Scope};
+    let new = NewToken {
+        name: format!("test {}", scopes.join(" ")),
+        scopes: scopes.iter().map(|s| Scope::parse(s).unwrap()).collect(),
+        project: project.map(str::to_owned),
+    };
+    verdict::server::services::tokens::create(
+        &app.pool,
+        &verdict::server::services::Actor::cli(),
+        &new,
+    )
+    .await
+    .expect("create token")
+    .secret
+}
+
+/// The envelope's error code, asserting the envelope's shape.
+pub fn error_code(body: &Value) -> String {
+    let error = &body["error"];
+    assert!(error["message"].is_string(), "no message in {body}");
+    assert!(error["details"].is_object(), "no details in {body}");
+    error["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no code in {body}"))
+        .to_owned()
+}

@@ -5,6 +5,7 @@
 pub mod labeling;
 pub mod projects;
 pub mod session;
+pub mod tokens;
 pub mod users;
 
 #[cfg(feature = "ssr")]

@@ -17,6 +17,7 @@ pub fn Nav() -> impl IntoView {
                                 <a href="/">"Projects"</a>
                                 <Show when=move || is_admin>
                                     <a href="/admin/users">"Users"</a>
+                                    <a href="/admin/tokens">"API tokens"</a>
                                 </Show>
                             </nav>
                             <div class="who">

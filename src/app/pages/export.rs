@@ -30,6 +30,8 @@ fn Export() -> impl IntoView {
                 keep_flagged: q.get("keep_flagged"),
                 complete_only: q.get("complete_only"),
                 test_fraction: q.get("test_fraction"),
+                from: q.get("from"),
+                to: q.get("to"),
             })
         })
     };
@@ -74,6 +76,8 @@ fn Export() -> impl IntoView {
                 </label>
                 <label>"Minimum agreement (0–1)" <input type="text" name="min_agreement" placeholder="0"/></label>
                 <label>"Test share (0–0.99)" <input type="text" name="test_fraction" placeholder="0"/></label>
+                <label>"Annotated from (UTC day, inclusive)" <input type="date" name="from"/></label>
+                <label>"Annotated before (UTC day, exclusive)" <input type="date" name="to"/></label>
                 <label class="inline"><input type="checkbox" name="no_thumb_pairs"/>"No pairs from thumbs"</label>
                 <label class="inline"><input type="checkbox" name="no_edit_pairs"/>"No pairs from edits"</label>
                 <label class="inline"><input type="checkbox" name="keep_flagged"/>"Keep unsafe / not rankable"</label>

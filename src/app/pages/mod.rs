@@ -6,4 +6,5 @@ pub mod login;
 pub mod not_found;
 pub mod project_items;
 pub mod project_settings;
+pub mod tokens;
 pub mod users;

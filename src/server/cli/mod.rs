@@ -1,4 +1,5 @@
-//! The command line: `verdict [serve]`, `migrate`, `user …`.
+//! The command line: `verdict [serve]`, `migrate`, `user …`, `project …`, `import`,
+//! `export`, `token …`.
 
 use super::config::{DbConfig, ServeConfig};
 use super::services::users;
@@ -43,6 +44,32 @@ pub enum Command {
     Import(ImportArgs),
     /// Export a project's feedback as JSON Lines in a training format.
     Export(ExportArgs),
+    /// Manage API tokens for model backends.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token; its secret is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// items:write, feedback:write, feedback:read or export:read; repeat for several.
+        #[arg(long = "scope", required = true, value_parser = parse_scope)]
+        scopes: Vec<crate::model::api::Scope>,
+        /// Limit the token to this project (slug).
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by its id.
+    Revoke { token_id: uuid::Uuid },
+}
+
+fn parse_scope(s: &str) -> Result<crate::model::api::Scope, String> {
+    crate::model::api::Scope::parse(s).map_err(|e| e.message)
 }
 
 #[derive(Subcommand, Debug)]
@@ -186,6 +213,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db::migrate(&database.pool).await?;
             transfer::export(&database.pool, args).await
         }
+        Some(Command::Token(command)) => {
+            let database = db::open(&cli.db).await?;
+            db::migrate(&database.pool).await?;
+            token_command(&database.pool, command).await
+        }
         Some(Command::User(command)) => {
             let database = db::open(&cli.db).await?;
             db::migrate(&database.pool).await?;
@@ -261,6 +293,58 @@ async fn project_command(pool: &sqlx::PgPool, command: ProjectCommand) -> anyhow
             {
                 println!("{:<30} {:>9} items  {}", p.slug, p.item_count, p.name);
             }
+        }
+    }
+    Ok(())
+}
+
+async fn token_command(pool: &sqlx::PgPool, command: TokenCommand) -> anyhow::Result<()> {
+    use crate::server::services::tokens;
+    let actor = crate::server::services::Actor::cli();
+    match command {
+        TokenCommand::Create {
+            name,
+            scopes,
+            project,
+        } => {
+            let new = crate::model::api::NewToken {
+                name,
+                scopes,
+                project,
+            };
+            let created = tokens::create(pool, &actor, &new)
+                .await
+                .map_err(user_facing)?;
+            println!(
+                "created token {} ({})",
+                created.token.token_id, created.token.name
+            );
+            println!("secret (shown once): {}", created.secret);
+        }
+        TokenCommand::List => {
+            for t in tokens::list(pool, &actor).await.map_err(user_facing)? {
+                let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
+                let state = match (t.revoked_at, t.last_used_at) {
+                    (Some(at), _) => format!("revoked {}", at.format("%Y-%m-%d %H:%M")),
+                    (None, Some(at)) => format!("last used {}", at.format("%Y-%m-%d %H:%M")),
+                    (None, None) => "never used".to_owned(),
+                };
+                println!(
+                    "{}  {:<24} {}…  {:<50} {:<20} {}",
+                    t.token_id,
+                    t.name,
+                    t.prefix,
+                    scopes.join(","),
+                    t.project.as_deref().unwrap_or("(all projects)"),
+                    state
+                );
+            }
+        }
+        TokenCommand::Revoke { token_id } => {
+            tokens::revoke(pool, &actor, token_id)
+                .await
+                .map_err(user_facing)?;
+            println!("revoked {token_id}");
         }
     }
     Ok(())

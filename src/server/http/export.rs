@@ -1,7 +1,9 @@
-//! `GET /projects/{slug}/export.jsonl?format=…`: the admin's download, streamed from the
-//! database cursor to the response body through a bounded pipe.
+//! Streamed exports: the admin's download `GET /projects/{slug}/export.jsonl?format=…` and
+//! (through [`stream_export`]) the API's. Rows go from the database cursor to the response
+//! body through a bounded pipe.
 
 use super::session::current_user;
+use crate::model::api::Scope;
 use crate::model::export::ExportRequest;
 use crate::server::services::export::{ExportFilters, export_jsonl};
 use crate::server::services::{Actor, projects};
@@ -10,6 +12,8 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
 use tower_sessions::Session;
 
 pub async fn download(
@@ -21,17 +25,38 @@ pub async fn download(
     let user = current_user(&state.pool, &session)
         .await?
         .ok_or(Error::Unauthenticated)?;
-    let actor = Actor::from(&user);
-    let options = request.options()?;
+    let (from, to) = request.period()?;
+    stream_export(
+        state.pool.clone(),
+        Actor::from(&user),
+        slug,
+        request,
+        from,
+        to,
+    )
+    .await
+}
+
+/// Checks everything, then streams the export as the response body.
+pub async fn stream_export(
+    pool: PgPool,
+    actor: Actor,
+    slug: String,
+    request: ExportRequest,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Response, Error> {
     // Refuse before the first byte: a stream cannot change its status later.
-    projects::settings(&state.pool, &actor, &slug).await?;
+    projects::authorize(&pool, &actor, &slug, &[Scope::ExportRead]).await?;
+    let options = request.options()?;
     let filters = ExportFilters {
         complete_only: request.complete_only(),
+        from,
+        to,
         ..ExportFilters::default()
     };
     let filename = format!("{slug}-{}.jsonl", options.format.as_str());
     let (mut writer, reader) = tokio::io::duplex(256 * 1024);
-    let pool = state.pool.clone();
     tokio::spawn(async move {
         if let Err(e) = export_jsonl(
             &pool,

@@ -2,6 +2,7 @@
 //! endpoints, health, and the layers around them. [`router`] builds it all without
 //! binding a socket, so tests drive it directly.
 
+pub mod api;
 pub mod auth;
 pub mod export;
 pub mod health;
@@ -29,6 +30,8 @@ pub fn router(state: AppState) -> Router {
     let context_state = state.clone();
     let leptos_options = state.leptos_options.clone();
     Router::new()
+        // The model-backend API: bearer tokens, no sessions.
+        .nest(api::PREFIX, api::router(state.config.api.max_body_bytes))
         // Browser forms that must work without JavaScript.
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))

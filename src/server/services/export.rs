@@ -2,11 +2,12 @@
 //! database cursor, one item at a time, into the writer: memory stays bounded whatever
 //! the project's size.
 
+use super::projects::authorize;
 use super::{Actor, Result};
+use crate::model::api::Scope;
 use crate::model::export::{ExportItem, ExportOptions, records};
-use crate::model::user::Role;
 use crate::server::error::Error;
-use crate::server::store::{items, projects};
+use crate::server::store::items;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -43,7 +44,7 @@ pub async fn export_jsonl(
     out: &mut (dyn AsyncWrite + Unpin + Send),
     progress: &mut (dyn FnMut(ExportSummary) + Send),
 ) -> Result<ExportSummary> {
-    actor.require(Role::Admin)?;
+    let project = authorize(pool, actor, slug, &[Scope::ExportRead]).await?;
     if !(0.0..1.0).contains(&options.test_fraction) || !(0.0..=1.0).contains(&options.min_agreement)
     {
         return Err(Error::invalid(
@@ -51,15 +52,13 @@ pub async fn export_jsonl(
             "test_fraction must be in [0, 1) and min_agreement in [0, 1]",
         ));
     }
-    let project = projects::find_settings(pool, slug)
-        .await?
-        .ok_or(Error::NotFound("project"))?;
     let mut rows = items::export_rows(
         pool,
         project.project_id,
         filters.complete_only,
         filters.from,
         filters.to,
+        None,
     );
     let mut summary = ExportSummary::default();
     let mut line = Vec::with_capacity(4096);

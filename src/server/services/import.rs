@@ -109,7 +109,8 @@ pub async fn import_file(
                 // Once a line is bad and bad lines are not skipped, nothing will be kept:
                 // go on only to report every bad line.
                 if invalid_count == 0 || skip_invalid {
-                    let added = insert(&mut db, project.project_id, batch.clone()).await?;
+                    let created = insert(&mut db, project.project_id, batch.clone()).await?;
+                    let added = created.iter().flatten().count();
                     imported += added;
                     already_present += batch.len() - added;
                 }
@@ -153,11 +154,13 @@ pub async fn import_file(
     })
 }
 
-async fn insert(
+/// Inserts validated items with their answers in two statements. Returns, per item, its new
+/// id, or `None` when the project already had an item with its `external_id`.
+pub(crate) async fn insert(
     db: &mut sqlx::PgConnection,
     project_id: Uuid,
     batch: Vec<NewItem>,
-) -> Result<usize> {
+) -> Result<Vec<Option<Uuid>>> {
     let ids: Vec<Uuid> = batch.iter().map(|_| Uuid::new_v4()).collect();
     let external: Vec<Option<String>> = batch.iter().map(|i| i.external_id.clone()).collect();
     let messages = batch
@@ -169,6 +172,10 @@ async fn insert(
     let inserted =
         items::insert_batch(&mut *db, project_id, &ids, &external, &messages, &metadata).await?;
     let inserted_set: std::collections::HashSet<Uuid> = inserted.iter().copied().collect();
+    let created: Vec<Option<Uuid>> = ids
+        .iter()
+        .map(|id| inserted_set.contains(id).then_some(*id))
+        .collect();
     let (mut r_items, mut r_ordinals, mut r_models, mut r_contents) =
         (vec![], vec![], vec![], vec![]);
     for (id, item) in ids.iter().zip(batch) {
@@ -183,7 +190,7 @@ async fn insert(
         }
     }
     responses::insert_batch(&mut *db, &r_items, &r_ordinals, &r_models, &r_contents).await?;
-    Ok(inserted.len())
+    Ok(created)
 }
 
 /// Runs on its own thread: reads, detects the format, parses, sends batches.

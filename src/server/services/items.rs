@@ -1,7 +1,14 @@
-//! Adding items with their answers.
+//! Adding items with their answers (one, or a pushed batch), and an item's labeling status.
 
 use super::Result;
+use super::projects::authorize;
+use crate::model::api::{
+    AnswerRef, FieldError, ItemStatus, PushReport, PushResult, PushStatus, Scope,
+};
+use crate::model::export::{ExportItem, consensus};
+use crate::model::import::parse_verdict_item;
 use crate::model::project::NewItem;
+use crate::server::error::Error;
 use crate::server::store::{items, responses};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -38,4 +45,138 @@ pub async fn add(
         .await?;
     }
     Ok(Some(item_id))
+}
+
+/// Most items one push may carry.
+pub const MAX_PUSH: usize = 10_000;
+
+/// Adds pushed items (Verdict's import schema) to the project: valid items are stored,
+/// items whose `external_id` the project has are left alone, invalid ones are reported by
+/// index with the field and why. All stored items commit together.
+pub async fn push(
+    pool: &sqlx::PgPool,
+    actor: &super::Actor,
+    slug: &str,
+    values: &[serde_json::Value],
+) -> Result<PushReport> {
+    let project = authorize(pool, actor, slug, &[Scope::ItemsWrite]).await?;
+    if values.len() > MAX_PUSH {
+        return Err(Error::invalid(
+            "items",
+            format!("a push holds at most {MAX_PUSH} items; send several"),
+        ));
+    }
+    let mut results = Vec::with_capacity(values.len());
+    let mut valid = Vec::new();
+    for (index, value) in values.iter().enumerate() {
+        match parse_verdict_item(index, value) {
+            Ok(item) => {
+                results.push(PushResult {
+                    index,
+                    status: PushStatus::Created,
+                    external_id: item.external_id.clone(),
+                    item_id: None,
+                    errors: vec![],
+                });
+                valid.push((index, item));
+            }
+            Err(e) => results.push(PushResult {
+                index,
+                status: PushStatus::Invalid,
+                external_id: value
+                    .get("external_id")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned),
+                item_id: None,
+                errors: vec![FieldError {
+                    field: e.field,
+                    message: e.message,
+                }],
+            }),
+        }
+    }
+    let (indexes, batch): (Vec<usize>, Vec<NewItem>) = valid.into_iter().unzip();
+    let mut tx = pool.begin().await?;
+    let created = if batch.is_empty() {
+        vec![]
+    } else {
+        super::import::insert(&mut tx, project.project_id, batch).await?
+    };
+    tx.commit().await?;
+    for (index, item_id) in indexes.into_iter().zip(created) {
+        let result = &mut results[index];
+        result.item_id = item_id;
+        if item_id.is_none() {
+            result.status = PushStatus::AlreadyPresent;
+        }
+    }
+    let count = |s: PushStatus| results.iter().filter(|r| r.status == s).count();
+    let report = PushReport {
+        created: count(PushStatus::Created),
+        already_present: count(PushStatus::AlreadyPresent),
+        invalid: count(PushStatus::Invalid),
+        results,
+    };
+    tracing::info!(
+        project.slug = slug,
+        created = report.created,
+        already_present = report.already_present,
+        invalid = report.invalid,
+        "items pushed"
+    );
+    Ok(report)
+}
+
+/// How far labeling of the item with `external_id` has come, and its consensus ranking once
+/// it has all its annotations.
+pub async fn status(
+    pool: &sqlx::PgPool,
+    actor: &super::Actor,
+    slug: &str,
+    external_id: &str,
+) -> Result<ItemStatus> {
+    use futures::StreamExt;
+    let project = authorize(pool, actor, slug, &[Scope::ItemsWrite, Scope::FeedbackRead]).await?;
+    let row = items::export_rows(
+        pool,
+        project.project_id,
+        false,
+        None,
+        None,
+        Some(external_id),
+    )
+    .next()
+    .await
+    .ok_or(Error::NotFound("item"))??;
+    let item: ExportItem = serde_json::from_value(row.item)
+        .map_err(|e| anyhow::anyhow!("an item did not decode: {e}"))?;
+    let by_annotators: Vec<_> = item
+        .annotations
+        .iter()
+        .filter(|a| a.source == "annotator")
+        .collect();
+    let complete = by_annotators.len() >= usize::try_from(project.overlap).unwrap_or(1);
+    let rankings: Vec<Vec<Vec<Uuid>>> = by_annotators
+        .iter()
+        .filter_map(|a| a.ranking.clone())
+        .collect();
+    let ids: Vec<Uuid> = item.answers.iter().map(|a| a.response_id).collect();
+    Ok(ItemStatus {
+        item_id: item.item_id,
+        external_id: external_id.to_owned(),
+        answers: item
+            .answers
+            .iter()
+            .map(|a| AnswerRef {
+                response_id: a.response_id,
+                ordinal: a.ordinal,
+                model: a.model.clone(),
+            })
+            .collect(),
+        annotations: by_annotators.len(),
+        end_user_feedback: item.annotations.len() - by_annotators.len(),
+        overlap: project.overlap,
+        complete,
+        consensus: (complete && !rankings.is_empty()).then(|| consensus(&rankings, &ids)),
+    })
 }

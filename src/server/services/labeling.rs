@@ -149,7 +149,7 @@ pub async fn submit(
     let project = project(pool, slug).await?;
     let mut tx = pool.begin().await?;
     let stored = match annotations::find_owner(&mut *tx, input.annotation_id).await? {
-        Some(owner) if owner.user_id != actor.user_id || owner.item_id != input.item_id => {
+        Some(owner) if owner.user_id != Some(actor.user_id) || owner.item_id != input.item_id => {
             return Err(Error::invalid(
                 "annotation_id",
                 "belongs to another annotation",

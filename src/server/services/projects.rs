@@ -78,6 +78,25 @@ pub async fn settings(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Projec
         .ok_or(Error::NotFound("project"))
 }
 
+/// The project `slug` for work that API tokens may do too (see [`Actor::require_scope`]).
+/// A token limited to another project is refused whether or not `slug` exists.
+pub async fn authorize(
+    db: impl sqlx::PgExecutor<'_>,
+    actor: &Actor,
+    slug: &str,
+    scopes: &[crate::model::api::Scope],
+) -> Result<ProjectSettings> {
+    actor.require_any_scope(scopes)?;
+    let project = projects::find_settings(db, slug).await?;
+    let limit = actor.grant.as_ref().and_then(|g| g.project_id);
+    match (project, limit) {
+        (Some(p), Some(only)) if p.project_id != only => Err(Error::Forbidden),
+        (None, Some(_)) => Err(Error::Forbidden),
+        (None, None) => Err(Error::NotFound("project")),
+        (Some(p), _) => Ok(p),
+    }
+}
+
 /// Saves the settings form; when the overlap changes, items' completion follows.
 pub async fn update(
     pool: &PgPool,

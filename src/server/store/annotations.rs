@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 pub struct Owner {
-    pub user_id: Uuid,
+    /// None for end-user feedback.
+    pub user_id: Option<Uuid>,
     pub item_id: Uuid,
     pub version: i32,
 }
@@ -90,7 +91,7 @@ pub async fn update(db: impl PgExecutor<'_>, a: &AnnotationInput) -> sqlx::Resul
         "UPDATE annotations
          SET ranking = $2, thumbs = $3, ideal_answer = $4, ideal_from = $5, flags = $6, comment = $7,
              time_spent_ms = time_spent_ms + $8, version = version + 1, seq = nextval('annotation_seq'),
-             updated_at = now()
+             tx = pg_current_xact_id(), updated_at = now()
          WHERE annotation_id = $1
          RETURNING version",
         a.annotation_id,
@@ -163,6 +164,128 @@ pub async fn history(
         user_id,
         project_id,
         search,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// End-user feedback to store: one row per (item, end user), merged on repeat.
+pub struct EndUserAnnotation<'a> {
+    pub annotation_id: Uuid,
+    pub item_id: Uuid,
+    pub project_id: Uuid,
+    pub end_user_id: &'a str,
+    pub response_id: Uuid,
+    pub thumb: Option<bool>,
+    pub correction: Option<&'a str>,
+    pub comment: Option<&'a str>,
+}
+
+pub struct Stored {
+    pub annotation_id: Uuid,
+    pub version: i32,
+}
+
+/// Inserts the end user's feedback on the item, or merges it into what they said before
+/// (thumbs per answer add up; a new correction or comment replaces the old). Nothing is
+/// written when the merge changes nothing, so a retried request is harmless.
+pub async fn upsert_end_user(
+    db: impl PgExecutor<'_>,
+    a: &EndUserAnnotation<'_>,
+) -> sqlx::Result<Option<Stored>> {
+    let thumbs: BTreeMap<Uuid, bool> = a.thumb.map(|t| (a.response_id, t)).into_iter().collect();
+    sqlx::query_as!(
+        Stored,
+        r#"INSERT INTO annotations (annotation_id, item_id, project_id, source, end_user_id, thumbs,
+                                    ideal_answer, ideal_from, comment, shown_order)
+           VALUES ($1, $2, $3, 'end_user', $4, $5, $6, CASE WHEN $6::text IS NULL THEN NULL ELSE $7::uuid END,
+                   $8, ARRAY[$7::uuid])
+           ON CONFLICT (item_id, end_user_id) DO UPDATE SET
+               thumbs = annotations.thumbs || EXCLUDED.thumbs,
+               ideal_answer = coalesce(EXCLUDED.ideal_answer, annotations.ideal_answer),
+               ideal_from = coalesce(EXCLUDED.ideal_from, annotations.ideal_from),
+               comment = coalesce(EXCLUDED.comment, annotations.comment),
+               shown_order = CASE WHEN $7 = ANY (annotations.shown_order) THEN annotations.shown_order
+                                  ELSE annotations.shown_order || EXCLUDED.shown_order END,
+               version = annotations.version + 1, seq = nextval('annotation_seq'),
+               tx = pg_current_xact_id(), updated_at = now()
+           WHERE annotations.thumbs || EXCLUDED.thumbs IS DISTINCT FROM annotations.thumbs
+              OR coalesce(EXCLUDED.ideal_answer, annotations.ideal_answer) IS DISTINCT FROM annotations.ideal_answer
+              OR coalesce(EXCLUDED.ideal_from, annotations.ideal_from) IS DISTINCT FROM annotations.ideal_from
+              OR coalesce(EXCLUDED.comment, annotations.comment) IS DISTINCT FROM annotations.comment
+           RETURNING annotation_id, version"#,
+        a.annotation_id,
+        a.item_id,
+        a.project_id,
+        a.end_user_id,
+        Json(&thumbs) as _,
+        a.correction,
+        a.response_id,
+        a.comment,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The end user's feedback on the item as it stands.
+pub async fn find_end_user(
+    db: impl PgExecutor<'_>,
+    item_id: Uuid,
+    end_user_id: &str,
+) -> sqlx::Result<Stored> {
+    sqlx::query_as!(
+        Stored,
+        "SELECT annotation_id, version FROM annotations WHERE item_id = $1 AND end_user_id = $2",
+        item_id,
+        end_user_id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// One entry of the feedback stream: the annotation's cursor position and its item, with
+/// the item's answers and only this annotation, as the exporter reads items.
+pub struct StreamRow {
+    pub tx: i64,
+    pub seq: i64,
+    pub source: String,
+    pub version: i32,
+    pub item: serde_json::Value,
+}
+
+/// Up to `limit` annotations of the project after the cursor (`tx`, `seq`), in cursor
+/// order. Only rows written by transactions older than every transaction still running are
+/// read: a transaction that commits late cannot then land behind a cursor already handed out.
+/// Stops before (`until_tx`, `until_seq`) when given.
+pub async fn stream_page(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    after: (i64, i64),
+    until: Option<(i64, i64)>,
+    limit: i64,
+) -> sqlx::Result<Vec<StreamRow>> {
+    sqlx::query_as!(
+        StreamRow,
+        r#"SELECT a.tx::text::bigint AS "tx!", a.seq, a.source, a.version,
+                  jsonb_build_object(
+                      'item_id', i.item_id,
+                      'external_id', i.external_id,
+                      'messages', i.messages,
+                      'answers', item_answers_json(i.item_id),
+                      'annotations', jsonb_build_array(annotation_json(a))) AS "item!"
+           FROM annotations a JOIN items i ON i.item_id = a.item_id
+           WHERE a.project_id = $1
+             AND (a.tx, a.seq) > ($2::text::xid8, $3)
+             AND ($4::bigint IS NULL OR (a.tx, a.seq) <= ($4::text::xid8, $5))
+             AND a.tx < pg_snapshot_xmin(pg_current_snapshot())
+           ORDER BY a.tx, a.seq
+           LIMIT $6"#,
+        project_id,
+        after.0.to_string(),
+        after.1,
+        until.map(|u| u.0),
+        until.map(|u| u.1),
         limit
     )
     .fetch_all(db)

@@ -150,8 +150,8 @@ pub async fn progress(
 ) -> sqlx::Result<crate::model::annotation::Progress> {
     sqlx::query_as!(
         crate::model::annotation::Progress,
-        r#"SELECT (SELECT count(*) FROM items WHERE project_id = $1 AND completed_at IS NOT NULL) AS "completed!",
-                  (SELECT count(*) FROM items WHERE project_id = $1) AS "total!",
+        r#"SELECT (SELECT count(*) FROM items WHERE project_id = $1 AND completed_at IS NOT NULL AND origin = 'import') AS "completed!",
+                  (SELECT count(*) FROM items WHERE project_id = $1 AND origin = 'import') AS "total!",
                   (SELECT count(*) FROM annotations
                    WHERE user_id = $2 AND project_id = $1 AND created_at >= date_trunc('day', now())) AS "mine_today!""#,
         project_id,
@@ -210,15 +210,16 @@ pub struct ExportRow {
     pub item: serde_json::Value,
 }
 
-/// Items of the project that have annotations (only complete ones with `complete_only`),
-/// in insertion order, each with its answers and the annotations last changed within
-/// [`from`, `to`). Annotators appear as pseudonyms stable within the project.
+/// Items of the project that have annotations (only complete ones with `complete_only`, only
+/// the one with `external_id` when given), in insertion order, each with its answers and the
+/// annotations last changed within [`from`, `to`).
 pub fn export_rows<'e>(
     db: impl PgExecutor<'e> + 'e,
     project_id: Uuid,
     complete_only: bool,
     from: Option<chrono::DateTime<chrono::Utc>>,
     to: Option<chrono::DateTime<chrono::Utc>>,
+    external_id: Option<&'e str>,
 ) -> futures::stream::BoxStream<'e, sqlx::Result<ExportRow>> {
     sqlx::query_as!(
         ExportRow,
@@ -226,33 +227,66 @@ pub fn export_rows<'e>(
                'item_id', i.item_id,
                'external_id', i.external_id,
                'messages', i.messages,
-               'answers', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                               'response_id', r.response_id, 'ordinal', r.ordinal,
-                               'model', r.model, 'content', r.content) ORDER BY r.ordinal), '[]'::jsonb)
-                           FROM responses r WHERE r.item_id = i.item_id),
-               'annotations', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                               'annotation_id', a.annotation_id,
-                               'annotator', 'annotator-' || left(encode(sha256(convert_to(a.user_id::text || i.project_id::text, 'UTF8')), 'hex'), 12),
-                               'source', 'annotator',
-                               'ranking', a.ranking, 'thumbs', a.thumbs,
-                               'ideal_answer', a.ideal_answer, 'ideal_from', a.ideal_from,
-                               'flags', to_jsonb(a.flags), 'comment', a.comment,
-                               'shown_order', to_jsonb(a.shown_order), 'proposal_id', a.proposal_id,
-                               'time_spent_ms', a.time_spent_ms, 'version', a.version,
-                               'created_at', a.created_at, 'updated_at', a.updated_at) ORDER BY a.created_at), '[]'::jsonb)
+               'answers', item_answers_json(i.item_id),
+               'annotations', (SELECT coalesce(jsonb_agg(annotation_json(a) ORDER BY a.created_at), '[]'::jsonb)
                                FROM annotations a
                                WHERE a.item_id = i.item_id
                                  AND ($3::timestamptz IS NULL OR a.updated_at >= $3)
                                  AND ($4::timestamptz IS NULL OR a.updated_at < $4))
            ) AS "item!"
            FROM items i
-           WHERE i.project_id = $1 AND i.annotation_count > 0 AND (NOT $2 OR i.completed_at IS NOT NULL)
+           WHERE i.project_id = $1 AND (NOT $2 OR i.completed_at IS NOT NULL)
+             AND CASE WHEN $5::text IS NULL
+                      THEN EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.item_id)
+                      ELSE i.external_id = $5 END
            ORDER BY i.item_seq"#,
         project_id,
         complete_only,
         // `as _`: sqlx would pick the `time` crate for timestamptz; chrono encodes the same.
         from as _,
-        to as _
+        to as _,
+        external_id
     )
     .fetch(db)
+}
+
+pub struct EndUserItem {
+    pub item_id: Uuid,
+    pub origin: String,
+}
+
+/// Creates the item end-user feedback is about, kept out of the annotators' queue (it has a
+/// single answer), unless the project has one with this `external_id`: then that one is
+/// locked and returned.
+pub async fn upsert_for_feedback(
+    db: &mut sqlx::PgConnection,
+    project_id: Uuid,
+    external_id: Option<&str>,
+    messages: &serde_json::Value,
+) -> sqlx::Result<EndUserItem> {
+    let inserted = sqlx::query_scalar!(
+        r#"INSERT INTO items (project_id, external_id, messages, origin, completed_at)
+           VALUES ($1, $2, $3, 'end_user', now())
+           ON CONFLICT (project_id, external_id) DO NOTHING
+           RETURNING item_id"#,
+        project_id,
+        external_id,
+        Json(messages) as _,
+    )
+    .fetch_optional(&mut *db)
+    .await?;
+    if let Some(item_id) = inserted {
+        return Ok(EndUserItem {
+            item_id,
+            origin: "end_user".into(),
+        });
+    }
+    sqlx::query_as!(
+        EndUserItem,
+        "SELECT item_id, origin FROM items WHERE project_id = $1 AND external_id = $2 FOR UPDATE",
+        project_id,
+        external_id
+    )
+    .fetch_one(db)
+    .await
 }

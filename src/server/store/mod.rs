@@ -3,9 +3,11 @@
 
 pub mod annotations;
 pub mod assignments;
+pub mod consumers;
 pub mod items;
 pub mod login_failures;
 pub mod projects;
 pub mod responses;
 pub mod skips;
+pub mod tokens;
 pub mod users;

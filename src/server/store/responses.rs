@@ -77,3 +77,39 @@ pub async fn insert_batch(
     .await?;
     Ok(())
 }
+
+/// The answer of the item with exactly this text, if there is one.
+pub async fn find_by_content(
+    db: impl PgExecutor<'_>,
+    item_id: Uuid,
+    content: &str,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        "SELECT response_id FROM responses WHERE item_id = $1 AND content = $2 ORDER BY ordinal LIMIT 1",
+        item_id,
+        content
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Adds an answer after the item's last one (the caller holds the item's lock). Returns its
+/// id and ordinal.
+pub async fn append(
+    db: impl PgExecutor<'_>,
+    item_id: Uuid,
+    model: Option<&str>,
+    content: &str,
+) -> sqlx::Result<(Uuid, i16)> {
+    let row = sqlx::query!(
+        r#"INSERT INTO responses (item_id, ordinal, model, content)
+           SELECT $1, coalesce(max(ordinal) + 1, 0), $2, $3 FROM responses WHERE item_id = $1
+           RETURNING response_id, ordinal"#,
+        item_id,
+        model,
+        content
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((row.response_id, row.ordinal))
+}

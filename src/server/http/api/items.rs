@@ -1,0 +1,120 @@
+//! `POST /projects/{slug}/items` and `GET /projects/{slug}/items/{external_id}`.
+
+use super::{ApiActor, CommonErrors, ErrorEnvelope};
+use crate::model::api::{ItemStatus, PushReport};
+use crate::model::project::NewItem;
+use crate::server::services::items;
+use crate::server::{AppState, Error};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// A push: `{"items": [...]}`, or a bare JSON array, or JSON Lines (one item per line, with
+/// `Content-Type: application/x-ndjson`).
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)] // documentation only: the body is read leniently, item by item
+pub struct PushBody {
+    pub items: Vec<NewItem>,
+}
+
+/// The items of a push body, before each is checked on its own.
+fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Vec<serde_json::Value>, Error> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let text =
+        std::str::from_utf8(body).map_err(|e| Error::invalid("body", format!("not UTF-8: {e}")))?;
+    if content_type.starts_with("application/x-ndjson")
+        || content_type.starts_with("application/jsonl")
+    {
+        let mut values = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let value = serde_json::from_str(line).map_err(|e| {
+                Error::invalid(format!("line {}", n + 1), format!("invalid JSON: {e}"))
+            })?;
+            values.push(value);
+        }
+        return Ok(values);
+    }
+    if !content_type.starts_with("application/json") {
+        return Err(Error::BadRequest(format!(
+            "Content-Type {content_type} is not application/json or application/x-ndjson"
+        )));
+    }
+    match serde_json::from_str::<serde_json::Value>(text)
+        .map_err(|e| Error::invalid("body", format!("invalid JSON: {e}")))?
+    {
+        serde_json::Value::Array(items) => Ok(items),
+        serde_json::Value::Object(mut map) => match map.remove("items") {
+            Some(serde_json::Value::Array(items)) => Ok(items),
+            _ => Err(Error::invalid("items", "must be an array of items")),
+        },
+        _ => Err(Error::invalid(
+            "body",
+            "must be {\"items\": [...]} or an array",
+        )),
+    }
+}
+
+/// Push items (Verdict's import schema). Idempotent by `external_id`: an item the project
+/// already has is reported `already_present` and left alone. Valid items are stored even
+/// when others are invalid; each result says which, by index, with the field and why.
+#[utoipa::path(
+    post,
+    path = "/projects/{slug}/items",
+    tag = "items",
+    params(("slug" = String, Path, description = "The project's slug")),
+    request_body(
+        content((PushBody = "application/json"), (String = "application/x-ndjson")),
+        description = "Items as {\"items\": [...]}, a JSON array, or JSON Lines"
+    ),
+    responses(
+        (status = 200, description = "What happened to each item", body = PushReport),
+        (status = 413, description = "The body is over the size limit", body = ErrorEnvelope),
+        CommonErrors
+    ),
+    security(("bearer" = ["items:write"]))
+)]
+pub async fn push(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<PushReport>, Error> {
+    actor.require_scope(crate::model::api::Scope::ItemsWrite)?;
+    let values = parse_body(&headers, &body)?;
+    Ok(Json(
+        items::push(&state.pool, &actor, &slug, &values).await?,
+    ))
+}
+
+/// An item's labeling status by its `external_id`: annotations so far, end-user feedback,
+/// and the consensus ranking (Borda count) once it has all its annotations.
+#[utoipa::path(
+    get,
+    path = "/projects/{slug}/items/{external_id}",
+    tag = "items",
+    params(
+        ("slug" = String, Path, description = "The project's slug"),
+        ("external_id" = String, Path, description = "The id the item was pushed with")
+    ),
+    responses((status = 200, description = "The item's status", body = ItemStatus), CommonErrors),
+    security(("bearer" = ["items:write"]), ("bearer" = ["feedback:read"]))
+)]
+pub async fn status(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((slug, external_id)): Path<(String, String)>,
+) -> Result<Json<ItemStatus>, Error> {
+    Ok(Json(
+        items::status(&state.pool, &actor, &slug, &external_id).await?,
+    ))
+}

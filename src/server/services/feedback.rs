@@ -1,0 +1,276 @@
+//! Feedback for model backends: end-user feedback coming in, and the feedback stream going
+//! out, read statelessly with cursors or through named consumers that ack batches.
+
+use super::{Actor, Result, projects::authorize};
+use crate::model::api::{
+    AckReceipt, ConsumerBatch, Cursor, EndUserFeedback, FeedbackEntry, FeedbackPage,
+    FeedbackReceipt, Scope, Thumb,
+};
+use crate::model::export::{ExportItem, ExportOptions, records};
+use crate::model::project::MAX_ANSWERS;
+use crate::server::error::{Error, ResultExt};
+use crate::server::store::{annotations, consumers, items, responses};
+use anyhow::Context;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub const DEFAULT_PAGE: i64 = 100;
+pub const MAX_PAGE: i64 = 1000;
+pub const DEFAULT_ACK_TIMEOUT_SECS: i32 = 60;
+pub const MAX_ACK_TIMEOUT_SECS: i32 = 3600;
+
+/// Stores what an end user of a model backend said about an answer, as feedback with source
+/// "end user" on the item of that prompt (created if new; found by `external_id` if given).
+pub async fn capture(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    input: &EndUserFeedback,
+) -> Result<FeedbackReceipt> {
+    let project = authorize(pool, actor, slug, &[Scope::FeedbackWrite]).await?;
+    input.validate()?;
+    let messages = serde_json::to_value(input.prompt_messages()?).map_err(anyhow::Error::from)?;
+    let mut tx = pool.begin().await?;
+    let item = items::upsert_for_feedback(
+        &mut tx,
+        project.project_id,
+        input.external_id.as_deref(),
+        &messages,
+    )
+    .await?;
+    let response_id =
+        match responses::find_by_content(&mut *tx, item.item_id, &input.answer).await? {
+            Some(id) => id,
+            None if item.origin != "end_user" => {
+                return Err(Error::invalid(
+                    "answer",
+                    "is not one of the answers of the item with this external_id; \
+                 feedback on a pushed item must name one of its answers",
+                ));
+            }
+            None => {
+                let (id, ordinal) = responses::append(
+                    &mut *tx,
+                    item.item_id,
+                    input.model.as_deref(),
+                    &input.answer,
+                )
+                .await?;
+                if usize::try_from(ordinal).unwrap_or(usize::MAX) >= MAX_ANSWERS {
+                    return Err(Error::invalid(
+                        "answer",
+                        format!("the item already has {MAX_ANSWERS} different answers"),
+                    ));
+                }
+                id
+            }
+        };
+    let row = annotations::EndUserAnnotation {
+        annotation_id: input.feedback_id.unwrap_or_else(Uuid::new_v4),
+        item_id: item.item_id,
+        project_id: project.project_id,
+        end_user_id: &input.end_user,
+        response_id,
+        thumb: input.thumb.map(|t| t == Thumb::Up),
+        correction: input.correction.as_deref(),
+        comment: input.comment.as_deref(),
+    };
+    let stored = match annotations::upsert_end_user(&mut *tx, &row)
+        .await
+        .on_constraint("annotations_pkey", || {
+            Error::invalid("feedback_id", "is already the id of other feedback")
+        })? {
+        Some(stored) => stored,
+        None => annotations::find_end_user(&mut *tx, item.item_id, &input.end_user).await?,
+    };
+    tx.commit().await?;
+    Ok(FeedbackReceipt {
+        feedback_id: stored.annotation_id,
+        item_id: item.item_id,
+        response_id,
+        version: stored.version,
+    })
+}
+
+fn page_limit(limit: Option<i64>) -> Result<i64> {
+    match limit.unwrap_or(DEFAULT_PAGE) {
+        n if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        _ => Err(Error::invalid("limit", format!("must be 1 to {MAX_PAGE}"))),
+    }
+}
+
+/// Reads up to `limit` entries after `after` (and up to `until`); says whether more follow.
+async fn read(
+    db: &mut sqlx::PgConnection,
+    project_id: Uuid,
+    after: Cursor,
+    limit: i64,
+    options: &ExportOptions,
+) -> Result<(Vec<FeedbackEntry>, bool)> {
+    let mut rows =
+        annotations::stream_page(&mut *db, project_id, (after.tx, after.seq), None, limit + 1)
+            .await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in rows {
+        let item: ExportItem =
+            serde_json::from_value(row.item).context("a feedback item did not decode")?;
+        let annotation = item
+            .annotations
+            .first()
+            .context("a feedback row without annotation")?;
+        entries.push(FeedbackEntry {
+            cursor: Cursor {
+                tx: row.tx,
+                seq: row.seq,
+            }
+            .to_string(),
+            annotation_id: annotation.annotation_id,
+            item_id: item.item_id,
+            external_id: item.external_id.clone(),
+            source: row.source,
+            version: row.version,
+            records: records(&item, options),
+        });
+    }
+    Ok((entries, has_more))
+}
+
+/// The feedback stream after `after` (the start when `None`): every annotation and end-user
+/// feedback of the project in a stable order, each with its records in `options.format`.
+/// An edited annotation appears again, later in the stream, with its new version.
+pub async fn page(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    after: Option<&str>,
+    limit: Option<i64>,
+    options: &ExportOptions,
+) -> Result<FeedbackPage> {
+    let project = authorize(pool, actor, slug, &[Scope::FeedbackRead]).await?;
+    let after = match after {
+        Some(s) => Cursor::parse(s, "after")?,
+        None => Cursor::default(),
+    };
+    let limit = page_limit(limit)?;
+    let mut conn = pool.acquire().await?;
+    let (feedback, has_more) = read(&mut conn, project.project_id, after, limit, options).await?;
+    let next_cursor = feedback
+        .last()
+        .map_or_else(|| after.to_string(), |e| e.cursor.clone());
+    Ok(FeedbackPage {
+        feedback,
+        next_cursor,
+        has_more,
+    })
+}
+
+fn consumer_name(name: &str) -> Result<()> {
+    let ok = (1..=100).contains(&name.len())
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "consumer",
+            "1 to 100 letters, digits, '_', '.' or '-', starting with a letter or digit",
+        ))
+    }
+}
+
+/// Delivers the consumer's next batch. While a batch is outstanding and not expired, other
+/// pulls are refused (409); once it expires unacked, the next pull delivers its entries again
+/// under a new batch id.
+pub async fn consumer_pull(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    name: &str,
+    limit: Option<i64>,
+    ack_timeout_secs: Option<i32>,
+    options: &ExportOptions,
+) -> Result<ConsumerBatch> {
+    let project = authorize(pool, actor, slug, &[Scope::FeedbackRead]).await?;
+    consumer_name(name)?;
+    let limit = page_limit(limit)?;
+    let ttl = ack_timeout_secs.unwrap_or(DEFAULT_ACK_TIMEOUT_SECS);
+    if !(1..=MAX_ACK_TIMEOUT_SECS).contains(&ttl) {
+        return Err(Error::invalid(
+            "ack_timeout_secs",
+            format!("must be 1 to {MAX_ACK_TIMEOUT_SECS}"),
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    let consumer = consumers::lock(&mut tx, project.project_id, name).await?;
+    if let (Some(batch), false) = (consumer.batch_id, consumer.batch_expired) {
+        let until = consumer
+            .batch_expires_at
+            .map_or_else(String::new, |t| format!(" until {}", t.to_rfc3339()));
+        return Err(Error::Conflict(format!(
+            "batch {batch} of consumer {name:?} is outstanding{until}; ack it first"
+        )));
+    }
+    let after = Cursor {
+        tx: consumer.cursor_tx,
+        seq: consumer.cursor_seq,
+    };
+    let (feedback, has_more) = read(&mut tx, project.project_id, after, limit, options).await?;
+    let Some(last) = feedback.last() else {
+        tx.commit().await?;
+        return Ok(ConsumerBatch {
+            batch_id: None,
+            expires_at: None,
+            feedback,
+            has_more,
+        });
+    };
+    let end = Cursor::parse(&last.cursor, "cursor")?;
+    let batch_id = Uuid::new_v4();
+    let expires_at = consumers::start_batch(
+        &mut tx,
+        project.project_id,
+        name,
+        batch_id,
+        (end.tx, end.seq),
+        ttl,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ConsumerBatch {
+        batch_id: Some(batch_id),
+        expires_at: Some(expires_at),
+        feedback,
+        has_more,
+    })
+}
+
+/// Acknowledges the consumer's outstanding batch: its cursor moves past it for good.
+pub async fn consumer_ack(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    name: &str,
+    batch_id: Uuid,
+) -> Result<AckReceipt> {
+    let project = authorize(pool, actor, slug, &[Scope::FeedbackRead]).await?;
+    consumer_name(name)?;
+    let mut tx = pool.begin().await?;
+    let moved = consumers::ack(&mut tx, project.project_id, name, batch_id).await?;
+    tx.commit().await?;
+    let (tx_id, seq) = moved.ok_or_else(|| {
+        Error::Conflict(format!(
+            "batch {batch_id} is not the outstanding batch of consumer {name:?} \
+             (acked already, or expired and delivered again)"
+        ))
+    })?;
+    Ok(AckReceipt {
+        cursor: Cursor { tx: tx_id, seq }.to_string(),
+    })
+}
