@@ -1,6 +1,6 @@
 //! The OpenAPI document and a page that renders it (no script, nothing fetched elsewhere).
 
-use super::{Document, ErrorEnvelope};
+use super::Document;
 use axum::Extension;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
@@ -12,10 +12,7 @@ use std::fmt::Write;
     get,
     path = "/openapi.json",
     tag = "meta",
-    responses(
-        (status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object),
-        (status = 404, description = "Never: shown for completeness", body = ErrorEnvelope)
-    )
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object))
 )]
 pub async fn openapi_json(Extension(doc): Extension<Document>) -> impl IntoResponse {
     (
