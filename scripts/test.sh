@@ -10,13 +10,29 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
 # A private PostgreSQL cluster for this run only (fsync off: its data is thrown away).
 source scripts/throwaway-pg.sh
 SERVER_PID=
+LLM_PID=
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$LLM_PID" ]; then kill "$LLM_PID" 2>/dev/null; wait "$LLM_PID" 2>/dev/null || true; fi
   throwaway_pg_stop
 }
 trap cleanup EXIT
 step "starting a throwaway PostgreSQL"
 throwaway_pg "${VERDICT_TEST_PG_PORT:-54331}" fsync=off synchronous_commit=off
+
+# A real OpenAI-compatible inference server (llama.cpp, SmolLM2-135M) for model-assisted
+# labeling; built and fetched once per machine.
+step "starting a local inference server"
+bash scripts/llama.sh >/dev/null
+LLM_PORT=${VERDICT_TEST_LLM_PORT:-8091}
+bash scripts/llama.sh serve "$LLM_PORT" >"$PG_DIR/llama.log" 2>&1 &
+LLM_PID=$!
+export VERDICT_TEST_LLM_URL="http://127.0.0.1:$LLM_PORT/v1"
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$LLM_PORT/health" >/dev/null && break
+  sleep 0.2
+done
+curl -sf "http://127.0.0.1:$LLM_PORT/health" >/dev/null || { cat "$PG_DIR/llama.log" >&2; exit 1; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -42,12 +58,16 @@ export VERDICT_ADMIN_EMAIL=admin@verdict.local
 export VERDICT_ADMIN_PASSWORD="e2e-admin-$RANDOM$RANDOM"
 export VERDICT_DEMO_PASSWORD="e2e-demo-$RANDOM$RANDOM"
 DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/verdict_e2e" VERDICT_ADDR="127.0.0.1:$E2E_PORT" \
+  VERDICT_INFERENCE_URL="$VERDICT_TEST_LLM_URL" VERDICT_INFERENCE_MODEL=smollm2-135m-instruct \
   RUST_LOG=warn target/debug/verdict serve >"$PG_DIR/verdict.log" 2>&1 &
 SERVER_PID=$!
 # A project whose answers carry HTML, imported through the CLI, for the browser tests.
 E2E_DB="postgres://postgres@127.0.0.1:$PG_PORT/verdict_e2e"
 DATABASE_URL=$E2E_DB target/debug/verdict project create --slug untrusted --name "Untrusted HTML" >/dev/null
 DATABASE_URL=$E2E_DB target/debug/verdict import end2end/fixtures/untrusted.jsonl --project untrusted >/dev/null
+# A small project for model-assisted labeling (pre-labeled by the server's worker in the test).
+DATABASE_URL=$E2E_DB target/debug/verdict project create --slug assisted --name "Assisted" >/dev/null
+DATABASE_URL=$E2E_DB target/debug/verdict import end2end/fixtures/assisted.jsonl --project assisted >/dev/null
 if ! (cd end2end && npx playwright test 2>&1 | tee "$PG_DIR/e2e.log"); then
   echo "--- server log ---" >&2
   tail -50 "$PG_DIR/verdict.log" >&2

@@ -81,6 +81,9 @@ pub struct AnnotationInput {
     /// For an edit of an earlier annotation: the version it started from.
     #[serde(default)]
     pub base_version: Option<i32>,
+    /// The model's proposal the annotator was shown, if any.
+    #[serde(default)]
+    pub proposal_id: Option<Uuid>,
 }
 
 impl AnnotationInput {
@@ -233,7 +236,7 @@ pub struct Progress {
 }
 
 /// Everything the labeling screen needs for one item.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     pub project_slug: String,
     pub project_name: String,
@@ -247,10 +250,13 @@ pub struct Task {
     pub progress: Progress,
     /// Set when reopening an earlier annotation for editing.
     pub existing: Option<AnnotationView>,
+    /// The model's proposal, unless there is none or this annotator is held out.
+    #[serde(default)]
+    pub proposal: Option<crate::model::proposal::ProposalView>,
 }
 
 /// The answer to a submission or a skip: what was stored, and the next item.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Submitted {
     pub annotation_id: Option<Uuid>,
     pub version: Option<i32>,

@@ -10,6 +10,7 @@ pub mod highlight;
 pub mod import;
 pub mod markdown;
 pub mod project;
+pub mod proposal;
 pub mod url;
 pub mod user;
 

@@ -9,7 +9,10 @@ pub struct ProjectSummary {
     pub project_id: Uuid,
     pub slug: String,
     pub name: String,
+    /// Items for annotators (not those created by end-user feedback).
     pub item_count: i64,
+    /// Feedback from model backends' end users.
+    pub feedback_count: i64,
 }
 
 /// Who speaks a chat turn.

@@ -93,6 +93,9 @@ pub struct ServeConfig {
     /// Largest API request body, in megabytes (a push of items); more gets 413.
     #[arg(long, env = "VERDICT_API_MAX_BODY_MB", default_value_t = 32)]
     pub api_max_body_mb: usize,
+
+    #[command(flatten)]
+    pub inference: InferenceDefaults,
 }
 
 impl ServeConfig {
@@ -107,6 +110,41 @@ impl ServeConfig {
     }
 }
 
+/// The OpenAI-compatible inference server used for model-assisted labeling, unless a
+/// project sets its own.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct InferenceDefaults {
+    /// Base URL, e.g. http://127.0.0.1:8080/v1 (llama.cpp server, vLLM, Ollama).
+    #[arg(long = "inference-url", env = "VERDICT_INFERENCE_URL")]
+    pub base_url: Option<String>,
+    /// The model name to ask for.
+    #[arg(long = "inference-model", env = "VERDICT_INFERENCE_MODEL")]
+    pub model: Option<String>,
+    #[arg(
+        long = "inference-api-key",
+        env = "VERDICT_INFERENCE_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+    /// Seconds to wait for one answer.
+    #[arg(
+        long = "inference-timeout-secs",
+        env = "VERDICT_INFERENCE_TIMEOUT_SECS",
+        default_value_t = 60
+    )]
+    pub timeout_secs: u32,
+    /// Requests in flight at once, per job.
+    #[arg(
+        long = "inference-concurrency",
+        env = "VERDICT_INFERENCE_CONCURRENCY",
+        default_value_t = 1
+    )]
+    pub concurrency: u32,
+    /// Run no pre-labeling worker in this process.
+    #[arg(long = "no-worker", env = "VERDICT_NO_WORKER", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_worker: bool,
+}
+
 /// The parts of the configuration the running application needs at request time.
 #[derive(Clone, Debug)]
 pub struct AppConfig {
@@ -114,6 +152,7 @@ pub struct AppConfig {
     pub session_days: i64,
     pub login_throttle: LoginThrottle,
     pub api: ApiLimits,
+    pub inference: InferenceDefaults,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -141,6 +180,11 @@ impl Default for AppConfig {
                 rate_per_minute: 1200,
                 max_body_bytes: 32 << 20,
             },
+            inference: InferenceDefaults {
+                timeout_secs: 60,
+                concurrency: 1,
+                ..InferenceDefaults::default()
+            },
         }
     }
 }
@@ -158,6 +202,7 @@ impl From<&ServeConfig> for AppConfig {
                 rate_per_minute: c.api_rate_per_minute,
                 max_body_bytes: c.api_max_body_mb << 20,
             },
+            inference: c.inference.clone(),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod inference;
 pub mod local_pg;
 pub mod seed;
 pub mod services;

@@ -41,6 +41,15 @@ pub async fn serve(db_config: &DbConfig, config: &ServeConfig) -> anyhow::Result
         PostgresStore::new(pool.clone()).continuously_delete_expired(Duration::from_secs(3600)),
     );
 
+    // Pre-labeling and answer generation run here, sharing the queue with other processes.
+    let worker = (!config.inference.no_worker).then(|| {
+        tokio::spawn(crate::server::inference::worker::run(
+            pool.clone(),
+            config.inference.clone(),
+            std::future::pending(),
+        ))
+    });
+
     let listener = TcpListener::bind(config.addr).await.with_context(|| {
         format!(
             "cannot listen on {} (is another server using the port? set VERDICT_ADDR)",
@@ -60,6 +69,10 @@ pub async fn serve(db_config: &DbConfig, config: &ServeConfig) -> anyhow::Result
 
     tracing::info!("shutting down");
     session_cleanup.abort();
+    // An item cut off here keeps its lease and is picked up again after it runs out.
+    if let Some(worker) = worker {
+        worker.abort();
+    }
     pool.close().await;
     if let Some(local) = &database.local {
         local.stop().await?;

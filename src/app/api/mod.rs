@@ -2,6 +2,7 @@
 //! and calls a service, which does the work and the permission checks. They are mounted
 //! under `/serverfn/`; the stable public contract is the REST API, not these URLs.
 
+pub mod assist;
 pub mod labeling;
 pub mod projects;
 pub mod session;

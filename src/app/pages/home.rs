@@ -27,7 +27,7 @@ fn Projects(user: UserView) -> impl IntoView {
                         Ok(list) => Either::Left(view! {
                             <table class="list">
                                 <thead>
-                                    <tr><th>"Project"</th><th class="num">"Items"</th><th></th></tr>
+                                    <tr><th>"Project"</th><th class="num">"Items"</th><th class="num">"End-user feedback"</th><th></th></tr>
                                 </thead>
                                 <tbody>
                                     {list.into_iter().map(|p| {
@@ -36,10 +36,12 @@ fn Projects(user: UserView) -> impl IntoView {
                                         let history_href = format!("/projects/{}/history", p.slug);
                                         let settings_href = format!("/projects/{}/settings", p.slug);
                                         let export_href = format!("/projects/{}/export", p.slug);
+                                        let assist_href = format!("/projects/{}/assist", p.slug);
                                         view! {
                                             <tr>
                                                 <td>{p.name}</td>
                                                 <td class="num">{p.item_count}</td>
+                                                <td class="num">{p.feedback_count}</td>
                                                 <td class="row-actions">
                                                     <a class="button primary small" href=label_href>"Label"</a>
                                                     <a href=history_href>"My history"</a>
@@ -47,6 +49,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                                         <a href=items_href.clone()>"Browse items"</a>
                                                         <a href=settings_href.clone()>"Settings"</a>
                                                         <a href=export_href.clone()>"Export"</a>
+                                                        <a href=assist_href.clone()>"Model assist"</a>
                                                     </Show>
                                                 </td>
                                             </tr>

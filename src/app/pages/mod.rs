@@ -1,3 +1,4 @@
+pub mod assist;
 pub mod export;
 pub mod history;
 pub mod home;

@@ -47,6 +47,23 @@ pub enum Command {
     /// Manage API tokens for model backends.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Ask the inference server to propose labels for the project's items without one,
+    /// showing progress; the job also runs in any `verdict serve` on the same database.
+    Prelabel(PrelabelArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PrelabelArgs {
+    #[arg(long)]
+    pub project: String,
+    /// Generate answers instead, until items have this many (2 to 8).
+    #[arg(long)]
+    pub generate_answers: Option<u32>,
+    /// Sampling temperature for generated answers.
+    #[arg(long, default_value_t = 0.8)]
+    pub temperature: f32,
+    #[command(flatten)]
+    pub inference: crate::server::config::InferenceDefaults,
 }
 
 #[derive(Subcommand, Debug)]
@@ -213,6 +230,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db::migrate(&database.pool).await?;
             transfer::export(&database.pool, args).await
         }
+        Some(Command::Prelabel(args)) => {
+            let database = db::open(&cli.db).await?;
+            db::migrate(&database.pool).await?;
+            prelabel(&database.pool, args).await
+        }
         Some(Command::Token(command)) => {
             let database = db::open(&cli.db).await?;
             db::migrate(&database.pool).await?;
@@ -291,10 +313,69 @@ async fn project_command(pool: &sqlx::PgPool, command: ProjectCommand) -> anyhow
                 .await
                 .map_err(user_facing)?
             {
-                println!("{:<30} {:>9} items  {}", p.slug, p.item_count, p.name);
+                println!(
+                    "{:<30} {:>9} items {:>9} end-user feedback  {}",
+                    p.slug, p.item_count, p.feedback_count, p.name
+                );
             }
         }
     }
+    Ok(())
+}
+
+/// Starts a job and works on it in this process until it is finished, with a progress line.
+async fn prelabel(pool: &sqlx::PgPool, args: PrelabelArgs) -> anyhow::Result<()> {
+    use crate::server::services::assist::{self, JobKind};
+    use std::io::Write;
+    let actor = crate::server::services::Actor::cli();
+    let kind = match args.generate_answers {
+        Some(answers) => JobKind::Generate {
+            answers,
+            temperature: args.temperature,
+        },
+        None => JobKind::Prelabel,
+    };
+    let mut job = assist::start_job(pool, &actor, &args.project, kind)
+        .await
+        .map_err(user_facing)?;
+    let started = std::time::Instant::now();
+    loop {
+        let progress = job.done + job.failed;
+        let rate = f64::from(progress) / started.elapsed().as_secs_f64().max(0.001);
+        let eta = if rate > 0.0 && job.total > progress {
+            format!(", ETA {:.0} s", f64::from(job.total - progress) / rate)
+        } else {
+            String::new()
+        };
+        eprint!(
+            "\r{} {}/{} done, {} failed, {:.1} items/s{}   ",
+            job.kind, job.done, job.total, job.failed, rate, eta
+        );
+        std::io::stderr().flush().ok();
+        if job.status != "running" {
+            break;
+        }
+        let worked =
+            crate::server::inference::worker::step(pool, &args.inference, Some(job.job_id)).await?;
+        if worked == 0 {
+            // Other processes hold the remaining items; wait for them.
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        job = assist::jobs(pool, &actor, &args.project)
+            .await
+            .map_err(user_facing)?
+            .into_iter()
+            .find(|j| j.job_id == job.job_id)
+            .ok_or_else(|| anyhow::anyhow!("the job disappeared"))?;
+    }
+    eprintln!();
+    for (item, why) in &job.failures {
+        eprintln!("failed: {item}: {why}");
+    }
+    println!(
+        "job {} {}: {} done, {} failed of {}",
+        job.job_id, job.status, job.done, job.failed, job.total
+    );
     Ok(())
 }
 

@@ -4,8 +4,11 @@
 use super::{Actor, Result};
 use crate::model::annotation::{AnnotationInput, HistoryEntry, Submitted, Task};
 use crate::model::project::{Message, ProjectSettings};
+use crate::model::proposal::{held_out, outcome};
 use crate::server::error::Error;
-use crate::server::store::{annotations, assignments, items, projects, responses, skips};
+use crate::server::store::{
+    annotations, assignments, items, projects, proposals, responses, skips,
+};
 use anyhow::Context;
 use rand::seq::SliceRandom;
 use sqlx::{PgConnection, PgPool};
@@ -124,6 +127,10 @@ async fn task(
     let mut answers = responses::for_item(pool, item_id).await?;
     answers.sort_by_key(|a| shown_order.iter().position(|id| *id == a.response_id));
     let progress = items::progress(pool, project.project_id, actor.user_id).await?;
+    let proposal = proposals::for_item(pool, item_id)
+        .await?
+        .filter(|(_, holdout)| !held_out(actor.user_id, project.project_id, *holdout))
+        .map(|(proposal, _)| proposal);
     Ok(Task {
         project_slug: project.slug.clone(),
         project_name: project.name.clone(),
@@ -135,6 +142,7 @@ async fn task(
         lease_expires_at,
         progress,
         existing: None,
+        proposal,
     })
 }
 
@@ -192,18 +200,36 @@ async fn create(
             "this item already has all the annotations it needs; your lease had expired. Take the next item.".into(),
         ));
     }
-    let version = annotations::insert(&mut *tx, &input, project.project_id, actor.user_id)
-        .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(db)
-                if db.constraint() == Some("annotations_item_id_user_id_key") =>
-            {
-                Error::Conflict(
-                    "you have already labeled this item; edit it from your history instead".into(),
-                )
-            }
-            other => other.into(),
-        })?;
+    // How the annotator treated the proposal they were shown (if it is this item's).
+    let shown = match input.proposal_id {
+        Some(id) => proposals::for_item(&mut *tx, input.item_id)
+            .await?
+            .map(|(p, _)| p)
+            .filter(|p| p.proposal_id == id),
+        None => None,
+    };
+    let proposal = shown.as_ref().map(|p| {
+        (
+            p.proposal_id,
+            outcome(p, input.ranking.as_ref(), &input.thumbs),
+        )
+    });
+    let version = annotations::insert(
+        &mut *tx,
+        &input,
+        project.project_id,
+        actor.user_id,
+        proposal,
+    )
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(db) if db.constraint() == Some("annotations_item_id_user_id_key") => {
+            Error::Conflict(
+                "you have already labeled this item; edit it from your history instead".into(),
+            )
+        }
+        other => other.into(),
+    })?;
     items::count_annotation(&mut *tx, input.item_id, project.overlap).await?;
     assignments::release(&mut *tx, input.item_id, actor.user_id).await?;
     tracing::info!(annotation.id = %input.annotation_id, item.id = %input.item_id, "annotation stored");

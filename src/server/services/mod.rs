@@ -1,6 +1,7 @@
 //! The use cases. Every permission check lives here: server functions, REST handlers and
 //! the CLI all come through these functions.
 
+pub mod assist;
 pub mod auth;
 pub mod export;
 pub mod feedback;

@@ -41,16 +41,19 @@ pub async fn lock_own(
     .await
 }
 
+/// Stores a new annotation, with the proposal its author was shown and how they treated it.
 pub async fn insert(
     db: impl PgExecutor<'_>,
     a: &AnnotationInput,
     project_id: Uuid,
     user_id: Uuid,
+    proposal: Option<(Uuid, crate::model::proposal::ProposalOutcome)>,
 ) -> sqlx::Result<i32> {
     sqlx::query_scalar!(
         "INSERT INTO annotations (annotation_id, item_id, project_id, user_id, ranking, thumbs, ideal_answer,
-                                  ideal_from, flags, comment, shown_order, time_spent_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                  ideal_from, flags, comment, shown_order, time_spent_ms, proposal_id,
+                                  proposal_outcome)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          RETURNING version",
         a.annotation_id,
         a.item_id,
@@ -64,6 +67,8 @@ pub async fn insert(
         a.comment,
         &a.shown_order,
         i32::try_from(a.time_spent_ms).unwrap_or(i32::MAX),
+        proposal.map(|p| p.0),
+        proposal.map(|p| p.1.as_str()),
     )
     .fetch_one(db)
     .await

@@ -26,7 +26,8 @@ pub async fn list_summaries(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Project
     sqlx::query_as!(
         ProjectSummary,
         r#"SELECT p.project_id, p.slug, p.name,
-                  (SELECT count(*) FROM items i WHERE i.project_id = p.project_id) AS "item_count!"
+                  (SELECT count(*) FROM items i WHERE i.project_id = p.project_id AND i.origin = 'import') AS "item_count!",
+                  (SELECT count(*) FROM annotations a WHERE a.project_id = p.project_id AND a.source = 'end_user') AS "feedback_count!"
            FROM projects p ORDER BY p.name"#
     )
     .fetch_all(db)
@@ -40,7 +41,8 @@ pub async fn find_summary(
     sqlx::query_as!(
         ProjectSummary,
         r#"SELECT p.project_id, p.slug, p.name,
-                  (SELECT count(*) FROM items i WHERE i.project_id = p.project_id) AS "item_count!"
+                  (SELECT count(*) FROM items i WHERE i.project_id = p.project_id AND i.origin = 'import') AS "item_count!",
+                  (SELECT count(*) FROM annotations a WHERE a.project_id = p.project_id AND a.source = 'end_user') AS "feedback_count!"
            FROM projects p WHERE p.slug = $1"#,
         slug
     )
@@ -112,4 +114,61 @@ pub async fn insert(db: impl PgExecutor<'_>, slug: &str, name: &str) -> sqlx::Re
     )
     .fetch_one(db)
     .await
+}
+
+/// A project's model-assist settings (NULL: the deployment's value).
+pub struct AssistRow {
+    pub project_id: Uuid,
+    pub guidelines: String,
+    pub inference_base_url: Option<String>,
+    pub inference_model: Option<String>,
+    pub inference_api_key: Option<String>,
+    pub inference_timeout_secs: Option<i32>,
+    pub inference_concurrency: Option<i32>,
+    pub judge_prompt: Option<String>,
+    pub auto_prelabel: bool,
+    pub proposal_holdout: f32,
+}
+
+pub async fn assist_by_id(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+) -> sqlx::Result<Option<AssistRow>> {
+    sqlx::query_as!(
+        AssistRow,
+        "SELECT project_id, guidelines, inference_base_url, inference_model, inference_api_key,
+                inference_timeout_secs, inference_concurrency, judge_prompt, auto_prelabel, proposal_holdout
+         FROM projects WHERE project_id = $1",
+        project_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Saves the model-assist settings; `api_key` `None` keeps the stored key unless `clear_key`.
+pub async fn update_assist(
+    db: impl PgExecutor<'_>,
+    a: &AssistRow,
+    clear_key: bool,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE projects SET inference_base_url = $2, inference_model = $3,
+                inference_api_key = CASE WHEN $9 THEN NULL ELSE coalesce($4, inference_api_key) END,
+                inference_timeout_secs = $5, inference_concurrency = $6, judge_prompt = $7,
+                auto_prelabel = $8, proposal_holdout = $10, updated_at = now()
+         WHERE project_id = $1",
+        a.project_id,
+        a.inference_base_url,
+        a.inference_model,
+        a.inference_api_key,
+        a.inference_timeout_secs,
+        a.inference_concurrency,
+        a.judge_prompt,
+        a.auto_prelabel,
+        clear_key,
+        a.proposal_holdout,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }

@@ -25,6 +25,9 @@ pub struct Handlers {
     pub guidelines_open: RwSignal<bool>,
     pub submit: Arc<dyn Fn() + Send + Sync>,
     pub skip: Arc<dyn Fn() + Send + Sync>,
+    /// Submits the model's proposal as is.
+    pub accept: Arc<dyn Fn() + Send + Sync>,
+    pub rationale_open: RwSignal<bool>,
 }
 
 /// Listens for keys on the window while the workspace is shown.
@@ -77,6 +80,10 @@ pub fn install(h: Handlers) {
             "?" => h.help.update(|v| *v = !*v),
             "Escape" => h.help.set(false),
             "g" => h.guidelines_open.update(|v| *v = !*v),
+            "a" if form.proposal_id.get_untracked().is_some() => (h.accept)(),
+            "r" if form.proposal_id.get_untracked().is_some() => {
+                h.rationale_open.update(|v| *v = !*v)
+            }
             "Enter" => (h.submit)(),
             "s" if h.task.existing.is_none() => (h.skip)(),
             "j" => form
@@ -145,8 +152,12 @@ pub fn install(h: Handlers) {
 pub fn install(_: Handlers) {}
 
 #[component]
-pub fn HelpPanel(kinds: FeedbackKinds, on_close: Callback<()>) -> impl IntoView {
+pub fn HelpPanel(kinds: FeedbackKinds, proposal: bool, on_close: Callback<()>) -> impl IntoView {
     let mut rows: Vec<(&str, String)> = Vec::new();
+    if proposal {
+        rows.push(("a", "accept the model's proposal as is and submit".into()));
+        rows.push(("r", "show why the model proposed it".into()));
+    }
     if kinds.ranking {
         rows.push((
             "1 – 9",

@@ -24,6 +24,7 @@ pub fn TaskView(task: Task, on_next: Callback<Option<Task>>) -> impl IntoView {
     let form = Form::new(&task);
     let help = RwSignal::new(false);
     let guidelines_open = RwSignal::new(false);
+    let rationale_open = RwSignal::new(false);
     let skip_reason = RwSignal::new(String::new());
     let submit = ServerAction::<SubmitAnnotation>::new();
     let skip = ServerAction::<SkipTask>::new();
@@ -57,6 +58,14 @@ pub fn TaskView(task: Task, on_next: Callback<Option<Task>>) -> impl IntoView {
             });
         }
     };
+    let do_accept = {
+        let task = task.clone();
+        let do_submit = do_submit.clone();
+        move || {
+            form.restore_proposal(&task);
+            do_submit();
+        }
+    };
     let do_skip = {
         let task = task.clone();
         move || {
@@ -76,7 +85,36 @@ pub fn TaskView(task: Task, on_next: Callback<Option<Task>>) -> impl IntoView {
         guidelines_open,
         submit: Arc::new(do_submit.clone()),
         skip: Arc::new(do_skip.clone()),
+        accept: Arc::new(do_accept.clone()),
+        rationale_open,
     });
+    let proposal_banner = task.proposal.clone().filter(|_| task.existing.is_none()).map(|p| {
+        let task = task.clone();
+        let as_proposed = move || form.as_proposed(&task);
+        let do_accept = do_accept.clone();
+        let confidence = format!("{:.0}%", p.confidence * 100.0);
+        view! {
+            <aside class="proposal card" aria-label="Model proposal">
+                <p>
+                    <span class="badge model">"Model proposal"</span>
+                    " " {p.model.clone()} " · confidence " {confidence} " · "
+                    {move || if as_proposed() {
+                        "pre-filled below: press a to accept it as is; any change makes it yours."
+                    } else {
+                        "you changed it: it is your annotation now."
+                    }}
+                </p>
+                <div class="actions">
+                    <button class="primary small" on:click=move |_| do_accept()>"Accept as is (a)"</button>
+                    <button class="link" on:click=move |_| rationale_open.update(|o| *o = !*o)>"Why? (r)"</button>
+                </div>
+                <Show when=move || rationale_open.get()>
+                    <p class="rationale" aria-label="Rationale">{p.rationale.clone()}</p>
+                </Show>
+            </aside>
+        }
+    });
+    let has_proposal = task.proposal.is_some() && task.existing.is_none();
 
     let progress = task.progress;
     let percent = if progress.total > 0 {
@@ -110,9 +148,10 @@ pub fn TaskView(task: Task, on_next: Callback<Option<Task>>) -> impl IntoView {
                 <aside class="guidelines card" aria-label="Guidelines"><Markdown text=guidelines.clone()/></aside>
             </Show>
             <Show when=move || help.get()>
-                <keys::HelpPanel kinds on_close=Callback::new(move |()| help.set(false))/>
+                <keys::HelpPanel kinds proposal=has_proposal on_close=Callback::new(move |()| help.set(false))/>
             </Show>
 
+            {proposal_banner}
             <div class="conversation">
                 {task.messages.iter().map(|m| view! {
                     <div class=format!("turn turn-{}", m.role.as_str())>

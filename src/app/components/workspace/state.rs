@@ -24,11 +24,15 @@ pub struct Form {
     /// Time spent before this page was opened (from a draft), and when it was opened.
     pub earlier_ms: RwSignal<f64>,
     pub opened_at_ms: RwSignal<f64>,
+    /// The model's proposal shown with this item (a new annotation only).
+    pub proposal_id: RwSignal<Option<Uuid>>,
 }
 
 impl Form {
     pub fn new(task: &Task) -> Self {
         let existing = task.existing.clone();
+        // A new annotation starts from the model's proposal, when there is one.
+        let proposal = task.proposal.as_ref().filter(|_| existing.is_none());
         Self {
             annotation_id: RwSignal::new(
                 existing
@@ -40,6 +44,7 @@ impl Form {
                 existing
                     .as_ref()
                     .and_then(|e| e.ranking.clone())
+                    .or_else(|| proposal.map(|p| p.ranking.clone()))
                     .unwrap_or_default(),
             ),
             tie_next: RwSignal::new(false),
@@ -47,6 +52,7 @@ impl Form {
                 existing
                     .as_ref()
                     .map(|e| e.thumbs.clone())
+                    .or_else(|| proposal.map(|p| p.thumbs.clone()))
                     .unwrap_or_default(),
             ),
             ideal: RwSignal::new(
@@ -72,6 +78,24 @@ impl Form {
             collapsed: RwSignal::new(BTreeSet::new()),
             earlier_ms: RwSignal::new(0.0),
             opened_at_ms: RwSignal::new(0.0),
+            proposal_id: RwSignal::new(proposal.map(|p| p.proposal_id)),
+        }
+    }
+
+    /// Whether the ranking and thumbs are still exactly the model's proposal.
+    pub fn as_proposed(&self, task: &Task) -> bool {
+        task.proposal.as_ref().is_some_and(|p| {
+            self.proposal_id.get().is_some()
+                && self.ranking.with(|r| *r == p.ranking)
+                && self.thumbs.with(|t| *t == p.thumbs)
+        })
+    }
+
+    /// Puts the proposal's ranking and thumbs back (before accepting it as is).
+    pub fn restore_proposal(&self, task: &Task) {
+        if let (Some(p), Some(_)) = (&task.proposal, self.proposal_id.get_untracked()) {
+            self.ranking.set(p.ranking.clone());
+            self.thumbs.set(p.thumbs.clone());
         }
     }
 
@@ -160,6 +184,7 @@ impl Form {
             shown_order: task.answers.iter().map(|a| a.response_id).collect(),
             time_spent_ms: self.time_spent_ms(),
             base_version: self.base_version.get_untracked(),
+            proposal_id: self.proposal_id.get_untracked(),
         }
     }
 

@@ -1,0 +1,44 @@
+//! Model-assisted labeling: the OpenAI-compatible client, and the worker that runs
+//! pre-labeling and answer-generating jobs from the queue in PostgreSQL.
+
+pub mod client;
+pub mod worker;
+
+use crate::server::config::InferenceDefaults;
+use crate::server::store::projects::AssistRow;
+pub use client::{Client, InferenceConfig, InferenceError};
+use std::time::Duration;
+
+/// The inference settings in force for a project: its own, else the deployment's.
+pub fn effective(
+    project: &AssistRow,
+    defaults: &InferenceDefaults,
+) -> Result<InferenceConfig, String> {
+    let base_url = project
+        .inference_base_url
+        .clone()
+        .or_else(|| defaults.base_url.clone())
+        .ok_or("no inference server is configured: set the project's base URL or VERDICT_INFERENCE_URL")?;
+    let model = project
+        .inference_model
+        .clone()
+        .or_else(|| defaults.model.clone())
+        .ok_or("no model is configured: set the project's model or VERDICT_INFERENCE_MODEL")?;
+    Ok(InferenceConfig {
+        base_url,
+        model,
+        api_key: project
+            .inference_api_key
+            .clone()
+            .or_else(|| defaults.api_key.clone()),
+        timeout: Duration::from_secs(
+            project
+                .inference_timeout_secs
+                .map_or(u64::from(defaults.timeout_secs), |s| s.max(1) as u64),
+        ),
+        concurrency: project
+            .inference_concurrency
+            .map_or(defaults.concurrency as usize, |c| c.max(1) as usize)
+            .max(1),
+    })
+}
