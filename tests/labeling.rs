@@ -471,3 +471,24 @@ async fn not_rankable_items_can_be_submitted_without_a_ranking(pool: PgPool) {
         1
     );
 }
+
+/// Two tabs of one annotator asking at the same moment get the same item: neither finds
+/// "nothing left" because the other's candidate is locked, and no second lease is taken.
+#[sqlx::test]
+async fn one_annotator_asking_twice_at_once_gets_the_same_item(pool: PgPool) {
+    project(&pool, 1, 1).await;
+    let ann = annotators(&pool, 1).await.pop().unwrap();
+    for _ in 0..10 {
+        sqlx::query("DELETE FROM assignments")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let (a, b) = tokio::join!(
+            labeling::next(&pool, &ann, "p"),
+            labeling::next(&pool, &ann, "p")
+        );
+        let (a, b) = (a.unwrap().expect("a task"), b.unwrap().expect("a task"));
+        assert_eq!(a.item_id, b.item_id);
+        assert_eq!(count(&pool, "SELECT count(*) FROM assignments").await, 1);
+    }
+}

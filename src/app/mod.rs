@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/projects/:slug/label") view=pages::label::LabelPage ssr=SsrMode::Async/>
                         <Route path=path!("/projects/:slug/settings") view=pages::project_settings::ProjectSettingsPage ssr=SsrMode::Async/>
                         <Route path=path!("/projects/:slug/export") view=pages::export::ExportPage ssr=SsrMode::Async/>
+                        <Route path=path!("/projects/:slug/import") view=pages::import::ImportPage ssr=SsrMode::Async/>
                         <Route path=path!("/projects/:slug/assist") view=pages::assist::AssistPage ssr=SsrMode::Async/>
                         <Route path=path!("/projects/:slug/history") view=pages::history::HistoryPage ssr=SsrMode::Async/>
                         <Route

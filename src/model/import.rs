@@ -133,6 +133,21 @@ pub fn parse_jsonl_line(
     validate_at(line, item.map_err(at(line))?)
 }
 
+/// What an import did: stored, skipped, and every invalid line (the first 100 in full).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImportReport {
+    pub format: ImportFormat,
+    pub lines: usize,
+    /// Items stored (0 when the import was refused).
+    pub imported: usize,
+    /// Items whose `external_id` the project already had.
+    pub already_present: usize,
+    pub invalid_count: usize,
+    pub invalid: Vec<LineError>,
+    /// False when invalid lines made the import store nothing.
+    pub committed: bool,
+}
+
 /// Parses one item of Verdict's own schema given as a JSON value (an API push); `index` is
 /// reported in place of a line number.
 pub fn parse_verdict_item(index: usize, value: &Value) -> Result<NewItem, LineError> {

@@ -94,6 +94,10 @@ pub struct ServeConfig {
     #[arg(long, env = "VERDICT_API_MAX_BODY_MB", default_value_t = 32)]
     pub api_max_body_mb: usize,
 
+    /// Largest file an admin may upload for import, in megabytes; more gets 413.
+    #[arg(long, env = "VERDICT_MAX_UPLOAD_MB", default_value_t = 2048)]
+    pub max_upload_mb: usize,
+
     #[command(flatten)]
     pub inference: InferenceDefaults,
 }
@@ -153,6 +157,8 @@ pub struct AppConfig {
     pub login_throttle: LoginThrottle,
     pub api: ApiLimits,
     pub inference: InferenceDefaults,
+    /// Largest browser upload for import.
+    pub max_upload_bytes: usize,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -185,6 +191,7 @@ impl Default for AppConfig {
                 concurrency: 1,
                 ..InferenceDefaults::default()
             },
+            max_upload_bytes: 2048 << 20,
         }
     }
 }
@@ -203,6 +210,7 @@ impl From<&ServeConfig> for AppConfig {
                 max_body_bytes: c.api_max_body_mb << 20,
             },
             inference: c.inference.clone(),
+            max_upload_bytes: c.max_upload_mb << 20,
         }
     }
 }

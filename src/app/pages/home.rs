@@ -37,6 +37,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                         let settings_href = format!("/projects/{}/settings", p.slug);
                                         let export_href = format!("/projects/{}/export", p.slug);
                                         let assist_href = format!("/projects/{}/assist", p.slug);
+                                        let import_href = format!("/projects/{}/import", p.slug);
                                         view! {
                                             <tr>
                                                 <td>{p.name}</td>
@@ -48,6 +49,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                                     <Show when=move || is_admin>
                                                         <a href=items_href.clone()>"Browse items"</a>
                                                         <a href=settings_href.clone()>"Settings"</a>
+                                                        <a href=import_href.clone()>"Import"</a>
                                                         <a href=export_href.clone()>"Export"</a>
                                                         <a href=assist_href.clone()>"Model assist"</a>
                                                     </Show>

@@ -2,6 +2,7 @@ pub mod assist;
 pub mod export;
 pub mod history;
 pub mod home;
+pub mod import;
 pub mod label;
 pub mod login;
 pub mod not_found;

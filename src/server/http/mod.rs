@@ -7,6 +7,7 @@ pub mod auth;
 pub mod export;
 pub mod health;
 pub mod session;
+pub mod upload;
 
 use super::AppState;
 use crate::app::{App, shell};
@@ -37,6 +38,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(auth::logout))
         // Admin downloads, streamed.
         .route("/projects/{slug}/export.jsonl", get(export::download))
+        // Admin uploads of items, streamed to disk, then imported.
+        .route("/projects/{slug}/import", post(upload::upload))
         // Operations.
         .route("/healthz", get(health::healthz))
         // Pages, and the server functions they call (under /serverfn).

@@ -13,7 +13,6 @@ use crate::model::user::Role;
 use crate::server::error::Error;
 use crate::server::store::{items, projects, responses};
 use anyhow::Context;
-use serde::Serialize;
 use sqlx::PgPool;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -22,23 +21,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+pub use crate::model::import::ImportReport;
+
 const BATCH: usize = 1000;
 /// Invalid lines reported in full; the rest are only counted.
 const MAX_REPORTED: usize = 100;
-
-#[derive(Clone, Debug, Serialize)]
-pub struct ImportReport {
-    pub format: ImportFormat,
-    pub lines: usize,
-    /// Items stored (0 when the import was refused).
-    pub imported: usize,
-    /// Items whose `external_id` the project already had.
-    pub already_present: usize,
-    pub invalid_count: usize,
-    pub invalid: Vec<LineError>,
-    /// False when invalid lines made the import store nothing.
-    pub committed: bool,
-}
 
 /// OpenAI chat lines being gathered into one item: first line, prompt, answers, id.
 type ChatGroup = Option<(usize, Vec<Message>, Vec<NewResponse>, Option<String>)>;

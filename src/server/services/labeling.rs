@@ -44,6 +44,7 @@ async fn lease_in(
     actor: &Actor,
     project: &ProjectSettings,
 ) -> Result<Option<assignments::Lease>> {
+    assignments::serialize_user(&mut *tx, actor.user_id, project.project_id).await?;
     match assignments::find_active(&mut *tx, actor.user_id, project.project_id).await? {
         Some(lease) => Ok(Some(lease)),
         None => lease_new(tx, actor, project).await,

@@ -8,6 +8,24 @@ pub struct Lease {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Makes this transaction the only one taking a lease for the user in the project until it
+/// ends: two tabs asking at once then get the same item instead of one finding nothing
+/// (the other's candidate is locked) or two leases.
+pub async fn serialize_user(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    project_id: Uuid,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::text || $2::text, 0))",
+        user_id.to_string(),
+        project_id.to_string()
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// The user's unexpired lease in the project, if any (the oldest, when several).
 pub async fn find_active(
     db: impl PgExecutor<'_>,

@@ -54,6 +54,8 @@ pub async fn page(
 
 /// The first item of the project this user may still label, locked for this transaction.
 /// Rows other transactions hold are skipped, so concurrent callers get different items.
+/// `NO KEY UPDATE` does not conflict with the key-share locks that inserts referencing the
+/// item (assignments, annotations, proposals) take, so those do not hide it.
 /// The capacity test here reads the statement's snapshot; [`free_capacity`] confirms it.
 pub async fn lock_next_candidate(
     db: impl PgExecutor<'_>,
@@ -70,7 +72,7 @@ pub async fn lock_next_candidate(
                                        WHERE l.item_id = i.item_id AND l.user_id <> $2 AND l.expires_at > now()) < $3
            ORDER BY i.item_seq
            LIMIT 1
-           FOR UPDATE OF i SKIP LOCKED"#,
+           FOR NO KEY UPDATE OF i SKIP LOCKED"#,
         project_id,
         user_id,
         i64::from(overlap)
@@ -110,7 +112,7 @@ pub struct LockedItem {
 pub async fn lock(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<Option<LockedItem>> {
     sqlx::query_as!(
         LockedItem,
-        "SELECT project_id, annotation_count FROM items WHERE item_id = $1 FOR UPDATE",
+        "SELECT project_id, annotation_count FROM items WHERE item_id = $1 FOR NO KEY UPDATE",
         item_id
     )
     .fetch_optional(db)
