@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh --test
+# Queries are checked against the committed .sqlx metadata, whatever the caller's shell says.
+export SQLX_OFFLINE=true
+unset SQLX_OFFLINE_DIR
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -131,3 +131,62 @@ async fn the_preview_counts_and_shows_the_first_records(pool: sqlx::PgPool) {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[sqlx::test]
+async fn preference_pairs_download_as_parquet_with_the_same_rows(pool: sqlx::PgPool) {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::RowAccessor;
+    let (app, admin, _) = labeled(pool).await;
+    let jsonl = common::body_text(
+        app.get("/projects/demo/export.jsonl?format=dpo_pairs", Some(&admin))
+            .await,
+    )
+    .await;
+    let expected: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!expected.is_empty());
+    let response = app
+        .get(
+            "/projects/demo/export.parquet?format=dpo_pairs",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/vnd.apache.parquet"
+    );
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
+    let reader = SerializedFileReader::new(bytes).unwrap();
+    let rows: Vec<(String, String, String)> = reader
+        .get_row_iter(None)
+        .unwrap()
+        .map(|row| {
+            let row = row.unwrap();
+            (
+                row.get_string(0).unwrap().clone(),
+                row.get_string(1).unwrap().clone(),
+                row.get_string(2).unwrap().clone(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String, String)> = expected
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap().to_owned();
+            (s("prompt"), s("chosen"), s("rejected"))
+        })
+        .collect();
+    assert_eq!(rows, expected);
+    // Only pairs come as Parquet; the refusal comes before any byte.
+    let refused = app
+        .get("/projects/demo/export.parquet?format=kto", Some(&admin))
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

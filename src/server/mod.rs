@@ -8,6 +8,7 @@ pub mod error;
 pub mod http;
 pub mod inference;
 pub mod local_pg;
+pub mod parquet;
 pub mod seed;
 pub mod services;
 pub mod startup;

@@ -44,9 +44,12 @@ fn Export() -> impl IntoView {
             }
         },
     );
-    let download = move || {
+    let download = move |kind: &str| {
         let search = query.with(|q| q.to_query_string());
-        format!("/projects/{}/export.jsonl{search}", slug())
+        format!("/projects/{}/export.{kind}{search}", slug())
+    };
+    let parquet = move || {
+        request().is_some_and(|r| matches!(r.format.as_str(), "dpo_pairs" | "dpo_conversational"))
     };
     let selected = move || {
         request()
@@ -92,7 +95,8 @@ fn Export() -> impl IntoView {
                             <div class="card" aria-label="Preview">
                                 <p role="status">{format!("{} records from {} items.", p.records, p.items)}</p>
                                 <pre class="preview">{p.first.join("\n")}</pre>
-                                <a class="button primary" href=download()>"Download JSONL"</a>
+                                <a class="button primary" href=download("jsonl")>"Download JSONL"</a>
+                                {parquet().then(|| view! { <a class="button" href=download("parquet")>"Download Parquet"</a> })}
                             </div>
                         })),
                         Err(error) => Either::Right(view! { <ErrorBox error/> }),

@@ -127,7 +127,8 @@ pub struct ExportArgs {
     /// openai_preference, anthropic_hh or raw.
     #[arg(long, value_parser = parse_export_format)]
     pub format: ExportFormat,
-    /// Where to write; `-` for standard output.
+    /// Where to write; `-` for standard output. A name ending in `.parquet` gets Parquet
+    /// (preference pairs only).
     #[arg(long)]
     pub out: std::path::PathBuf,
     /// How rankings become pairs: all_pairs, best_vs_rest or adjacent.

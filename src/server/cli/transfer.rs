@@ -98,6 +98,32 @@ pub async fn export(pool: &PgPool, args: ExportArgs) -> anyhow::Result<()> {
         complete_only: args.complete_only,
         limit: None,
     };
+    let started = Instant::now();
+    let interactive = std::io::stderr().is_terminal();
+    let mut last = Instant::now();
+    let mut progress = |s: crate::server::services::export::ExportSummary| {
+        if interactive && last.elapsed() > Duration::from_millis(250) {
+            eprint!("\r  {} items, {} records", s.items, s.records);
+            last = Instant::now();
+        }
+    };
+    let parquet = args.out.extension().is_some_and(|e| e == "parquet");
+    if parquet {
+        let file = std::fs::File::create(&args.out)
+            .with_context(|| format!("creating {}", args.out.display()))?;
+        let summary = crate::server::services::export::export_parquet(
+            pool,
+            &Actor::cli(),
+            &args.project,
+            &options,
+            &filters,
+            Box::new(std::io::BufWriter::with_capacity(1 << 20, file)),
+            &mut progress,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.to_app_error()))?;
+        return report(interactive, started, summary, &args);
+    }
     let mut out: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = if args.out.as_os_str() == "-" {
         Box::new(tokio::io::BufWriter::new(tokio::io::stdout()))
     } else {
@@ -106,9 +132,6 @@ pub async fn export(pool: &PgPool, args: ExportArgs) -> anyhow::Result<()> {
             .with_context(|| format!("creating {}", args.out.display()))?;
         Box::new(tokio::io::BufWriter::with_capacity(1 << 20, file))
     };
-    let started = Instant::now();
-    let interactive = std::io::stderr().is_terminal();
-    let mut last = Instant::now();
     let summary = export_jsonl(
         pool,
         &Actor::cli(),
@@ -116,15 +139,19 @@ pub async fn export(pool: &PgPool, args: ExportArgs) -> anyhow::Result<()> {
         &options,
         &filters,
         &mut out,
-        &mut |s| {
-            if interactive && last.elapsed() > Duration::from_millis(250) {
-                eprint!("\r  {} items, {} records", s.items, s.records);
-                last = Instant::now();
-            }
-        },
+        &mut progress,
     )
     .await
     .map_err(|e| anyhow::anyhow!("{}", e.to_app_error()))?;
+    report(interactive, started, summary, &args)
+}
+
+fn report(
+    interactive: bool,
+    started: Instant,
+    summary: crate::server::services::export::ExportSummary,
+    args: &ExportArgs,
+) -> anyhow::Result<()> {
     if interactive {
         eprintln!();
     }

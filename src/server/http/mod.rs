@@ -38,6 +38,10 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(auth::logout))
         // Admin downloads, streamed.
         .route("/projects/{slug}/export.jsonl", get(export::download))
+        .route(
+            "/projects/{slug}/export.parquet",
+            get(export::download_parquet),
+        )
         // Admin uploads of items, streamed to disk, then imported.
         .route("/projects/{slug}/import", post(upload::upload))
         // Operations.

@@ -5,8 +5,9 @@
 use super::projects::authorize;
 use super::{Actor, Result};
 use crate::model::api::Scope;
-use crate::model::export::{ExportItem, ExportOptions, records};
+use crate::model::export::{ExportFormat, ExportItem, ExportOptions, records};
 use crate::server::error::Error;
+use crate::server::parquet::PairsWriter;
 use crate::server::store::items;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -34,6 +35,14 @@ pub struct ExportSummary {
     pub records: u64,
 }
 
+/// Where records go.
+pub enum Sink<'a> {
+    /// One JSON object per line.
+    Jsonl(&'a mut (dyn AsyncWrite + Unpin + Send)),
+    /// Parquet rows (preference pairs only).
+    Parquet(&'a mut PairsWriter<Box<dyn std::io::Write + Send>>),
+}
+
 /// Writes the project's records as JSON Lines to `out`; `progress` is called after each item.
 pub async fn export_jsonl(
     pool: &PgPool,
@@ -42,6 +51,68 @@ pub async fn export_jsonl(
     options: &ExportOptions,
     filters: &ExportFilters,
     out: &mut (dyn AsyncWrite + Unpin + Send),
+    progress: &mut (dyn FnMut(ExportSummary) + Send),
+) -> Result<ExportSummary> {
+    export(
+        pool,
+        actor,
+        slug,
+        options,
+        filters,
+        Sink::Jsonl(out),
+        progress,
+    )
+    .await
+}
+
+/// Whether `format` can be written as Parquet.
+pub fn parquet_supported(format: ExportFormat) -> bool {
+    matches!(
+        format,
+        ExportFormat::DpoPairs | ExportFormat::DpoConversational
+    )
+}
+
+/// Writes the project's preference pairs as a Parquet file to `out`.
+pub async fn export_parquet(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    options: &ExportOptions,
+    filters: &ExportFilters,
+    out: Box<dyn std::io::Write + Send>,
+    progress: &mut (dyn FnMut(ExportSummary) + Send),
+) -> Result<ExportSummary> {
+    if !parquet_supported(options.format) {
+        return Err(Error::invalid(
+            "format",
+            "Parquet is written for preference pairs (dpo_pairs, dpo_conversational)",
+        ));
+    }
+    let conversational = options.format == ExportFormat::DpoConversational;
+    let mut writer = PairsWriter::new(out, conversational).context("starting the Parquet file")?;
+    let summary = export(
+        pool,
+        actor,
+        slug,
+        options,
+        filters,
+        Sink::Parquet(&mut writer),
+        progress,
+    )
+    .await?;
+    writer.finish().context("finishing the Parquet file")?;
+    Ok(summary)
+}
+
+/// Streams the records into `sink`, one item at a time from a database cursor.
+async fn export(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    options: &ExportOptions,
+    filters: &ExportFilters,
+    mut sink: Sink<'_>,
     progress: &mut (dyn FnMut(ExportSummary) + Send),
 ) -> Result<ExportSummary> {
     let project = authorize(pool, actor, slug, &[Scope::ExportRead]).await?;
@@ -62,6 +133,7 @@ pub async fn export_jsonl(
     );
     let mut summary = ExportSummary::default();
     let mut line = Vec::with_capacity(4096);
+    let full = |s: &ExportSummary| filters.limit.is_some_and(|limit| s.records >= limit);
     while let Some(row) = rows.next().await {
         let item: ExportItem =
             serde_json::from_value(row?.item).context("an exported item did not decode")?;
@@ -69,22 +141,29 @@ pub async fn export_jsonl(
             continue;
         }
         for record in records(&item, options) {
-            line.clear();
-            serde_json::to_writer(&mut line, &record).map_err(anyhow::Error::from)?;
-            line.push(b'\n');
-            out.write_all(&line).await.context("writing the export")?;
+            match &mut sink {
+                Sink::Jsonl(out) => {
+                    line.clear();
+                    serde_json::to_writer(&mut line, &record).map_err(anyhow::Error::from)?;
+                    line.push(b'\n');
+                    out.write_all(&line).await.context("writing the export")?;
+                }
+                Sink::Parquet(writer) => writer.push(record).context("writing the export")?,
+            }
             summary.records += 1;
-            if filters.limit.is_some_and(|limit| summary.records >= limit) {
+            if full(&summary) {
                 break;
             }
         }
         summary.items += 1;
         progress(summary);
-        if filters.limit.is_some_and(|limit| summary.records >= limit) {
+        if full(&summary) {
             break;
         }
     }
-    out.flush().await.context("writing the export")?;
+    if let Sink::Jsonl(out) = &mut sink {
+        out.flush().await.context("writing the export")?;
+    }
     tracing::info!(
         project.slug = slug,
         items = summary.items,
