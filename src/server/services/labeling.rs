@@ -2,8 +2,9 @@
 //! next one in the same call, reopen and edit earlier work.
 
 use super::{Actor, Result};
+use crate::model::annotation::Progress;
 use crate::model::annotation::{AnnotationInput, HistoryEntry, Submitted, Task};
-use crate::model::project::{Message, ProjectSettings};
+use crate::model::project::{Message, ProjectSettings, ResponseView};
 use crate::model::proposal::{held_out, outcome};
 use crate::server::error::Error;
 use crate::server::store::{
@@ -91,12 +92,10 @@ async fn lease_new(
         };
         // The candidate query judged capacity on its snapshot; now that the row is ours,
         // a fresh statement sees every lease committed before we locked it.
-        if items::free_capacity(&mut *tx, item_id, actor.user_id, project.overlap).await? > 0 {
-            let mut order: Vec<Uuid> = responses::for_item(&mut *tx, item_id)
-                .await?
-                .into_iter()
-                .map(|r| r.response_id)
-                .collect();
+        let capacity =
+            items::free_capacity(&mut *tx, item_id, actor.user_id, project.overlap).await?;
+        if capacity.free > 0 {
+            let mut order = capacity.answers;
             if project.shuffle_answers {
                 order.shuffle(&mut rand::thread_rng());
             }
@@ -123,15 +122,24 @@ async fn task(
     shown_order: Vec<Uuid>,
     lease_expires_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Task> {
-    let messages: Vec<Message> = serde_json::from_value(items::messages(pool, item_id).await?)
+    let content = items::task_content(pool, item_id, actor.user_id).await?;
+    let messages: Vec<Message> = serde_json::from_value(content.messages)
         .with_context(|| format!("item {item_id} has unreadable messages"))?;
-    let mut answers = responses::for_item(pool, item_id).await?;
+    let mut answers: Vec<ResponseView> = serde_json::from_value(content.answers)
+        .with_context(|| format!("item {item_id} has unreadable answers"))?;
     answers.sort_by_key(|a| shown_order.iter().position(|id| *id == a.response_id));
-    let progress = items::progress(pool, project.project_id, actor.user_id).await?;
-    let proposal = proposals::for_item(pool, item_id)
-        .await?
-        .filter(|(_, holdout)| !held_out(actor.user_id, project.project_id, *holdout))
-        .map(|(proposal, _)| proposal);
+    let progress = Progress {
+        completed: content.completed,
+        total: content.total,
+        mine_today: content.mine_today,
+    };
+    let proposal = match content.proposal {
+        Some(p) if !held_out(actor.user_id, project.project_id, content.proposal_holdout) => Some(
+            serde_json::from_value(p)
+                .with_context(|| format!("item {item_id} has an unreadable proposal"))?,
+        ),
+        _ => None,
+    };
     Ok(Task {
         project_slug: project.slug.clone(),
         project_name: project.name.clone(),
@@ -195,7 +203,7 @@ async fn create(
     if item.project_id != project.project_id {
         return Err(Error::NotFound("item"));
     }
-    let input = validate(tx, project, input).await?;
+    let input = input.validate(&item.answers, &project.kinds)?;
     if item.annotation_count >= project.overlap {
         return Err(Error::Conflict(
             "this item already has all the annotations it needs; your lease had expired. Take the next item.".into(),
@@ -231,8 +239,7 @@ async fn create(
         }
         other => other.into(),
     })?;
-    items::count_annotation(&mut *tx, input.item_id, project.overlap).await?;
-    assignments::release(&mut *tx, input.item_id, actor.user_id).await?;
+    items::count_annotation(&mut *tx, input.item_id, actor.user_id, project.overlap).await?;
     tracing::info!(annotation.id = %input.annotation_id, item.id = %input.item_id, "annotation stored");
     Ok((input.annotation_id, version))
 }

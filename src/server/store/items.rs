@@ -81,19 +81,27 @@ pub async fn lock_next_candidate(
     .await
 }
 
-/// Places still free on an item for this user: `overlap` minus submitted annotations and
-/// other people's unexpired leases. Run as its own statement after locking the item, it
-/// sees every lease committed before the lock was taken.
+/// Places still free on an item for this user (`overlap` minus submitted annotations and
+/// other people's unexpired leases), and its answers in their original order. Run as its
+/// own statement after locking the item, it sees every lease committed before the lock.
+pub struct Capacity {
+    pub free: i64,
+    pub answers: Vec<Uuid>,
+}
+
 pub async fn free_capacity(
     db: impl PgExecutor<'_>,
     item_id: Uuid,
     user_id: Uuid,
     overlap: i32,
-) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(
+) -> sqlx::Result<Capacity> {
+    sqlx::query_as!(
+        Capacity,
         r#"SELECT $3::bigint - i.annotation_count
                   - (SELECT count(*) FROM assignments l
-                     WHERE l.item_id = i.item_id AND l.user_id <> $2 AND l.expires_at > now()) AS "free!"
+                     WHERE l.item_id = i.item_id AND l.user_id <> $2 AND l.expires_at > now()) AS "free!",
+                  (SELECT coalesce(array_agg(r.response_id ORDER BY r.ordinal), '{}')
+                   FROM responses r WHERE r.item_id = i.item_id) AS "answers!"
            FROM items i WHERE i.item_id = $1"#,
         item_id,
         user_id,
@@ -106,31 +114,40 @@ pub async fn free_capacity(
 pub struct LockedItem {
     pub project_id: Uuid,
     pub annotation_count: i32,
+    /// The item's answers in their original order.
+    pub answers: Vec<Uuid>,
 }
 
-/// Locks an item for a submission.
+/// Locks an item for a submission; returns it with its answers.
 pub async fn lock(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<Option<LockedItem>> {
     sqlx::query_as!(
         LockedItem,
-        "SELECT project_id, annotation_count FROM items WHERE item_id = $1 FOR NO KEY UPDATE",
+        r#"SELECT i.project_id, i.annotation_count,
+                  (SELECT coalesce(array_agg(r.response_id ORDER BY r.ordinal), '{}')
+                   FROM responses r WHERE r.item_id = i.item_id) AS "answers!"
+           FROM items i WHERE i.item_id = $1 FOR NO KEY UPDATE OF i"#,
         item_id
     )
     .fetch_optional(db)
     .await
 }
 
-/// Counts a new annotation; marks the item complete when it reaches `overlap`.
+/// Counts a new annotation (the item is complete when it reaches `overlap`) and ends the
+/// annotator's lease on it, in one statement.
 pub async fn count_annotation(
     db: impl PgExecutor<'_>,
     item_id: Uuid,
+    user_id: Uuid,
     overlap: i32,
 ) -> sqlx::Result<()> {
     sqlx::query!(
-        "UPDATE items SET annotation_count = annotation_count + 1,
+        "WITH released AS (DELETE FROM assignments WHERE item_id = $1 AND user_id = $3)
+         UPDATE items SET annotation_count = annotation_count + 1,
                 completed_at = CASE WHEN annotation_count + 1 >= $2 THEN now() ELSE completed_at END
          WHERE item_id = $1",
         item_id,
-        overlap
+        overlap,
+        user_id
     )
     .execute(db)
     .await?;
@@ -143,20 +160,41 @@ pub async fn messages(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<se
         .await
 }
 
-/// The project's completed and total items, and the user's annotations in it since
-/// midnight (database time zone): one round trip, the item counts over indexes only.
-pub async fn progress(
+/// What the workspace shows for an item, in one round trip: its messages and answers
+/// (JSON, answers in original order), the project's completed and total items and the
+/// user's annotations since midnight (database time zone), and the item's done proposal
+/// (JSON) with the share of annotators the project holds out.
+pub struct TaskContent {
+    pub messages: serde_json::Value,
+    pub answers: serde_json::Value,
+    pub completed: i64,
+    pub total: i64,
+    pub mine_today: i64,
+    pub proposal: Option<serde_json::Value>,
+    pub proposal_holdout: f32,
+}
+
+pub async fn task_content(
     db: impl PgExecutor<'_>,
-    project_id: Uuid,
+    item_id: Uuid,
     user_id: Uuid,
-) -> sqlx::Result<crate::model::annotation::Progress> {
+) -> sqlx::Result<TaskContent> {
     sqlx::query_as!(
-        crate::model::annotation::Progress,
-        r#"SELECT (SELECT count(*) FROM items WHERE project_id = $1 AND completed_at IS NOT NULL AND origin = 'import') AS "completed!",
-                  (SELECT count(*) FROM items WHERE project_id = $1 AND origin = 'import') AS "total!",
-                  (SELECT count(*) FROM annotations
-                   WHERE user_id = $2 AND project_id = $1 AND created_at >= date_trunc('day', now())) AS "mine_today!""#,
-        project_id,
+        TaskContent,
+        r#"SELECT i.messages, item_answers_json(i.item_id) AS "answers!",
+                  (SELECT count(*) FROM items c WHERE c.project_id = i.project_id
+                     AND c.completed_at IS NOT NULL AND c.origin = 'import') AS "completed!",
+                  (SELECT count(*) FROM items c WHERE c.project_id = i.project_id AND c.origin = 'import') AS "total!",
+                  (SELECT count(*) FROM annotations a WHERE a.user_id = $2 AND a.project_id = i.project_id
+                     AND a.created_at >= date_trunc('day', now())) AS "mine_today!",
+                  (SELECT jsonb_build_object('proposal_id', p.proposal_id, 'model', p.model,
+                              'ranking', p.ranking, 'thumbs', p.thumbs, 'rationale', p.rationale,
+                              'confidence', p.confidence)
+                   FROM proposals p WHERE p.item_id = i.item_id AND p.status = 'done') AS proposal,
+                  pr.proposal_holdout
+           FROM items i JOIN projects pr ON pr.project_id = i.project_id
+           WHERE i.item_id = $1"#,
+        item_id,
         user_id
     )
     .fetch_one(db)

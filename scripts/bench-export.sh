@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Export benchmark (not part of the tests): a project with ANNOTATIONS annotations (four
+# annotators on every item, four answers of a few hundred characters each) is generated in
+# SQL on a throwaway PostgreSQL, then `verdict export` writes it as raw JSONL (one record
+# per annotation), DPO pairs and Parquet pairs, each timed with its peak memory.
+# Usage: scripts/bench-export.sh [ANNOTATIONS]   (default 1000000)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/setup.sh
+source scripts/throwaway-pg.sh
+ANNOTATIONS=${1:-1000000}
+ITEMS=$((ANNOTATIONS / 4))
+OUT=$(mktemp -d /tmp/verdict-export-bench.XXXXXX)
+trap 'throwaway_pg_stop; rm -rf "$OUT"' EXIT
+
+cargo build --release --features ssr --bin verdict
+throwaway_pg "${VERDICT_BENCH_PG_PORT:-54341}" fsync=off synchronous_commit=off
+psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE verdict_export_bench"
+export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/verdict_export_bench"
+target/release/verdict project create --slug bench --name "Export benchmark" >/dev/null
+
+echo "generating $ITEMS items, $((ITEMS * 4)) answers, $((ITEMS * 4)) annotations…"
+started=$(date +%s)
+psql -q -v ON_ERROR_STOP=1 -v items="$ITEMS" "$DATABASE_URL" <<'SQL'
+SELECT project_id AS p FROM projects WHERE slug = 'bench' \gset
+INSERT INTO users (email, display_name, password_hash)
+SELECT 'bench' || g || '@example.org', 'Bench ' || g, 'x' FROM generate_series(1, 4) g;
+INSERT INTO items (project_id, external_id, messages, annotation_count, completed_at)
+SELECT :'p', 'i' || g,
+       jsonb_build_array(jsonb_build_object('role', 'user', 'content',
+           'Question ' || g || ': ' || repeat('how would you explain this? ', 8))),
+       4, now()
+FROM generate_series(1, :items) g;
+INSERT INTO responses (item_id, ordinal, model, content)
+SELECT i.item_id, o, 'model-' || o, 'Answer ' || o || ' to ' || i.external_id || '. ' || repeat('It depends on the details. ', 12)
+FROM items i CROSS JOIN generate_series(0, 3) o WHERE i.project_id = :'p';
+INSERT INTO annotations (annotation_id, item_id, project_id, user_id, ranking, thumbs, shown_order)
+SELECT gen_random_uuid(), r.item_id, :'p', u.user_id,
+       -- each annotator ranks the answers in a rotation of the original order
+       jsonb_build_array(jsonb_build_array(r.ids[1 + (u.n) % 4]), jsonb_build_array(r.ids[1 + (u.n + 1) % 4]),
+                         jsonb_build_array(r.ids[1 + (u.n + 2) % 4]), jsonb_build_array(r.ids[1 + (u.n + 3) % 4])),
+       jsonb_build_object(r.ids[1 + u.n % 4]::text, true, r.ids[1 + (u.n + 3) % 4]::text, false),
+       r.ids
+FROM (SELECT item_id, array_agg(response_id ORDER BY ordinal) AS ids FROM responses GROUP BY item_id) r
+CROSS JOIN (SELECT user_id, (row_number() OVER (ORDER BY email))::int % 2 AS n FROM users WHERE email LIKE 'bench%') u;
+ANALYZE;
+SQL
+echo "generated in $(( $(date +%s) - started )) s; database $(psql -Atq "$DATABASE_URL" -c "SELECT pg_size_pretty(pg_database_size(current_database()))")"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+run() {
+  local label=$1; shift
+  /usr/bin/time -f "%e %M" -o "$OUT/time" target/release/verdict export --project bench "$@" 2>"$OUT/log"
+  read -r seconds kb <"$OUT/time"
+  local summary
+  summary=$(grep -Eo 'exported [0-9]+ records from [0-9]+ items' "$OUT/log")
+  local records
+  records=$(echo "$summary" | awk '{print $2}')
+  printf '%-28s %s in %6.1f s = %8.0f records/s, peak RSS %4d MB\n' \
+    "$label" "$summary" "$seconds" "$(echo "$records / $seconds" | bc -l)" $((kb / 1024))
+}
+run "raw (JSONL)" --format raw --out "$OUT/raw.jsonl"
+run "dpo_pairs (JSONL)" --format dpo_pairs --out "$OUT/pairs.jsonl"
+run "dpo_pairs (Parquet)" --format dpo_pairs --out "$OUT/pairs.parquet"
+ls -l "$OUT" | awk 'NR > 1 && $NF != "time" && $NF != "log" { printf "  %s: %d MB\n", $NF, $5 / 1048576 }'
