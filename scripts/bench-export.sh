@@ -41,7 +41,8 @@ SELECT gen_random_uuid(), r.item_id, :'p', u.user_id,
                          jsonb_build_array(r.ids[1 + (u.n + 2) % 4]), jsonb_build_array(r.ids[1 + (u.n + 3) % 4])),
        jsonb_build_object(r.ids[1 + u.n % 4]::text, true, r.ids[1 + (u.n + 3) % 4]::text, false),
        r.ids
-FROM (SELECT item_id, array_agg(response_id ORDER BY ordinal) AS ids FROM responses GROUP BY item_id) r
+FROM (SELECT r.item_id, array_agg(r.response_id ORDER BY r.ordinal) AS ids
+      FROM responses r JOIN items i ON i.item_id = r.item_id WHERE i.project_id = :'p' GROUP BY r.item_id) r
 CROSS JOIN (SELECT user_id, (row_number() OVER (ORDER BY email))::int % 2 AS n FROM users WHERE email LIKE 'bench%') u;
 ANALYZE;
 SQL

@@ -733,6 +733,17 @@ async fn the_stateless_stream_pages_with_cursors_and_redelivers_edits(pool: sqlx
     let raw = &first["feedback"][0]["records"][0];
     assert_eq!(raw["external_id"], "a");
     assert!(raw["ranking"].is_array());
+    // The stream and the export name the annotator by the same pseudonym.
+    let exporter = token(&app, &["export:read"], None).await;
+    let request = Request::get("/api/v1/projects/qa/export?format=raw")
+        .header(header::AUTHORIZATION, format!("Bearer {exporter}"))
+        .body(Body::empty())
+        .unwrap();
+    let exported = common::body_text(app.send(request).await).await;
+    let first_export: Value = serde_json::from_str(exported.lines().next().unwrap()).unwrap();
+    assert_eq!(first_export["annotation_id"], raw["annotation_id"]);
+    assert_eq!(first_export["annotator"], raw["annotator"]);
+    assert!(raw["annotator"].as_str().unwrap().starts_with("annotator-"));
     let end = second["next_cursor"].as_str().unwrap().to_owned();
     let empty = page(Some(end.clone()), "").await;
     assert!(empty["feedback"].as_array().unwrap().is_empty());

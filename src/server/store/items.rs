@@ -330,3 +330,126 @@ pub async fn upsert_for_feedback(
     .fetch_one(db)
     .await
 }
+
+/// Makes the (just begun) transaction read one snapshot throughout, read-only: an export
+/// reads its pages as of one moment.
+pub async fn read_snapshot(db: &mut sqlx::PgConnection) -> sqlx::Result<()> {
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub struct ExportItemRow {
+    pub item_seq: i64,
+    pub item_id: Uuid,
+    pub external_id: Option<String>,
+    pub messages: serde_json::Value,
+}
+
+/// Up to `limit` of the project's items after `after` (an `item_seq`) that have
+/// annotations (only complete ones with `complete_only`), in insertion order.
+pub async fn export_items(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    complete_only: bool,
+    after: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<ExportItemRow>> {
+    sqlx::query_as!(
+        ExportItemRow,
+        r#"SELECT i.item_seq, i.item_id, i.external_id, i.messages FROM items i
+           WHERE i.project_id = $1 AND i.item_seq > $3 AND (NOT $2 OR i.completed_at IS NOT NULL)
+             AND EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.item_id)
+           ORDER BY i.item_seq LIMIT $4"#,
+        project_id,
+        complete_only,
+        after,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub struct ExportAnswerRow {
+    pub item_seq: i64,
+    pub response_id: Uuid,
+    pub ordinal: i16,
+    pub model: Option<String>,
+    pub content: String,
+}
+
+/// The answers of the project's items with `item_seq` in [`first`, `last`], by item, then
+/// by ordinal.
+pub async fn export_answers(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    first: i64,
+    last: i64,
+) -> sqlx::Result<Vec<ExportAnswerRow>> {
+    sqlx::query_as!(
+        ExportAnswerRow,
+        r#"SELECT i.item_seq, r.response_id, r.ordinal, r.model, r.content
+           FROM items i JOIN responses r ON r.item_id = i.item_id
+           WHERE i.project_id = $1 AND i.item_seq BETWEEN $2 AND $3
+           ORDER BY i.item_seq, r.ordinal"#,
+        project_id,
+        first,
+        last
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub struct ExportAnnotationRow {
+    pub item_seq: i64,
+    pub annotation_id: Uuid,
+    pub user_id: Option<Uuid>,
+    pub end_user_id: Option<String>,
+    pub source: String,
+    pub ranking: Option<Json<Vec<Vec<Uuid>>>>,
+    pub thumbs: Json<std::collections::BTreeMap<Uuid, bool>>,
+    pub ideal_answer: Option<String>,
+    pub ideal_from: Option<Uuid>,
+    pub flags: Vec<crate::model::annotation::Flag>,
+    pub comment: Option<String>,
+    pub shown_order: Vec<Uuid>,
+    pub proposal_id: Option<Uuid>,
+    pub time_spent_ms: i32,
+    pub version: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The annotations of the project's items with `item_seq` in [`first`, `last`] last
+/// changed within [`from`, `to`), by item, then oldest first.
+pub async fn export_annotations(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    (first, last): (i64, i64),
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+) -> sqlx::Result<Vec<ExportAnnotationRow>> {
+    sqlx::query_as!(
+        ExportAnnotationRow,
+        r#"SELECT i.item_seq, a.annotation_id, a.user_id, a.end_user_id, a.source,
+                  a.ranking AS "ranking: Json<Vec<Vec<Uuid>>>",
+                  a.thumbs AS "thumbs!: Json<std::collections::BTreeMap<Uuid, bool>>",
+                  a.ideal_answer, a.ideal_from, a.flags AS "flags!: Vec<crate::model::annotation::Flag>",
+                  a.comment, a.shown_order, a.proposal_id, a.time_spent_ms, a.version,
+                  a.created_at AS "created_at: chrono::DateTime<chrono::Utc>",
+                  a.updated_at AS "updated_at: chrono::DateTime<chrono::Utc>"
+           FROM items i JOIN annotations a ON a.item_id = i.item_id
+           WHERE i.project_id = $1 AND i.item_seq BETWEEN $2 AND $3
+             AND ($4::timestamptz IS NULL OR a.updated_at >= $4)
+             AND ($5::timestamptz IS NULL OR a.updated_at < $5)
+           ORDER BY i.item_seq, a.created_at"#,
+        project_id,
+        first,
+        last,
+        from as _,
+        to as _
+    )
+    .fetch_all(db)
+    .await
+}
