@@ -61,13 +61,7 @@ pub async fn export_preview(
     use crate::server::services::export::{ExportFilters, preview};
     let (state, actor) = actor().await?;
     let options = request.options().into_app()?;
-    let (from, to) = request.period()?;
-    let filters = ExportFilters {
-        complete_only: request.complete_only(),
-        from,
-        to,
-        ..ExportFilters::default()
-    };
+    let filters = ExportFilters::from_request(&request).into_app()?;
     preview(&state.pool, &actor, &slug, &options, &filters)
         .await
         .into_app()

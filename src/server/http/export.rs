@@ -12,7 +12,6 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tower_sessions::Session;
 
@@ -25,16 +24,7 @@ pub async fn download(
     let user = current_user(&state.pool, &session)
         .await?
         .ok_or(Error::Unauthenticated)?;
-    let (from, to) = request.period()?;
-    stream_export(
-        state.pool.clone(),
-        Actor::from(&user),
-        slug,
-        request,
-        from,
-        to,
-    )
-    .await
+    stream_export(state.pool.clone(), Actor::from(&user), slug, request).await
 }
 
 /// `GET /projects/{slug}/export.parquet?format=dpo_pairs|dpo_conversational…`: the pairs
@@ -51,13 +41,7 @@ pub async fn download_parquet(
     let actor = Actor::from(&user);
     projects::authorize(&state.pool, &actor, &slug, &[Scope::ExportRead]).await?;
     let options = request.options()?;
-    let (from, to) = request.period()?;
-    let filters = ExportFilters {
-        complete_only: request.complete_only(),
-        from,
-        to,
-        ..ExportFilters::default()
-    };
+    let filters = ExportFilters::from_request(&request)?;
     let path =
         std::env::temp_dir().join(format!("verdict-export-{}.parquet", uuid::Uuid::new_v4()));
     let file = std::fs::File::create(&path)
@@ -108,18 +92,11 @@ pub async fn stream_export(
     actor: Actor,
     slug: String,
     request: ExportRequest,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
 ) -> Result<Response, Error> {
     // Refuse before the first byte: a stream cannot change its status later.
     projects::authorize(&pool, &actor, &slug, &[Scope::ExportRead]).await?;
     let options = request.options()?;
-    let filters = ExportFilters {
-        complete_only: request.complete_only(),
-        from,
-        to,
-        ..ExportFilters::default()
-    };
+    let filters = ExportFilters::from_request(&request)?;
     let filename = format!("{slug}-{}.jsonl", options.format.as_str());
     let (mut writer, reader) = tokio::io::duplex(256 * 1024);
     tokio::spawn(async move {

@@ -91,14 +91,15 @@ impl Client {
         builder: reqwest::RequestBuilder,
     ) -> Result<Value, (InferenceError, Option<Duration>)> {
         let timeout = self.config.timeout.as_secs();
-        let response = builder.send().await.map_err(|e| {
+        let transport = |e: reqwest::Error| {
             let error = if e.is_timeout() {
                 InferenceError::Timeout(timeout)
             } else {
                 InferenceError::Connect(e.without_url().to_string())
             };
             (error, None)
-        })?;
+        };
+        let response = builder.send().await.map_err(transport)?;
         let status = response.status();
         let retry_after = response
             .headers()
@@ -106,14 +107,7 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
             .map(|s| Duration::from_secs(s.min(5)));
-        let text = response.text().await.map_err(|e| {
-            let error = if e.is_timeout() {
-                InferenceError::Timeout(timeout)
-            } else {
-                InferenceError::Connect(e.without_url().to_string())
-            };
-            (error, None)
-        })?;
+        let text = response.text().await.map_err(transport)?;
         if !status.is_success() {
             // OpenAI's envelope {"error": {"message"}} when there is one.
             let message = serde_json::from_str::<Value>(&text)

@@ -29,6 +29,21 @@ pub struct ExportFilters {
     pub limit: Option<u64>,
 }
 
+impl ExportFilters {
+    /// The filters of an export form or query (the date bounds and the overlap filter).
+    pub fn from_request(
+        request: &crate::model::export::ExportRequest,
+    ) -> std::result::Result<Self, crate::model::AppError> {
+        let (from, to) = request.period()?;
+        Ok(Self {
+            from,
+            to,
+            complete_only: request.complete_only(),
+            limit: None,
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct ExportSummary {
     pub items: u64,

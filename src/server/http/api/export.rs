@@ -48,6 +48,5 @@ pub async fn export(
     request.complete_only = query.complete_only;
     request.from = query.from;
     request.to = query.to;
-    let (from, to) = request.period()?;
-    stream_export(state.pool.clone(), actor, slug, request, from, to).await
+    stream_export(state.pool.clone(), actor, slug, request).await
 }
