@@ -59,7 +59,11 @@ async fn chat(State(fake): State<Fake>, Json(body): Json<Value>) -> axum::respon
                "rationale": "B answers the question", "confidence": 0.75})
         .to_string()
     } else {
-        format!("generated answer {}", body["seed"])
+        format!(
+            "generated answer {} by {}",
+            body["seed"],
+            body["model"].as_str().unwrap_or("")
+        )
     };
     match fake.mode {
         Mode::Good => reply(&good, "stop"),
@@ -535,23 +539,32 @@ async fn generating_answers_fills_items_up_to_the_wanted_count(pool: sqlx::PgPoo
         JobKind::Generate {
             answers: 4,
             temperature: 0.7,
+            models: vec!["gen-a".into(), "gen-b".into()],
         },
     )
     .await;
     assert_eq!((job.done, job.failed), (2, 0));
     assert_eq!(calls.load(Ordering::SeqCst), 4);
     let generated: Vec<(i16, Option<String>, String)> = sqlx::query_as(
-        "SELECT ordinal, model, content FROM responses WHERE model = 'fake-gen' ORDER BY item_id, ordinal",
+        "SELECT ordinal, model, content FROM responses WHERE ordinal >= 2 ORDER BY item_id, ordinal",
     )
     .fetch_all(&pool)
     .await
     .unwrap();
     assert_eq!(generated.len(), 4);
-    assert!(
-        generated
-            .iter()
-            .all(|(o, _, c)| *o >= 2 && c.starts_with("generated answer"))
-    );
+    // The models are asked in turn, and each answer keeps the name of the model it came from.
+    let models: Vec<&str> = generated
+        .iter()
+        .map(|(_, m, _)| m.as_deref().unwrap())
+        .collect();
+    assert_eq!(models, ["gen-a", "gen-b", "gen-a", "gen-b"]);
+    for (_, model, content) in &generated {
+        assert!(content.starts_with("generated answer"));
+        assert!(
+            content.ends_with(&format!("by {}", model.as_deref().unwrap())),
+            "{content}"
+        );
+    }
 }
 
 /// The real thing: llama.cpp's server with SmolLM2-135M (see TOOLCHAIN notes), when

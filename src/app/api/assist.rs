@@ -68,6 +68,7 @@ pub async fn start_job(
     slug: String,
     answers: Option<String>,
     temperature: Option<String>,
+    models: Option<String>,
 ) -> Result<JobView, AppError> {
     use super::ssr::{IntoApp, actor};
     use crate::server::Error;
@@ -88,6 +89,11 @@ pub async fn start_job(
                 .map_or(Ok(0.8), str::parse)
                 .map_err(|_| Error::invalid("temperature", "must be a number from 0 to 2"))
                 .into_app()?,
+            models: models
+                .unwrap_or_default()
+                .split(',')
+                .map(str::to_owned)
+                .collect(),
         },
     };
     start_job(&state.pool, &actor, &slug, kind).await.into_app()

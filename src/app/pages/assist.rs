@@ -107,6 +107,7 @@ fn Assist() -> impl IntoView {
                     <input type="hidden" name="slug" value=slug/>
                     <label>"Answers per item" <input type="number" name="answers" min="2" max="8" value="4"/></label>
                     <label>"Temperature" <input type="text" name="temperature" value="0.8" size="4"/></label>
+                    <label>"Models, in turn (comma-separated; empty: the configured one)" <input type="text" name="models" class="wide"/></label>
                     <button type="submit">"Generate answers"</button>
                 </ActionForm>
             </div>

@@ -62,6 +62,9 @@ pub struct PrelabelArgs {
     /// Sampling temperature for generated answers.
     #[arg(long, default_value_t = 0.8)]
     pub temperature: f32,
+    /// Models to ask in turn for generated answers (comma-separated; default: the configured one).
+    #[arg(long, value_delimiter = ',')]
+    pub models: Vec<String>,
     #[command(flatten)]
     pub inference: crate::server::config::InferenceDefaults,
 }
@@ -333,6 +336,7 @@ async fn prelabel(pool: &sqlx::PgPool, args: PrelabelArgs) -> anyhow::Result<()>
         Some(answers) => JobKind::Generate {
             answers,
             temperature: args.temperature,
+            models: args.models.clone(),
         },
         None => JobKind::Prelabel,
     };

@@ -69,6 +69,13 @@ impl Client {
         &self.config
     }
 
+    /// The same server, asking for another model.
+    pub fn with_model(&self, model: &str) -> Self {
+        let mut other = self.clone();
+        other.config.model = model.to_owned();
+        other
+    }
+
     fn url(&self, path: &str) -> String {
         let base = self.config.base_url.trim_end_matches('/');
         if base.ends_with("/v1") {

@@ -146,10 +146,19 @@ async fn prelabel(pool: &PgPool, client: &Client, project: &AssistRow, item_id: 
     Ok(Some((judgement, latency)))
 }
 
-/// Asks for more answers until the item has as many as the job wants.
+/// Asks for more answers until the item has as many as the job wants, from the job's
+/// models in turn (the configured one when it names none).
 async fn generate(pool: &PgPool, client: &Client, job: &jobs::NextJob, item_id: Uuid) -> Worked {
     let wanted = job.options["answers"].as_u64().unwrap_or(4).min(8) as usize;
     let temperature = job.options["temperature"].as_f64().unwrap_or(0.8) as f32;
+    let models: Vec<String> = job.options["models"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|m| m.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
     let (messages, answers) = item_content(pool, item_id).await?;
     let conversation = messages
         .iter()
@@ -161,7 +170,11 @@ async fn generate(pool: &PgPool, client: &Client, job: &jobs::NextJob, item_id: 
     );
     let mut new = Vec::new();
     for n in answers.len()..wanted {
-        let completion = client
+        let asked = match models.get((n - answers.len()) % models.len().max(1)) {
+            Some(model) => client.with_model(model),
+            None => client.clone(),
+        };
+        let completion = asked
             .chat(
                 None,
                 &prompt,
@@ -176,12 +189,12 @@ async fn generate(pool: &PgPool, client: &Client, job: &jobs::NextJob, item_id: 
         if text.is_empty() {
             return Err("the model gave an empty answer".into());
         }
-        new.push(text);
+        new.push((asked.config().model.clone(), text));
     }
     // All answers of the item are added together, or none.
     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-    for text in &new {
-        responses::append(&mut *tx, item_id, Some(&client.config().model), text)
+    for (model, text) in &new {
+        responses::append(&mut *tx, item_id, Some(model), text)
             .await
             .map_err(|e| format!("storing an answer: {e}"))?;
     }

@@ -161,8 +161,13 @@ pub async fn test_connection(
 pub enum JobKind {
     /// Propose labels for every item without a proposal.
     Prelabel,
-    /// Add model answers to items with fewer than `answers` (and no annotations yet).
-    Generate { answers: u32, temperature: f32 },
+    /// Add model answers to items with fewer than `answers` (and no annotations yet), asking
+    /// the `models` in turn (the configured model when empty) at `temperature`.
+    Generate {
+        answers: u32,
+        temperature: f32,
+        models: Vec<String>,
+    },
 }
 
 pub async fn start_job(pool: &PgPool, actor: &Actor, slug: &str, kind: JobKind) -> Result<JobView> {
@@ -178,6 +183,7 @@ pub async fn start_job(pool: &PgPool, actor: &Actor, slug: &str, kind: JobKind) 
         JobKind::Generate {
             answers,
             temperature,
+            models,
         } => {
             if !(2..=8).contains(&answers) {
                 return Err(Error::invalid("answers", "must be 2 to 8"));
@@ -185,7 +191,18 @@ pub async fn start_job(pool: &PgPool, actor: &Actor, slug: &str, kind: JobKind) 
             if !(0.0..=2.0).contains(&temperature) {
                 return Err(Error::invalid("temperature", "must be from 0 to 2"));
             }
-            let options = serde_json::json!({"answers": answers, "temperature": temperature});
+            let models: Vec<String> = models
+                .iter()
+                .map(|m| m.trim().to_owned())
+                .filter(|m| !m.is_empty())
+                .collect();
+            if models.iter().any(|m| m.chars().count() > 200) {
+                return Err(Error::invalid(
+                    "models",
+                    "model names are at most 200 characters",
+                ));
+            }
+            let options = serde_json::json!({"answers": answers, "temperature": temperature, "models": models});
             let id = jobs::insert(&mut *tx, row.project_id, "generate", &options).await?;
             jobs::enqueue_short(&mut *tx, id, i64::from(answers)).await?;
             id
