@@ -359,6 +359,37 @@ async fn edits_need_the_current_version(pool: PgPool) {
             .unwrap()
             .is_empty()
     );
+    // Typed wildcards are literal text: "%" and "_" match nothing here.
+    for wildcard in ["%", "_", "question_0"] {
+        let found = labeling::history(&pool, &people[0], "p", Some(wildcard.into()))
+            .await
+            .unwrap();
+        assert!(found.is_empty(), "{wildcard:?} matched {}", found.len());
+    }
+    // The annotation belongs to project p: another project's address does not reach it.
+    projects::ensure(&pool, "other", "Other project", "")
+        .await
+        .unwrap();
+    let elsewhere = labeling::reopen(&pool, &people[0], "other", input.annotation_id).await;
+    assert!(
+        matches!(elsewhere, Err(Error::NotFound(_))),
+        "{elsewhere:?}"
+    );
+    let edit = AnnotationInput {
+        base_version: Some(2),
+        comment: Some("through the wrong project".into()),
+        ..input.clone()
+    };
+    let refused = labeling::submit(&pool, &people[0], "other", edit).await;
+    assert!(refused.is_err());
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM annotations WHERE comment = 'through the wrong project'"
+        )
+        .await,
+        0
+    );
 }
 
 #[sqlx::test]

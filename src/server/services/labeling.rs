@@ -250,9 +250,14 @@ async fn edit(
     project: &ProjectSettings,
     input: AnnotationInput,
 ) -> Result<(Uuid, i32)> {
-    let current = annotations::lock_own(&mut *tx, input.annotation_id, actor.user_id)
-        .await?
-        .ok_or(Error::NotFound("annotation"))?;
+    let current = annotations::lock_own(
+        &mut *tx,
+        input.annotation_id,
+        actor.user_id,
+        project.project_id,
+    )
+    .await?
+    .ok_or(Error::NotFound("annotation"))?;
     if Some(current) != input.base_version {
         return Err(Error::Conflict(format!(
             "this annotation was changed elsewhere (now version {current}); reload it to see the change before editing"
@@ -317,9 +322,15 @@ pub async fn history(
     search: Option<String>,
 ) -> Result<Vec<HistoryEntry>> {
     let project = project(pool, slug).await?;
+    // Typed text is matched literally: its own LIKE wildcards are escaped.
     let search = search
         .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty());
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        });
     Ok(annotations::history(
         pool,
         actor.user_id,
@@ -333,7 +344,7 @@ pub async fn history(
 /// One of the actor's own annotations with its item, for editing.
 pub async fn reopen(pool: &PgPool, actor: &Actor, slug: &str, annotation_id: Uuid) -> Result<Task> {
     let project = project(pool, slug).await?;
-    let existing = annotations::find_own(pool, annotation_id, actor.user_id)
+    let existing = annotations::find_own(pool, annotation_id, actor.user_id, project.project_id)
         .await?
         .ok_or(Error::NotFound("annotation"))?;
     let mut task = task(

@@ -26,16 +26,19 @@ pub async fn find_owner(
     .await
 }
 
-/// Locks the user's annotation for an edit; returns its current version.
+/// Locks the user's annotation in the project for an edit; returns its current version.
 pub async fn lock_own(
     db: impl PgExecutor<'_>,
     annotation_id: Uuid,
     user_id: Uuid,
+    project_id: Uuid,
 ) -> sqlx::Result<Option<i32>> {
     sqlx::query_scalar!(
-        "SELECT version FROM annotations WHERE annotation_id = $1 AND user_id = $2 FOR UPDATE",
+        "SELECT version FROM annotations
+         WHERE annotation_id = $1 AND user_id = $2 AND project_id = $3 FOR UPDATE",
         annotation_id,
-        user_id
+        user_id,
+        project_id
     )
     .fetch_optional(db)
     .await
@@ -112,10 +115,12 @@ pub async fn update(db: impl PgExecutor<'_>, a: &AnnotationInput) -> sqlx::Resul
     .await
 }
 
+/// The user's annotation in the project.
 pub async fn find_own(
     db: impl PgExecutor<'_>,
     annotation_id: Uuid,
     user_id: Uuid,
+    project_id: Uuid,
 ) -> sqlx::Result<Option<AnnotationView>> {
     let row = sqlx::query!(
         r#"SELECT annotation_id, item_id,
@@ -123,9 +128,10 @@ pub async fn find_own(
                   thumbs AS "thumbs!: Json<BTreeMap<Uuid, bool>>",
                   ideal_answer, ideal_from, flags AS "flags!: Vec<Flag>", comment, shown_order, version,
                   updated_at AS "updated_at: DateTime<Utc>"
-           FROM annotations WHERE annotation_id = $1 AND user_id = $2"#,
+           FROM annotations WHERE annotation_id = $1 AND user_id = $2 AND project_id = $3"#,
         annotation_id,
-        user_id
+        user_id,
+        project_id
     )
     .fetch_optional(db)
     .await?;
@@ -145,7 +151,8 @@ pub async fn find_own(
 }
 
 /// The user's annotations in a project, newest first, optionally only those whose prompt,
-/// ideal answer or comment contains `search` (case-insensitive).
+/// ideal answer or comment matches the ILIKE pattern `%search%` (the caller escapes
+/// `search`'s own `%`, `_` and `\`).
 pub async fn history(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
