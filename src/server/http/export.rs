@@ -2,7 +2,7 @@
 //! (through [`stream_export`]) the API's. Rows go from the database cursor to the response
 //! body through a bounded pipe.
 
-use super::session::current_user;
+use super::{TempFile, session};
 use crate::model::api::Scope;
 use crate::model::export::ExportRequest;
 use crate::server::services::export::{ExportFilters, export_jsonl, export_parquet};
@@ -21,10 +21,8 @@ pub async fn download(
     Path(slug): Path<String>,
     Query(request): Query<ExportRequest>,
 ) -> Result<Response, Error> {
-    let user = current_user(&state.pool, &session)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
-    stream_export(state.pool.clone(), Actor::from(&user), slug, request).await
+    let actor = session::actor(&state.pool, &session).await?;
+    stream_export(state.pool.clone(), actor, slug, request).await
 }
 
 /// `GET /projects/{slug}/export.parquet?format=dpo_pairs|dpo_conversational…`: the pairs
@@ -35,18 +33,14 @@ pub async fn download_parquet(
     Path(slug): Path<String>,
     Query(request): Query<ExportRequest>,
 ) -> Result<Response, Error> {
-    let user = current_user(&state.pool, &session)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
-    let actor = Actor::from(&user);
+    let actor = session::actor(&state.pool, &session).await?;
     projects::authorize(&state.pool, &actor, &slug, &[Scope::ExportRead]).await?;
     let options = request.options()?;
     let filters = ExportFilters::from_request(&request)?;
-    let path =
-        std::env::temp_dir().join(format!("verdict-export-{}.parquet", uuid::Uuid::new_v4()));
-    let file = std::fs::File::create(&path)
-        .map_err(|e| anyhow::anyhow!("creating {}: {e}", path.display()))?;
-    let written = export_parquet(
+    let temp = TempFile::new("export");
+    let file = std::fs::File::create(&temp.0)
+        .map_err(|e| anyhow::anyhow!("creating {}: {e}", temp.0.display()))?;
+    export_parquet(
         &state.pool,
         &actor,
         &slug,
@@ -55,19 +49,12 @@ pub async fn download_parquet(
         Box::new(std::io::BufWriter::with_capacity(1 << 20, file)),
         &mut |_| {},
     )
-    .await;
-    let opened = match written {
-        Ok(_) => tokio::fs::File::open(&path)
-            .await
-            .map_err(anyhow::Error::from),
-        Err(e) => {
-            let _ = std::fs::remove_file(&path);
-            return Err(e);
-        }
-    };
-    // The open file stays readable after its name is gone.
-    let _ = std::fs::remove_file(&path);
-    let file = opened?;
+    .await?;
+    let file = tokio::fs::File::open(&temp.0)
+        .await
+        .map_err(anyhow::Error::from)?;
+    // The open file stays readable after its name is gone with `temp`.
+    drop(temp);
     let filename = format!("{slug}-{}.parquet", options.format.as_str());
     let headers = [
         (

@@ -20,6 +20,22 @@ use tower_sessions::SessionManagerLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions_sqlx_store::PostgresStore;
 
+/// A temporary file deleted however the request that made it ends (an error, a dropped
+/// connection): uploads and Parquet downloads pass through one.
+pub(crate) struct TempFile(pub std::path::PathBuf);
+
+impl TempFile {
+    pub fn new(kind: &str) -> Self {
+        Self(std::env::temp_dir().join(format!("verdict-{kind}-{}", uuid::Uuid::new_v4())))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name("verdict_session")

@@ -25,6 +25,14 @@ pub async fn current_user(pool: &PgPool, session: &Session) -> Result<Option<Use
     Ok(user)
 }
 
+/// The signed-in user as an actor for services; 401 without one.
+pub async fn actor(pool: &PgPool, session: &Session) -> Result<crate::server::services::Actor> {
+    let user = current_user(pool, session)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    Ok(crate::server::services::Actor::from(&user))
+}
+
 /// Binds the session to a user under a fresh session id (no fixation), for `days`.
 /// The expiry is fixed at sign-in: a sliding one would rewrite the session on every request.
 pub async fn sign_in(session: &Session, user_id: Uuid, days: i64) -> Result<()> {

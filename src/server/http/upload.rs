@@ -3,9 +3,9 @@
 //! with 413 before anything is stored, then goes through the same import as the CLI; the
 //! answer is the import report as JSON.
 
-use super::session::current_user;
+use super::{TempFile, session};
 use crate::model::import::{ImportFormat, ImportReport};
-use crate::server::services::{Actor, import, projects};
+use crate::server::services::{import, projects};
 use crate::server::{AppState, Error};
 use axum::Json;
 use axum::body::Body;
@@ -24,15 +24,6 @@ pub struct UploadQuery {
     pub skip_invalid: Option<String>,
 }
 
-/// Deletes the temporary file however the request ends.
-struct TempFile(std::path::PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 pub async fn upload(
     State(state): State<AppState>,
     session: Session,
@@ -41,10 +32,7 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ImportReport>, Error> {
-    let user = current_user(&state.pool, &session)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
-    let actor = Actor::from(&user);
+    let actor = session::actor(&state.pool, &session).await?;
     // Refuse before reading a byte: the role, the project, the options, the declared size.
     projects::settings(&state.pool, &actor, &slug).await?;
     let format = match query
@@ -68,8 +56,7 @@ pub async fn upload(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    let path = std::env::temp_dir().join(format!("verdict-upload-{}", uuid::Uuid::new_v4()));
-    let temp = TempFile(path);
+    let temp = TempFile::new("upload");
     let mut file = tokio::fs::File::create(&temp.0)
         .await
         .map_err(|e| anyhow::anyhow!("creating {}: {e}", temp.0.display()))?;

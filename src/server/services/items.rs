@@ -135,19 +135,10 @@ pub async fn status(
     slug: &str,
     external_id: &str,
 ) -> Result<ItemStatus> {
-    use futures::StreamExt;
     let project = authorize(pool, actor, slug, &[Scope::ItemsWrite, Scope::FeedbackRead]).await?;
-    let row = items::export_rows(
-        pool,
-        project.project_id,
-        false,
-        None,
-        None,
-        Some(external_id),
-    )
-    .next()
-    .await
-    .ok_or(Error::NotFound("item"))??;
+    let row = items::with_annotations(pool, project.project_id, external_id)
+        .await?
+        .ok_or(Error::NotFound("item"))?;
     let item: ExportItem = serde_json::from_value(row.item)
         .map_err(|e| anyhow::anyhow!("an item did not decode: {e}"))?;
     let by_annotators: Vec<_> = item

@@ -22,17 +22,17 @@ fn hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
+/// Scopes as stored (the table's CHECK admits only known ones).
+fn scopes(names: &[String]) -> Vec<Scope> {
+    names.iter().filter_map(|s| Scope::parse(s).ok()).collect()
+}
+
 fn view(row: tokens::TokenRow) -> TokenView {
     TokenView {
         token_id: row.token_id,
         name: row.name,
         prefix: row.prefix,
-        // The table's CHECK admits only known scopes.
-        scopes: row
-            .scopes
-            .iter()
-            .filter_map(|s| Scope::parse(s).ok())
-            .collect(),
+        scopes: scopes(&row.scopes),
         project: row.project,
         created_at: row.created_at,
         last_used_at: row.last_used_at,
@@ -120,11 +120,7 @@ pub async fn authenticate(pool: &PgPool, secret: &str, per_minute: u32) -> Resul
         role: Role::Annotator,
         grant: Some(Grant {
             token_id: token.token_id,
-            scopes: token
-                .scopes
-                .iter()
-                .filter_map(|s| Scope::parse(s).ok())
-                .collect(),
+            scopes: scopes(&token.scopes),
             project_id: token.project_id,
         }),
     })

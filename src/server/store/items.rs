@@ -250,17 +250,13 @@ pub struct ExportRow {
     pub item: serde_json::Value,
 }
 
-/// Items of the project that have annotations (only complete ones with `complete_only`, only
-/// the one with `external_id` when given), in insertion order, each with its answers and the
-/// annotations last changed within [`from`, `to`).
-pub fn export_rows<'e>(
-    db: impl PgExecutor<'e> + 'e,
+/// The project's item with `external_id`, with its answers and all its annotations, as
+/// JSON in the exporter's item shape.
+pub async fn with_annotations(
+    db: impl PgExecutor<'_>,
     project_id: Uuid,
-    complete_only: bool,
-    from: Option<chrono::DateTime<chrono::Utc>>,
-    to: Option<chrono::DateTime<chrono::Utc>>,
-    external_id: Option<&'e str>,
-) -> futures::stream::BoxStream<'e, sqlx::Result<ExportRow>> {
+    external_id: &str,
+) -> sqlx::Result<Option<ExportRow>> {
     sqlx::query_as!(
         ExportRow,
         r#"SELECT jsonb_build_object(
@@ -269,25 +265,15 @@ pub fn export_rows<'e>(
                'messages', i.messages,
                'answers', item_answers_json(i.item_id),
                'annotations', (SELECT coalesce(jsonb_agg(annotation_json(a) ORDER BY a.created_at), '[]'::jsonb)
-                               FROM annotations a
-                               WHERE a.item_id = i.item_id
-                                 AND ($3::timestamptz IS NULL OR a.updated_at >= $3)
-                                 AND ($4::timestamptz IS NULL OR a.updated_at < $4))
+                               FROM annotations a WHERE a.item_id = i.item_id)
            ) AS "item!"
            FROM items i
-           WHERE i.project_id = $1 AND (NOT $2 OR i.completed_at IS NOT NULL)
-             AND CASE WHEN $5::text IS NULL
-                      THEN EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.item_id)
-                      ELSE i.external_id = $5 END
-           ORDER BY i.item_seq"#,
+           WHERE i.project_id = $1 AND i.external_id = $2"#,
         project_id,
-        complete_only,
-        // `as _`: sqlx would pick the `time` crate for timestamptz; chrono encodes the same.
-        from as _,
-        to as _,
         external_id
     )
-    .fetch(db)
+    .fetch_optional(db)
+    .await
 }
 
 pub struct EndUserItem {
