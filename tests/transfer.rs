@@ -420,3 +420,77 @@ async fn unknown_projects_and_bad_options_are_refused(pool: PgPool) {
     .unwrap_err();
     assert!(matches!(err, Error::Invalid(_)));
 }
+
+/// Items with 0 to 3 annotations in turn, more of them than one page of the exporter
+/// holds: every annotation is exported once, with its own item's answers, and every
+/// annotated item gives its pair.
+#[sqlx::test]
+async fn exports_cover_every_annotation_across_pages(pool: PgPool) {
+    setup(&pool).await;
+    const ITEMS: usize = 4100;
+    let lines: String = (0..ITEMS)
+        .map(|n| format!("{{\"external_id\": \"q{n}\", \"prompt\": \"Q{n}?\", \"responses\": [\"good {n}\", \"bad {n}\"]}}\n"))
+        .collect();
+    import(&pool, lines.as_bytes(), None, false).await.unwrap();
+    sqlx::query(
+        "INSERT INTO users (email, display_name, password_hash)
+         SELECT 'u' || g || '@example.org', 'U', 'x' FROM generate_series(1, 3) g",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    // Item n gets n % 4 annotations, each ranking its first answer over its second.
+    sqlx::query(
+        "INSERT INTO annotations (annotation_id, item_id, project_id, user_id, ranking, shown_order)
+         SELECT gen_random_uuid(), i.item_id, i.project_id, u.user_id,
+                jsonb_build_array(jsonb_build_array(r.ids[1]), jsonb_build_array(r.ids[2])), r.ids
+         FROM items i
+         JOIN (SELECT item_id, array_agg(response_id ORDER BY ordinal) AS ids
+               FROM responses GROUP BY item_id) r USING (item_id)
+         JOIN (SELECT user_id, row_number() OVER (ORDER BY email) AS n FROM users
+               WHERE email LIKE 'u%@example.org') u
+           ON u.n <= substr(i.external_id, 2)::int % 4",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let annotated = (0..ITEMS).filter(|n| n % 4 > 0).count();
+    let annotations: usize = (0..ITEMS).map(|n| n % 4).sum();
+
+    let raw = export(
+        &pool,
+        ExportOptions {
+            format: ExportFormat::Raw,
+            ..ExportOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(raw.len(), annotations);
+    let ids: HashSet<&str> = raw
+        .iter()
+        .map(|r| r["annotation_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), annotations, "each annotation once");
+    for record in &raw {
+        let n = &record["external_id"].as_str().unwrap()[1..];
+        let answers: Vec<&str> = record["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["content"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            answers,
+            [format!("good {n}"), format!("bad {n}")],
+            "{record}"
+        );
+    }
+
+    let pairs = export(&pool, ExportOptions::default()).await;
+    assert_eq!(pairs.len(), annotated);
+    for pair in &pairs {
+        let n = &pair["prompt"].as_str().unwrap()[1..].trim_end_matches('?');
+        assert_eq!(pair["chosen"], format!("good {n}"));
+        assert_eq!(pair["rejected"], format!("bad {n}"));
+    }
+}

@@ -6,7 +6,8 @@ use super::annotation::Flag;
 use super::project::{ChatRole, Message, ResponseView};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -232,85 +233,301 @@ pub fn split(item_id: Uuid, test_fraction: f64) -> &'static str {
 /// rules and dumps every annotation, with the consensus of the non-excluded rankings
 /// (null when there is none).
 pub fn records(item: &ExportItem, opts: &ExportOptions) -> Vec<Value> {
-    let excluded = |a: &ExportAnnotation| a.flags.iter().any(|f| opts.exclude_flags.contains(f));
-    let kept: Vec<&ExportAnnotation> = item.annotations.iter().filter(|a| !excluded(a)).collect();
-    let prompt = prompt_text(&item.messages);
-    let conversation: Vec<Value> = item.messages.iter().map(message_json).collect();
-    let mut out: Vec<Value> = Vec::new();
-    match opts.format {
-        ExportFormat::Raw => {
-            let rankings = rankings_of(&kept);
-            let ids: Vec<Uuid> = item.answers.iter().map(|a| a.response_id).collect();
-            let agreed = (!rankings.is_empty()).then(|| consensus(&rankings, &ids));
-            for a in &item.annotations {
-                out.push(json!({
-                    "item_id": item.item_id, "external_id": item.external_id,
-                    "annotation_id": a.annotation_id, "annotator": a.annotator, "source": a.source,
-                    "messages": item.messages, "answers": item.answers,
-                    "ranking": a.ranking, "thumbs": a.thumbs,
-                    "ideal_answer": a.ideal_answer, "ideal_from": a.ideal_from,
-                    "flags": a.flags, "comment": a.comment, "shown_order": a.shown_order,
-                    "proposal_id": a.proposal_id, "time_spent_ms": a.time_spent_ms,
-                    "version": a.version, "created_at": a.created_at, "updated_at": a.updated_at,
-                    "consensus": agreed,
-                }));
+    ItemRecords::new(item, opts)
+        .iter()
+        .map(|record| serde_json::to_value(record).unwrap_or(Value::Null))
+        .collect()
+}
+
+/// The records of one item, ready to be serialised straight into an output (see
+/// [`records`] for what they contain). What the item's records share (the text prompt; for
+/// raw, the messages, answers and consensus as JSON) is computed once per item, and each
+/// record borrows it, so writing a record allocates nothing.
+pub struct ItemRecords<'a> {
+    item: &'a ExportItem,
+    format: ExportFormat,
+    split: Option<&'static str>,
+    prompt: String,
+    raw: Option<RawParts>,
+    bodies: Vec<Body<'a>>,
+}
+
+struct RawParts {
+    messages: Box<RawValue>,
+    answers: Box<RawValue>,
+    consensus: Option<Vec<Vec<Uuid>>>,
+}
+
+enum Body<'a> {
+    /// Raw: one annotation.
+    Annotation(&'a ExportAnnotation),
+    /// KTO: an answer and its thumb.
+    Thumb { completion: &'a str, label: bool },
+    /// SFT: an ideal answer.
+    Ideal(&'a str),
+    /// A preference pair (with the two HH transcripts for Anthropic HH).
+    Pair {
+        chosen: &'a str,
+        rejected: &'a str,
+        transcripts: Option<(String, String)>,
+    },
+}
+
+/// One record of an item: serialises to one JSON object.
+pub struct Record<'r, 'a> {
+    of: &'r ItemRecords<'a>,
+    body: &'r Body<'a>,
+}
+
+/// A preference pair as the Parquet writer takes it.
+pub struct PairRow<'r> {
+    /// The text prompt (DPO standard).
+    pub prompt: &'r str,
+    /// The conversation (DPO conversational).
+    pub conversation: &'r [Message],
+    pub chosen: &'r str,
+    pub rejected: &'r str,
+    pub split: Option<&'static str>,
+}
+
+impl<'a> ItemRecords<'a> {
+    pub fn new(item: &'a ExportItem, opts: &ExportOptions) -> Self {
+        let excluded =
+            |a: &ExportAnnotation| a.flags.iter().any(|f| opts.exclude_flags.contains(f));
+        let kept: Vec<&ExportAnnotation> =
+            item.annotations.iter().filter(|a| !excluded(a)).collect();
+        let text_prompt = matches!(
+            opts.format,
+            ExportFormat::DpoPairs | ExportFormat::Kto | ExportFormat::SftPromptCompletion
+        );
+        let mut records = ItemRecords {
+            item,
+            format: opts.format,
+            split: (opts.test_fraction > 0.0).then(|| split(item.item_id, opts.test_fraction)),
+            prompt: if text_prompt {
+                prompt_text(&item.messages)
+            } else {
+                String::new()
+            },
+            raw: None,
+            bodies: Vec::new(),
+        };
+        let bodies = &mut records.bodies;
+        match opts.format {
+            ExportFormat::Raw => {
+                let rankings = rankings_of(&kept);
+                let ids: Vec<Uuid> = item.answers.iter().map(|a| a.response_id).collect();
+                records.raw = Some(RawParts {
+                    messages: raw_json(&item.messages),
+                    answers: raw_json(&item.answers),
+                    consensus: (!rankings.is_empty()).then(|| consensus(&rankings, &ids)),
+                });
+                bodies.extend(item.annotations.iter().map(Body::Annotation));
             }
-        }
-        _ if 2 * kept.len() < item.annotations.len() => {}
-        ExportFormat::Kto => {
-            for a in &kept {
-                for (id, &up) in &a.thumbs {
-                    if let Some(text) = answer_text(item, *id) {
-                        out.push(json!({"prompt": prompt, "completion": text, "label": up}));
+            _ if 2 * kept.len() < item.annotations.len() => {}
+            ExportFormat::Kto => {
+                for a in &kept {
+                    for (id, &up) in &a.thumbs {
+                        if let Some(text) = answer_text(item, *id) {
+                            bodies.push(Body::Thumb {
+                                completion: text,
+                                label: up,
+                            });
+                        }
                     }
                 }
             }
-        }
-        ExportFormat::SftMessages | ExportFormat::OpenaiSft | ExportFormat::SftPromptCompletion => {
-            let mut seen: Vec<&str> = Vec::new();
-            for ideal in kept.iter().filter_map(|a| a.ideal_answer.as_deref()) {
-                if seen.contains(&ideal) {
-                    continue;
+            ExportFormat::SftMessages
+            | ExportFormat::OpenaiSft
+            | ExportFormat::SftPromptCompletion => {
+                let mut seen: Vec<&str> = Vec::new();
+                for ideal in kept.iter().filter_map(|a| a.ideal_answer.as_deref()) {
+                    if !seen.contains(&ideal) {
+                        seen.push(ideal);
+                        bodies.push(Body::Ideal(ideal));
+                    }
                 }
-                seen.push(ideal);
-                out.push(if opts.format == ExportFormat::SftPromptCompletion {
-                    json!({"prompt": prompt, "completion": ideal})
-                } else {
-                    let mut messages = conversation.clone();
-                    messages.push(assistant(ideal));
-                    json!({ "messages": messages })
-                });
+            }
+            format => {
+                for (chosen, rejected) in preference_pairs(item, &kept, opts) {
+                    let transcripts = (format == ExportFormat::AnthropicHh).then(|| {
+                        (
+                            hh_text(&item.messages, chosen),
+                            hh_text(&item.messages, rejected),
+                        )
+                    });
+                    bodies.push(Body::Pair {
+                        chosen,
+                        rejected,
+                        transcripts,
+                    });
+                }
             }
         }
-        format => {
-            for (chosen, rejected) in preference_pairs(item, &kept, opts) {
-                let (c, r) = ([assistant(&chosen)], [assistant(&rejected)]);
-                out.push(match format {
+        records
+    }
+
+    pub fn len(&self) -> usize {
+        self.bodies.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bodies.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Record<'_, 'a>> {
+        self.bodies.iter().map(|body| Record { of: self, body })
+    }
+}
+
+impl Record<'_, '_> {
+    /// The record as a preference pair, when it is one.
+    pub fn pair(&self) -> Option<PairRow<'_>> {
+        match self.body {
+            Body::Pair {
+                chosen, rejected, ..
+            } => Some(PairRow {
+                prompt: &self.of.prompt,
+                conversation: &self.of.item.messages,
+                chosen,
+                rejected,
+                split: self.of.split,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for Record<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap};
+        let of = self.of;
+        let item = of.item;
+        let mut map = s.serialize_map(None)?;
+        match self.body {
+            Body::Annotation(a) => {
+                let Some(raw) = &of.raw else {
+                    return Err(S::Error::custom("raw parts missing"));
+                };
+                map.serialize_entry("item_id", &item.item_id)?;
+                map.serialize_entry("external_id", &item.external_id)?;
+                map.serialize_entry("annotation_id", &a.annotation_id)?;
+                map.serialize_entry("annotator", &a.annotator)?;
+                map.serialize_entry("source", &a.source)?;
+                map.serialize_entry("messages", &raw.messages)?;
+                map.serialize_entry("answers", &raw.answers)?;
+                map.serialize_entry("ranking", &a.ranking)?;
+                map.serialize_entry("thumbs", &a.thumbs)?;
+                map.serialize_entry("ideal_answer", &a.ideal_answer)?;
+                map.serialize_entry("ideal_from", &a.ideal_from)?;
+                map.serialize_entry("flags", &a.flags)?;
+                map.serialize_entry("comment", &a.comment)?;
+                map.serialize_entry("shown_order", &a.shown_order)?;
+                map.serialize_entry("proposal_id", &a.proposal_id)?;
+                map.serialize_entry("time_spent_ms", &a.time_spent_ms)?;
+                map.serialize_entry("version", &a.version)?;
+                map.serialize_entry("created_at", &a.created_at)?;
+                map.serialize_entry("updated_at", &a.updated_at)?;
+                map.serialize_entry("consensus", &raw.consensus)?;
+            }
+            Body::Thumb { completion, label } => {
+                map.serialize_entry("prompt", &of.prompt)?;
+                map.serialize_entry("completion", completion)?;
+                map.serialize_entry("label", label)?;
+            }
+            Body::Ideal(ideal) if of.format == ExportFormat::SftPromptCompletion => {
+                map.serialize_entry("prompt", &of.prompt)?;
+                map.serialize_entry("completion", ideal)?;
+            }
+            Body::Ideal(ideal) => {
+                map.serialize_entry("messages", &Conversation(&item.messages, Some(ideal)))?;
+            }
+            Body::Pair {
+                transcripts: Some((chosen, rejected)),
+                ..
+            } => {
+                map.serialize_entry("chosen", chosen)?;
+                map.serialize_entry("rejected", rejected)?;
+            }
+            Body::Pair {
+                chosen, rejected, ..
+            } => {
+                let (c, r) = (
+                    Conversation(&[], Some(chosen)),
+                    Conversation(&[], Some(rejected)),
+                );
+                let prompt = Conversation(&item.messages, None);
+                match of.format {
                     ExportFormat::DpoConversational => {
-                        json!({"prompt": conversation, "chosen": c, "rejected": r})
+                        map.serialize_entry("prompt", &prompt)?;
+                        map.serialize_entry("chosen", &c)?;
+                        map.serialize_entry("rejected", &r)?;
                     }
-                    ExportFormat::OpenaiPreference => json!({
-                        "input": {"messages": conversation},
-                        "preferred_output": c, "non_preferred_output": r,
-                    }),
-                    ExportFormat::AnthropicHh => json!({
-                        "chosen": hh_text(&item.messages, &chosen),
-                        "rejected": hh_text(&item.messages, &rejected),
-                    }),
-                    _ => json!({"prompt": prompt, "chosen": chosen, "rejected": rejected}),
-                });
+                    ExportFormat::OpenaiPreference => {
+                        map.serialize_entry("input", &Input(prompt))?;
+                        map.serialize_entry("preferred_output", &c)?;
+                        map.serialize_entry("non_preferred_output", &r)?;
+                    }
+                    _ => {
+                        map.serialize_entry("prompt", &of.prompt)?;
+                        map.serialize_entry("chosen", chosen)?;
+                        map.serialize_entry("rejected", rejected)?;
+                    }
+                }
             }
         }
-    }
-    if opts.test_fraction > 0.0 {
-        let which = split(item.item_id, opts.test_fraction);
-        for record in &mut out {
-            if let Value::Object(map) = record {
-                map.insert("split".to_owned(), Value::from(which));
-            }
+        if let Some(split) = of.split {
+            map.serialize_entry("split", split)?;
         }
+        map.end()
     }
-    out
+}
+
+/// Messages as `[{"role", "content"}…]`, then the assistant's `answer` if any.
+struct Conversation<'a>(&'a [Message], Option<&'a str>);
+
+impl Serialize for Conversation<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len() + usize::from(self.1.is_some())))?;
+        for message in self.0 {
+            seq.serialize_element(&Turn(message.role, &message.content))?;
+        }
+        if let Some(answer) = self.1 {
+            seq.serialize_element(&Turn(ChatRole::Assistant, answer))?;
+        }
+        seq.end()
+    }
+}
+
+struct Turn<'a>(ChatRole, &'a str);
+
+impl Serialize for Turn<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("role", self.0.as_str())?;
+        map.serialize_entry("content", self.1)?;
+        map.end()
+    }
+}
+
+/// OpenAI's `{"messages": …}` input.
+struct Input<'a>(Conversation<'a>);
+
+impl Serialize for Input<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry("messages", &self.0)?;
+        map.end()
+    }
+}
+
+/// `value` as JSON text, kept to be written into many records.
+fn raw_json<T: Serialize>(value: &T) -> Box<RawValue> {
+    // Plain data with string keys always serialises; `null` keeps the type total.
+    serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 fn rankings_of(annotations: &[&ExportAnnotation]) -> Vec<Vec<Vec<Uuid>>> {
@@ -322,11 +539,11 @@ fn rankings_of(annotations: &[&ExportAnnotation]) -> Vec<Vec<Vec<Uuid>>> {
 
 /// (chosen, rejected) texts: consensus pairs, then thumbs pairs, then edit pairs; without
 /// duplicates or pairs of two identical texts.
-fn preference_pairs(
-    item: &ExportItem,
-    kept: &[&ExportAnnotation],
+fn preference_pairs<'a>(
+    item: &'a ExportItem,
+    kept: &[&'a ExportAnnotation],
     opts: &ExportOptions,
-) -> Vec<(String, String)> {
+) -> Vec<(&'a str, &'a str)> {
     let rankings = rankings_of(kept);
     let mut by_id: Vec<(Uuid, Uuid)> = Vec::new();
     let mut place: BTreeMap<Uuid, usize> = BTreeMap::new();
@@ -367,10 +584,10 @@ fn preference_pairs(
             }
         }
     }
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let mut push = |chosen: &str, rejected: &str| {
-        if chosen != rejected && !pairs.iter().any(|(c, r)| c == chosen && r == rejected) {
-            pairs.push((chosen.to_owned(), rejected.to_owned()));
+    let mut pairs: Vec<(&'a str, &'a str)> = Vec::new();
+    let mut push = |chosen: &'a str, rejected: &'a str| {
+        if chosen != rejected && !pairs.contains(&(chosen, rejected)) {
+            pairs.push((chosen, rejected));
         }
     };
     for (better, worse) in by_id {
@@ -396,14 +613,6 @@ fn answer_text(item: &ExportItem, id: Uuid) -> Option<&str> {
         .iter()
         .find(|a| a.response_id == id)
         .map(|a| a.content.as_str())
-}
-
-fn message_json(message: &Message) -> Value {
-    json!({"role": message.role.as_str(), "content": message.content})
-}
-
-fn assistant(content: &str) -> Value {
-    json!({"role": "assistant", "content": content})
 }
 
 fn prompt_text(messages: &[Message]) -> String {
@@ -461,6 +670,7 @@ mod tests {
     use super::ExportFormat::*;
     use super::PairStrategy::*;
     use super::*;
+    use serde_json::json;
 
     const A: Uuid = Uuid::from_u128(1);
     const B: Uuid = Uuid::from_u128(2);

@@ -3,13 +3,14 @@
 //! (conversational), and `split` when the export asks for one. Rows are written in row
 //! groups of [`ROWS_PER_GROUP`], so memory stays bounded.
 
+use crate::model::export::PairRow;
+use crate::model::project::ChatRole;
 use anyhow::{Context, Result};
 use parquet::basic::Compression;
 use parquet::data_type::{ByteArray, ByteArrayType};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
-use serde_json::Value;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -32,12 +33,12 @@ const CONVERSATIONAL: &str = "message pair {
     optional binary split (STRING);
 }";
 
-const FIELDS: [&str; 3] = ["prompt", "chosen", "rejected"];
-
 pub struct PairsWriter<W: Write + Send> {
     writer: SerializedFileWriter<W>,
     conversational: bool,
-    rows: Vec<Value>,
+    /// The leaf columns of the rows not yet written, in schema order.
+    columns: Vec<Column>,
+    rows: usize,
     written: u64,
 }
 
@@ -56,13 +57,16 @@ impl Column {
             rep: Vec::new(),
         }
     }
-}
 
-fn text(value: &Value, field: &str) -> Result<ByteArray> {
-    value
-        .as_str()
-        .map(|s| ByteArray::from(s.as_bytes().to_vec()))
-        .with_context(|| format!("a pair's {field} is not text"))
+    fn push(&mut self, text: &str) {
+        self.values.push(ByteArray::from(text.as_bytes().to_vec()));
+    }
+
+    fn clear(&mut self) {
+        self.values.clear();
+        self.def.clear();
+        self.rep.clear();
+    }
 }
 
 impl<W: Write + Send> PairsWriter<W> {
@@ -75,94 +79,69 @@ impl<W: Write + Send> PairsWriter<W> {
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .build();
+        // Role and content of prompt, chosen, rejected, or the three strings; then split.
+        let leaves = if conversational { 6 } else { 3 } + 1;
         Ok(Self {
             writer: SerializedFileWriter::new(out, Arc::new(schema), Arc::new(props))?,
             conversational,
-            rows: Vec::with_capacity(ROWS_PER_GROUP),
+            columns: (0..leaves).map(|_| Column::new()).collect(),
+            rows: 0,
             written: 0,
         })
     }
 
-    /// Adds a record of the export (`prompt`, `chosen`, `rejected`, maybe `split`).
-    pub fn push(&mut self, record: Value) -> Result<()> {
-        self.rows.push(record);
-        if self.rows.len() >= ROWS_PER_GROUP {
+    /// Adds a pair of the export.
+    pub fn push(&mut self, pair: &PairRow<'_>) -> Result<()> {
+        let columns = &mut self.columns;
+        if self.conversational {
+            let assistant = |content| [(ChatRole::Assistant, content)];
+            let prompt = pair
+                .conversation
+                .iter()
+                .map(|m| (m.role, m.content.as_str()));
+            push_messages(&mut columns[0..2], prompt);
+            push_messages(&mut columns[2..4], assistant(pair.chosen).into_iter());
+            push_messages(&mut columns[4..6], assistant(pair.rejected).into_iter());
+        } else {
+            columns[0].push(pair.prompt);
+            columns[1].push(pair.chosen);
+            columns[2].push(pair.rejected);
+        }
+        let split = columns.last_mut().context("the split column")?;
+        match pair.split {
+            Some(which) => {
+                split.push(which);
+                split.def.push(1);
+            }
+            None => split.def.push(0),
+        }
+        self.rows += 1;
+        if self.rows >= ROWS_PER_GROUP {
             self.flush()?;
         }
         Ok(())
     }
 
-    fn columns(&self) -> Result<Vec<Column>> {
-        let mut columns = Vec::new();
-        for field in FIELDS {
-            if self.conversational {
-                let (mut role, mut content) = (Column::new(), Column::new());
-                for row in &self.rows {
-                    let messages = row[field]
-                        .as_array()
-                        .with_context(|| format!("a pair's {field} is not a list of messages"))?;
-                    if messages.is_empty() {
-                        for c in [&mut role, &mut content] {
-                            c.def.push(0);
-                            c.rep.push(0);
-                        }
-                    }
-                    for (i, m) in messages.iter().enumerate() {
-                        let rep = i16::from(i > 0);
-                        role.values.push(text(&m["role"], field)?);
-                        content.values.push(text(&m["content"], field)?);
-                        for c in [&mut role, &mut content] {
-                            c.def.push(1);
-                            c.rep.push(rep);
-                        }
-                    }
-                }
-                columns.push(role);
-                columns.push(content);
-            } else {
-                let mut column = Column::new();
-                for row in &self.rows {
-                    column.values.push(text(&row[field], field)?);
-                }
-                columns.push(column);
-            }
-        }
-        let mut split = Column::new();
-        for row in &self.rows {
-            match row.get("split").and_then(Value::as_str) {
-                Some(s) => {
-                    split.values.push(ByteArray::from(s.as_bytes().to_vec()));
-                    split.def.push(1);
-                }
-                None => split.def.push(0),
-            }
-        }
-        columns.push(split);
-        Ok(columns)
-    }
-
     fn flush(&mut self) -> Result<()> {
-        if self.rows.is_empty() {
+        if self.rows == 0 {
             return Ok(());
         }
-        let columns = self.columns()?;
         let mut group = self.writer.next_row_group()?;
-        for column in columns {
+        for column in &mut self.columns {
             let mut writer = group
                 .next_column()?
                 .context("the Parquet schema has fewer columns than written")?;
-            let levels = |l: &[i16]| (!l.is_empty()).then_some(l.to_vec());
-            let (def, rep) = (levels(&column.def), levels(&column.rep));
             writer.typed::<ByteArrayType>().write_batch(
                 &column.values,
-                def.as_deref(),
-                rep.as_deref(),
+                levels(&column.def),
+                levels(&column.rep),
             )?;
             writer.close()?;
+            column.clear();
         }
         group.close()?;
-        self.written += self.rows.len() as u64;
-        self.rows.clear();
+        self.written += self.rows as u64;
+        self.rows = 0;
         Ok(())
     }
 
@@ -174,12 +153,53 @@ impl<W: Write + Send> PairsWriter<W> {
     }
 }
 
+/// Levels to write: none for a column that needs none.
+fn levels(levels: &[i16]) -> Option<&[i16]> {
+    (!levels.is_empty()).then_some(levels)
+}
+
+/// A list of messages into its role and content columns (an empty list is one null-less
+/// empty entry).
+fn push_messages<'m>(columns: &mut [Column], messages: impl Iterator<Item = (ChatRole, &'m str)>) {
+    let [role, content] = columns else {
+        return;
+    };
+    let mut any = false;
+    for (i, (who, text)) in messages.enumerate() {
+        role.push(who.as_str());
+        content.push(text);
+        let rep = i16::from(i > 0);
+        for c in [&mut *role, &mut *content] {
+            c.def.push(1);
+            c.rep.push(rep);
+        }
+        any = true;
+    }
+    if !any {
+        for c in [role, content] {
+            c.def.push(0);
+            c.rep.push(0);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::project::Message;
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::record::{Field, Row};
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn pair<'r>(prompt: &'r str, conversation: &'r [Message], chosen: &'r str) -> PairRow<'r> {
+        PairRow {
+            prompt,
+            conversation,
+            chosen,
+            rejected: "bad",
+            split: None,
+        }
+    }
 
     fn field(f: &Field) -> Value {
         match f {
@@ -212,31 +232,35 @@ mod tests {
     fn standard_pairs_round_trip() {
         let mut out = Vec::new();
         let mut w = PairsWriter::new(&mut out, false).unwrap();
-        w.push(json!({"prompt": "2+2?", "chosen": "4", "rejected": "5"}))
-            .unwrap();
-        w.push(json!({"prompt": "1+1?", "chosen": "2", "rejected": "3", "split": "test"}))
-            .unwrap();
+        w.push(&pair("2+2?", &[], "4")).unwrap();
+        w.push(&PairRow {
+            split: Some("test"),
+            ..pair("1+1?", &[], "2")
+        })
+        .unwrap();
         assert_eq!(w.finish().unwrap(), 2);
         let rows = read(out);
         assert_eq!(
             rows[0],
-            json!({"prompt": "2+2?", "chosen": "4", "rejected": "5", "split": null})
+            json!({"prompt": "2+2?", "chosen": "4", "rejected": "bad", "split": null})
         );
         assert_eq!(rows[1]["split"], "test");
     }
 
     #[test]
     fn conversational_pairs_keep_their_messages() {
-        let msg = |role: &str, content: &str| json!({"role": role, "content": content});
+        let msg = |role, content: &str| Message {
+            role,
+            content: content.to_owned(),
+        };
         let mut out = Vec::new();
         let mut w = PairsWriter::new(&mut out, true).unwrap();
         for n in 0..3 {
-            w.push(json!({
-                "prompt": [msg("system", "Be brief."), msg("user", &format!("q{n}"))],
-                "chosen": [msg("assistant", "good")],
-                "rejected": [msg("assistant", "bad")],
-            }))
-            .unwrap();
+            let prompt = [
+                msg(ChatRole::System, "Be brief."),
+                msg(ChatRole::User, &format!("q{n}")),
+            ];
+            w.push(&pair("", &prompt, "good")).unwrap();
         }
         assert_eq!(w.finish().unwrap(), 3);
         let rows = read(out);
@@ -248,6 +272,10 @@ mod tests {
         assert_eq!(
             rows[0]["chosen"],
             json!([{"role": "assistant", "content": "good"}])
+        );
+        assert_eq!(
+            rows[1]["rejected"],
+            json!([{"role": "assistant", "content": "bad"}])
         );
     }
 }

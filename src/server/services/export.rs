@@ -1,11 +1,13 @@
-//! Exporting a project's feedback in the formats training code reads. Rows stream from a
-//! database cursor, one item at a time, into the writer: memory stays bounded whatever
-//! the project's size.
+//! Exporting a project's feedback in the formats training code reads. Pages of rows stream
+//! from one database snapshot into the writer: memory stays bounded whatever the project's
+//! size.
 
 use super::projects::authorize;
 use super::{Actor, Result};
 use crate::model::api::Scope;
-use crate::model::export::{ExportAnnotation, ExportFormat, ExportItem, ExportOptions, records};
+use crate::model::export::{
+    ExportAnnotation, ExportFormat, ExportItem, ExportOptions, ItemRecords,
+};
 use crate::model::project::ResponseView;
 use crate::server::error::Error;
 use crate::server::parquet::PairsWriter;
@@ -14,7 +16,9 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
+use std::collections::HashMap;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
+use uuid::Uuid;
 
 /// Which annotations and items to export.
 #[derive(Clone, Debug, Default)]
@@ -123,7 +127,20 @@ pub async fn export_parquet(
     Ok(summary)
 }
 
-/// Streams the records into `sink`, one item at a time from a database cursor.
+/// One page of an export as read from the database.
+struct Page {
+    items: Vec<items::ExportItemRow>,
+    answers: Vec<items::ExportAnswerRow>,
+    annotations: Vec<items::ExportAnnotationRow>,
+}
+
+/// Pages a reader task keeps ready ahead of the writer.
+const PAGES_AHEAD: usize = 2;
+
+/// Streams the records into `sink`. A reader task reads pages of items, their answers and
+/// annotations as flat rows, all in one read-only snapshot, and hands them over a bounded
+/// channel: the database prepares the next page while this task writes the current one,
+/// and memory stays at a few pages whatever the project's size.
 async fn export(
     pool: &PgPool,
     actor: &Actor,
@@ -141,53 +158,41 @@ async fn export(
             "test_fraction must be in [0, 1) and min_agreement in [0, 1]",
         ));
     }
-    // Pages of items, then their answers and annotations as flat rows, all in one
-    // read-only snapshot: far cheaper for the database than building each item as JSON,
-    // and memory stays at one page.
     let mut tx = pool.begin().await?;
     items::read_snapshot(&mut tx).await?;
-    let project_text = project.project_id.to_string();
+    let (pages_in, mut pages) = tokio::sync::mpsc::channel(PAGES_AHEAD);
+    // The reader stops at the end, at an error, or when this task stops listening.
+    tokio::spawn(read_pages(
+        tx,
+        project.project_id,
+        filters.clone(),
+        pages_in,
+    ));
+    let mut annotators = Pseudonyms::new(project.project_id);
     let mut summary = ExportSummary::default();
-    let mut line = Vec::with_capacity(4096);
+    let mut line = Vec::with_capacity(8192);
     let full = |s: &ExportSummary| filters.limit.is_some_and(|limit| s.records >= limit);
-    let mut after = 0;
-    'pages: loop {
-        let page = items::export_items(
-            &mut *tx,
-            project.project_id,
-            filters.complete_only,
-            after,
-            PAGE,
-        )
-        .await?;
-        let (Some(first), Some(last)) = (page.first(), page.last()) else {
-            break;
-        };
-        let range = (first.item_seq, last.item_seq);
-        after = last.item_seq;
-        let mut answers = items::export_answers(&mut *tx, project.project_id, range.0, range.1)
-            .await?
-            .into_iter()
-            .peekable();
-        let mut annotations = items::export_annotations(
-            &mut *tx,
-            project.project_id,
-            range,
-            filters.from,
-            filters.to,
-        )
-        .await?
-        .into_iter()
-        .peekable();
-        for row in page {
+    'pages: while let Some(page) = pages.recv().await {
+        let Page {
+            items,
+            answers,
+            annotations,
+        } = page?;
+        let mut answers = answers.into_iter().peekable();
+        let mut annotations = annotations.into_iter().peekable();
+        for row in items {
             let mut item = ExportItem {
                 item_id: row.item_id,
                 external_id: row.external_id,
-                messages: serde_json::from_value(row.messages)
-                    .context("an exported item's messages did not decode")?,
+                messages: Vec::new(),
                 answers: Vec::new(),
                 annotations: Vec::new(),
             };
+            while let Some(a) = annotations.next_if(|a| a.item_seq <= row.item_seq) {
+                if a.item_seq == row.item_seq {
+                    item.annotations.push(annotators.export(a));
+                }
+            }
             while let Some(answer) = answers.next_if(|a| a.item_seq <= row.item_seq) {
                 if answer.item_seq == row.item_seq {
                     item.answers.push(ResponseView {
@@ -198,37 +203,12 @@ async fn export(
                     });
                 }
             }
-            while let Some(a) = annotations.next_if(|a| a.item_seq <= row.item_seq) {
-                if a.item_seq != row.item_seq {
-                    continue;
-                }
-                item.annotations.push(ExportAnnotation {
-                    annotation_id: a.annotation_id,
-                    annotator: pseudonym(
-                        &a.source,
-                        a.user_id,
-                        a.end_user_id.as_deref(),
-                        &project_text,
-                    ),
-                    source: a.source,
-                    ranking: a.ranking.map(|r| r.0),
-                    thumbs: a.thumbs.0,
-                    ideal_answer: a.ideal_answer,
-                    ideal_from: a.ideal_from,
-                    flags: a.flags,
-                    comment: a.comment,
-                    shown_order: a.shown_order,
-                    proposal_id: a.proposal_id,
-                    time_spent_ms: a.time_spent_ms,
-                    version: a.version,
-                    created_at: a.created_at,
-                    updated_at: a.updated_at,
-                });
-            }
             if item.annotations.is_empty() {
                 continue;
             }
-            for record in records(&item, options) {
+            item.messages = row.messages.0;
+            let records = ItemRecords::new(&item, options);
+            for record in records.iter() {
                 match &mut sink {
                     Sink::Jsonl(out) => {
                         line.clear();
@@ -236,7 +216,12 @@ async fn export(
                         line.push(b'\n');
                         out.write_all(&line).await.context("writing the export")?;
                     }
-                    Sink::Parquet(writer) => writer.push(record).context("writing the export")?,
+                    Sink::Parquet(writer) => {
+                        let pair = record
+                            .pair()
+                            .context("Parquet is written for preference pairs")?;
+                        writer.push(&pair).context("writing the export")?;
+                    }
                 }
                 summary.records += 1;
                 if full(&summary) {
@@ -250,7 +235,6 @@ async fn export(
             }
         }
     }
-    tx.commit().await?;
     if let Sink::Jsonl(out) = &mut sink {
         out.flush().await.context("writing the export")?;
     }
@@ -261,6 +245,116 @@ async fn export(
         "export finished"
     );
     Ok(summary)
+}
+
+/// Reads the export's pages in `tx` and sends them to `pages` until the project ends.
+async fn read_pages(
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    project_id: Uuid,
+    filters: ExportFilters,
+    pages: tokio::sync::mpsc::Sender<Result<Page>>,
+) {
+    let mut after = 0;
+    loop {
+        let page = read_page(&mut tx, project_id, &filters, after).await;
+        let last = match &page {
+            Ok(Some((_, last))) => *last,
+            Ok(None) => return,
+            Err(_) => 0,
+        };
+        after = last;
+        let page = page.map(|p| p.map(|(page, _)| page));
+        let stop = page.is_err();
+        if let Some(page) = page.transpose()
+            && (pages.send(page).await.is_err() || stop)
+        {
+            return;
+        }
+    }
+}
+
+/// The page of items after `after` with what the export needs of them, and the last
+/// `item_seq` it covers; `None` after the last item.
+async fn read_page(
+    tx: &mut sqlx::PgConnection,
+    project_id: Uuid,
+    filters: &ExportFilters,
+    after: i64,
+) -> Result<Option<(Page, i64)>> {
+    let items =
+        items::export_items(&mut *tx, project_id, filters.complete_only, after, PAGE).await?;
+    let (Some(first), Some(last)) = (items.first(), items.last()) else {
+        return Ok(None);
+    };
+    let range = (first.item_seq, last.item_seq);
+    let annotations =
+        items::export_annotations(&mut *tx, project_id, range, filters.from, filters.to).await?;
+    // Answers only of the items that have annotations (both lists are by item_seq).
+    let mut labeled: Vec<Uuid> = Vec::new();
+    let mut seqs: Vec<i64> = annotations.iter().map(|a| a.item_seq).collect();
+    seqs.dedup();
+    for seq in seqs {
+        if let Ok(i) = items.binary_search_by_key(&seq, |i| i.item_seq) {
+            labeled.push(items[i].item_id);
+        }
+    }
+    let answers = items::export_answers(&mut *tx, project_id, range, &labeled).await?;
+    Ok(Some((
+        Page {
+            items,
+            answers,
+            annotations,
+        },
+        range.1,
+    )))
+}
+
+/// Annotators' pseudonyms, computed once per person in an export.
+struct Pseudonyms {
+    project: String,
+    known: HashMap<Uuid, String>,
+}
+
+impl Pseudonyms {
+    fn new(project_id: Uuid) -> Self {
+        Self {
+            project: project_id.to_string(),
+            known: HashMap::new(),
+        }
+    }
+
+    fn export(&mut self, a: items::ExportAnnotationRow) -> ExportAnnotation {
+        let annotator = match (a.source.as_str(), a.user_id) {
+            ("annotator", Some(user)) => self
+                .known
+                .entry(user)
+                .or_insert_with(|| pseudonym(&a.source, Some(user), None, &self.project))
+                .clone(),
+            _ => pseudonym(
+                &a.source,
+                a.user_id,
+                a.end_user_id.as_deref(),
+                &self.project,
+            ),
+        };
+        ExportAnnotation {
+            annotation_id: a.annotation_id,
+            annotator,
+            source: a.source,
+            ranking: a.ranking.map(|r| r.0),
+            thumbs: a.thumbs.0,
+            ideal_answer: a.ideal_answer,
+            ideal_from: a.ideal_from,
+            flags: a.flags,
+            comment: a.comment,
+            shown_order: a.shown_order,
+            proposal_id: a.proposal_id,
+            time_spent_ms: a.time_spent_ms,
+            version: a.version,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
 }
 
 /// The stable pseudonym of an annotation's author within a project: the same as the SQL

@@ -318,9 +318,14 @@ pub async fn upsert_for_feedback(
 }
 
 /// Makes the (just begun) transaction read one snapshot throughout, read-only: an export
-/// reads its pages as of one moment.
+/// reads its pages as of one moment. Its page queries run without parallel workers: each
+/// reads a few thousand rows by index, where starting workers costs more than it saves
+/// (and the exporting process wants the other cores).
 pub async fn read_snapshot(db: &mut sqlx::PgConnection) -> sqlx::Result<()> {
     sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *db)
+        .await?;
+    sqlx::query!("SET LOCAL max_parallel_workers_per_gather = 0")
         .execute(db)
         .await?;
     Ok(())
@@ -330,11 +335,12 @@ pub struct ExportItemRow {
     pub item_seq: i64,
     pub item_id: Uuid,
     pub external_id: Option<String>,
-    pub messages: serde_json::Value,
+    pub messages: Json<Vec<crate::model::project::Message>>,
 }
 
-/// Up to `limit` of the project's items after `after` (an `item_seq`) that have
-/// annotations (only complete ones with `complete_only`), in insertion order.
+/// Up to `limit` of the project's items after `after` (an `item_seq`) (only complete ones
+/// with `complete_only`), in insertion order. Whether they have annotations is for the
+/// caller to see: asking here costs an index probe per item.
 pub async fn export_items(
     db: impl PgExecutor<'_>,
     project_id: Uuid,
@@ -344,9 +350,10 @@ pub async fn export_items(
 ) -> sqlx::Result<Vec<ExportItemRow>> {
     sqlx::query_as!(
         ExportItemRow,
-        r#"SELECT i.item_seq, i.item_id, i.external_id, i.messages FROM items i
+        r#"SELECT i.item_seq, i.item_id, i.external_id,
+                  i.messages AS "messages: Json<Vec<crate::model::project::Message>>"
+           FROM items i
            WHERE i.project_id = $1 AND i.item_seq > $3 AND (NOT $2 OR i.completed_at IS NOT NULL)
-             AND EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.item_id)
            ORDER BY i.item_seq LIMIT $4"#,
         project_id,
         complete_only,
@@ -365,23 +372,24 @@ pub struct ExportAnswerRow {
     pub content: String,
 }
 
-/// The answers of the project's items with `item_seq` in [`first`, `last`], by item, then
-/// by ordinal.
+/// The answers of the items `ids` (of the project, with `item_seq` in [`first`, `last`]),
+/// by item, then by ordinal.
 pub async fn export_answers(
     db: impl PgExecutor<'_>,
     project_id: Uuid,
-    first: i64,
-    last: i64,
+    (first, last): (i64, i64),
+    ids: &[Uuid],
 ) -> sqlx::Result<Vec<ExportAnswerRow>> {
     sqlx::query_as!(
         ExportAnswerRow,
         r#"SELECT i.item_seq, r.response_id, r.ordinal, r.model, r.content
            FROM items i JOIN responses r ON r.item_id = i.item_id
-           WHERE i.project_id = $1 AND i.item_seq BETWEEN $2 AND $3
+           WHERE i.project_id = $1 AND i.item_seq BETWEEN $2 AND $3 AND i.item_id = ANY($4)
            ORDER BY i.item_seq, r.ordinal"#,
         project_id,
         first,
-        last
+        last,
+        ids
     )
     .fetch_all(db)
     .await
