@@ -60,14 +60,16 @@ pub async fn for_item(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<Ve
 /// Inserts the answers of many items in one statement.
 pub async fn insert_batch(
     db: impl PgExecutor<'_>,
+    response_ids: &[Uuid],
     item_ids: &[Uuid],
     ordinals: &[i16],
     models: &[Option<String>],
     contents: &[String],
 ) -> sqlx::Result<()> {
     sqlx::query!(
-        "INSERT INTO responses (item_id, ordinal, model, content)
-         SELECT * FROM UNNEST($1::uuid[], $2::int2[], $3::text[], $4::text[])",
+        "INSERT INTO responses (response_id, item_id, ordinal, model, content)
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int2[], $4::text[], $5::text[])",
+        response_ids,
         item_ids,
         ordinals,
         models as &[Option<String>],
