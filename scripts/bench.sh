@@ -18,9 +18,11 @@ trap cleanup EXIT
 
 cargo build --release --features ssr --bins
 # Default durability: the comparison with pgbench is about committed writes.
-throwaway_pg "${VERDICT_BENCH_PG_PORT:-54340}"
+# pg_stat_statements shows where the database's time went (printed at the end).
+throwaway_pg "${VERDICT_BENCH_PG_PORT:-54340}" shared_preload_libraries=pg_stat_statements
 psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE verdict_bench"
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/verdict_bench"
+psql -q "$DATABASE_URL" -c "CREATE EXTENSION pg_stat_statements"
 
 VERDICT_ADDR="127.0.0.1:$PORT" VERDICT_NO_DEMO=1 VERDICT_ADMIN_PASSWORD="bench-admin-password" \
   VERDICT_DB_MAX_CONNECTIONS=60 RUST_LOG=warn target/release/verdict serve >"$PG_DIR/verdict.log" 2>&1 &
@@ -34,3 +36,12 @@ if [ "$healthy" = no ]; then echo "the server did not start:" >&2; cat "$PG_DIR/
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 target/release/verdict-bench --base-url "http://127.0.0.1:$PORT" --pgbench "$PG_BIN/pgbench" "$@"
+
+echo
+echo "The database's time by statement (all levels and pgbench):"
+psql -q "$DATABASE_URL" -P pager=off -c "
+  SELECT calls, round(total_exec_time::numeric / 1000, 1) AS total_s,
+         round(mean_exec_time::numeric, 3) AS mean_ms, rows,
+         left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS statement
+  FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+  ORDER BY total_exec_time DESC LIMIT 15"

@@ -523,3 +523,132 @@ async fn one_annotator_asking_twice_at_once_gets_the_same_item(pool: PgPool) {
         assert_eq!(count(&pool, "SELECT count(*) FROM assignments").await, 1);
     }
 }
+
+/// The progress shown on every task comes from counters kept by triggers; they must agree
+/// with counting the items through racing submissions, an overlap change (which completes
+/// items in bulk) and items created by end-user feedback (which annotators do not label).
+#[sqlx::test]
+async fn progress_counters_agree_with_counting(pool: PgPool) {
+    project(&pool, 30, 2).await;
+    let people = annotators(&pool, 7).await;
+    let counted = |pool: PgPool| async move {
+        (
+            count(
+                &pool,
+                "SELECT count(*) FROM items WHERE origin = 'import' AND completed_at IS NOT NULL",
+            )
+            .await,
+            count(&pool, "SELECT count(*) FROM items WHERE origin = 'import'").await,
+        )
+    };
+    let shown = |pool: PgPool, actor: Actor| async move {
+        let task = labeling::next(&pool, &actor, "p").await.unwrap().unwrap();
+        labeling::skip(&pool, &actor, "p", task.item_id, None)
+            .await
+            .unwrap();
+        (task.progress.completed, task.progress.total)
+    };
+    // Six annotators label five items each, all at once: 30 annotations, overlap 2.
+    let handles: Vec<_> = people[..6]
+        .iter()
+        .cloned()
+        .map(|actor| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let mut task = labeling::next(&pool, &actor, "p").await.unwrap();
+                for _ in 0..5 {
+                    let t = task.expect("items left");
+                    task = labeling::submit(&pool, &actor, "p", ranked(&t))
+                        .await
+                        .unwrap()
+                        .next;
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let (completed, total) = counted(pool.clone()).await;
+    assert_eq!(total, 30);
+    assert!(completed > 0 && completed <= 15, "{completed}");
+    assert_eq!(
+        shown(pool.clone(), people[6].clone()).await,
+        (completed, 30)
+    );
+
+    // Overlap 1: every item with an annotation is complete now.
+    let mut form = verdict::model::project::ProjectForm::from_settings(
+        &projects::find_settings(&pool, "p").await.unwrap().unwrap(),
+    );
+    form.overlap = 1;
+    services::projects::update(&pool, &Actor::cli(), "p", &form)
+        .await
+        .unwrap();
+    let (completed, _) = counted(pool.clone()).await;
+    assert_eq!(
+        completed,
+        count(&pool, "SELECT count(DISTINCT item_id) FROM annotations").await
+    );
+    let summary = projects::find_summary(&pool, "p").await.unwrap().unwrap();
+    assert_eq!(summary.item_count, 30);
+
+    // An end user's feedback on a new external id creates an item outside the counts.
+    sqlx::query(
+        "INSERT INTO items (project_id, external_id, messages, origin)
+         SELECT project_id, 'from-an-end-user', '[]', 'end_user' FROM projects",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let extra = NewItem {
+        external_id: Some("late".into()),
+        messages: vec![Message {
+            role: ChatRole::User,
+            content: "Late question?".into(),
+        }],
+        responses: (0..2)
+            .map(|a| NewResponse {
+                model: None,
+                content: format!("Late answer {a}"),
+            })
+            .collect(),
+        metadata: serde_json::json!({}),
+    };
+    let project_id = projects::find_settings(&pool, "p")
+        .await
+        .unwrap()
+        .unwrap()
+        .project_id;
+    services::items::add(&mut conn, project_id, &extra)
+        .await
+        .unwrap();
+    drop(conn);
+    let expected = counted(pool.clone()).await;
+    assert_eq!(expected.1, 31);
+    assert_eq!(shown(pool.clone(), people[6].clone()).await, expected);
+    assert_eq!(
+        count(&pool, "SELECT sum(items)::bigint FROM project_progress").await,
+        31
+    );
+    // Folding the per-transaction rows into the 64 item slots keeps the sums.
+    assert!(
+        count(
+            &pool,
+            "SELECT count(*) FROM project_progress WHERE slot >= 64"
+        )
+        .await
+            > 0
+    );
+    assert!(verdict::server::store::progress::fold(&pool).await.unwrap() > 0);
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM project_progress WHERE slot >= 64"
+        )
+        .await,
+        0
+    );
+    assert_eq!(shown(pool.clone(), people[6].clone()).await, expected);
+}

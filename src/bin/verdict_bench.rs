@@ -54,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
             Uuid::new_v4().simple().to_string().split_at(6).0
         );
         seed_project(&pool, &slug, args.items).await?;
+        eprintln!("{level} annotators labeling for {} s…", args.seconds);
         let run = drive(&args, &slug, &users[..level]).await?;
         let pgbench = match &args.pgbench {
             Some(bin) => Some(pgbench(bin, &args.database_url, level, args.seconds)?),

@@ -2,7 +2,7 @@
 
 use super::config::{AppConfig, DbConfig, ServeConfig};
 use super::services::users::{self, Created};
-use super::{AppState, db, http, seed};
+use super::{AppState, db, http, seed, services};
 use anyhow::Context;
 use leptos::config::get_configuration;
 use std::sync::Arc;
@@ -41,6 +41,11 @@ pub async fn serve(db_config: &DbConfig, config: &ServeConfig) -> anyhow::Result
         PostgresStore::new(pool.clone()).continuously_delete_expired(Duration::from_secs(3600)),
     );
 
+    let progress_folding = tokio::spawn(services::projects::fold_progress_forever(
+        pool.clone(),
+        Duration::from_secs(60),
+    ));
+
     // Pre-labeling and answer generation run here, sharing the queue with other processes.
     let worker = (!config.inference.no_worker).then(|| {
         tokio::spawn(crate::server::inference::worker::run(
@@ -69,6 +74,7 @@ pub async fn serve(db_config: &DbConfig, config: &ServeConfig) -> anyhow::Result
 
     tracing::info!("shutting down");
     session_cleanup.abort();
+    progress_folding.abort();
     // An item cut off here keeps its lease and is picked up again after it runs out.
     if let Some(worker) = worker {
         worker.abort();

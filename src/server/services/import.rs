@@ -119,6 +119,7 @@ pub async fn import_file(
     let committed = invalid_count == 0 || skip_invalid;
     if committed {
         db.commit().await?;
+        super::projects::fold_progress(pool).await;
     } else {
         db.rollback().await?;
         imported = 0;

@@ -6,7 +6,7 @@ use crate::model::project::{
 };
 use crate::model::user::Role;
 use crate::server::error::{Error, ResultExt};
-use crate::server::store::{items, projects, responses};
+use crate::server::store::{items, progress, projects, responses};
 use anyhow::Context;
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -141,4 +141,24 @@ pub async fn create(
     projects::find_summary(pool, slug)
         .await?
         .ok_or(Error::NotFound("project"))
+}
+
+/// Folds the progress counters' per-transaction rows (see [`progress::fold`]) every
+/// `every`, for as long as the server runs.
+pub async fn fold_progress_forever(pool: PgPool, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        fold_progress(&pool).await;
+    }
+}
+
+/// Folds the progress counters once; a failure is only logged (the counts stay exact,
+/// the rows just wait for the next pass).
+pub async fn fold_progress(pool: &PgPool) {
+    match progress::fold(pool).await {
+        Ok(0) => {}
+        Ok(rows) => tracing::debug!(rows, "progress counters folded"),
+        Err(e) => tracing::warn!(error = %e, "folding the progress counters failed"),
+    }
 }

@@ -182,10 +182,9 @@ pub async fn task_content(
     sqlx::query_as!(
         TaskContent,
         r#"SELECT i.messages, item_answers_json(i.item_id) AS "answers!",
-                  (SELECT count(*) FROM items c WHERE c.project_id = i.project_id
-                     AND c.completed_at IS NOT NULL AND c.origin = 'import') AS "completed!",
-                  (SELECT count(*) FROM items c WHERE c.project_id = i.project_id AND c.origin = 'import') AS "total!",
+                  c.completed AS "completed!", c.total AS "total!",
                   (SELECT count(*) FROM annotations a WHERE a.user_id = $2 AND a.project_id = i.project_id
+                     AND a.updated_at >= date_trunc('day', now())
                      AND a.created_at >= date_trunc('day', now())) AS "mine_today!",
                   (SELECT jsonb_build_object('proposal_id', p.proposal_id, 'model', p.model,
                               'ranking', p.ranking, 'thumbs', p.thumbs, 'rationale', p.rationale,
@@ -193,6 +192,9 @@ pub async fn task_content(
                    FROM proposals p WHERE p.item_id = i.item_id AND p.status = 'done') AS proposal,
                   pr.proposal_holdout
            FROM items i JOIN projects pr ON pr.project_id = i.project_id
+           CROSS JOIN LATERAL (SELECT coalesce(sum(p.completed), 0)::bigint AS completed,
+                                      coalesce(sum(p.items), 0)::bigint AS total
+                               FROM project_progress p WHERE p.project_id = i.project_id) c
            WHERE i.item_id = $1"#,
         item_id,
         user_id

@@ -7,6 +7,7 @@ pub mod consumers;
 pub mod items;
 pub mod jobs;
 pub mod login_failures;
+pub mod progress;
 pub mod projects;
 pub mod proposals;
 pub mod responses;

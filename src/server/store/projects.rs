@@ -26,7 +26,7 @@ pub async fn list_summaries(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Project
     sqlx::query_as!(
         ProjectSummary,
         r#"SELECT p.project_id, p.slug, p.name,
-                  (SELECT count(*) FROM items i WHERE i.project_id = p.project_id AND i.origin = 'import') AS "item_count!",
+                  (SELECT coalesce(sum(g.items), 0)::bigint FROM project_progress g WHERE g.project_id = p.project_id) AS "item_count!",
                   (SELECT count(*) FROM annotations a WHERE a.project_id = p.project_id AND a.source = 'end_user') AS "feedback_count!"
            FROM projects p ORDER BY p.name"#
     )
@@ -41,7 +41,7 @@ pub async fn find_summary(
     sqlx::query_as!(
         ProjectSummary,
         r#"SELECT p.project_id, p.slug, p.name,
-                  (SELECT count(*) FROM items i WHERE i.project_id = p.project_id AND i.origin = 'import') AS "item_count!",
+                  (SELECT coalesce(sum(g.items), 0)::bigint FROM project_progress g WHERE g.project_id = p.project_id) AS "item_count!",
                   (SELECT count(*) FROM annotations a WHERE a.project_id = p.project_id AND a.source = 'end_user') AS "feedback_count!"
            FROM projects p WHERE p.slug = $1"#,
         slug
