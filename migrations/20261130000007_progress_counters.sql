@@ -33,7 +33,10 @@ BEGIN
     ELSE
         INSERT INTO project_progress AS p (project_id, slot, items, completed)
         SELECT project_id, 64 + txid_current(), -count(*), -count(completed_at)
-        FROM old_items WHERE origin = 'import' GROUP BY project_id ORDER BY project_id
+        FROM old_items o WHERE origin = 'import'
+            -- Nothing to count for a project being deleted.
+            AND EXISTS (SELECT 1 FROM projects p WHERE p.project_id = o.project_id)
+        GROUP BY project_id ORDER BY project_id
         ON CONFLICT (project_id, slot) DO UPDATE
             SET items = p.items + excluded.items, completed = p.completed + excluded.completed;
     END IF;
@@ -49,7 +52,8 @@ DECLARE
     more_completed bigint := (now_counted AND NEW.completed_at IS NOT NULL)::int
                              - (was AND OLD.completed_at IS NOT NULL)::int;
 BEGIN
-    IF more_items <> 0 OR more_completed <> 0 THEN
+    IF (more_items <> 0 OR more_completed <> 0)
+       AND EXISTS (SELECT 1 FROM projects p WHERE p.project_id = NEW.project_id) THEN
         INSERT INTO project_progress AS p (project_id, slot, items, completed)
         VALUES (NEW.project_id, progress_slot(NEW.item_id), more_items, more_completed)
         ON CONFLICT (project_id, slot) DO UPDATE

@@ -123,10 +123,24 @@ async fn task(
     lease_expires_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Task> {
     let content = items::task_content(pool, item_id, actor.user_id).await?;
-    let messages: Vec<Message> = serde_json::from_value(content.messages)
-        .with_context(|| format!("item {item_id} has unreadable messages"))?;
-    let mut answers: Vec<ResponseView> = serde_json::from_value(content.answers)
-        .with_context(|| format!("item {item_id} has unreadable answers"))?;
+    let messages: Vec<Message> = content.messages.0;
+    let mut answers: Vec<ResponseView> = content
+        .answer_ids
+        .into_iter()
+        .zip(content.answer_ordinals)
+        .zip(
+            content
+                .answer_models
+                .into_iter()
+                .zip(content.answer_contents),
+        )
+        .map(|((response_id, ordinal), (model, content))| ResponseView {
+            response_id,
+            ordinal,
+            model,
+            content,
+        })
+        .collect();
     answers.sort_by_key(|a| shown_order.iter().position(|id| *id == a.response_id));
     let progress = Progress {
         completed: content.completed,

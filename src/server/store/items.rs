@@ -161,12 +161,15 @@ pub async fn messages(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<se
 }
 
 /// What the workspace shows for an item, in one round trip: its messages and answers
-/// (JSON, answers in original order), the project's completed and total items and the
-/// user's annotations since midnight (database time zone), and the item's done proposal
-/// (JSON) with the share of annotators the project holds out.
+/// (in original order, as parallel arrays), the project's completed and total items and
+/// the user's annotations since midnight (database time zone), and the item's done
+/// proposal (JSON) with the share of annotators the project holds out.
 pub struct TaskContent {
-    pub messages: serde_json::Value,
-    pub answers: serde_json::Value,
+    pub messages: Json<Vec<crate::model::project::Message>>,
+    pub answer_ids: Vec<Uuid>,
+    pub answer_ordinals: Vec<i16>,
+    pub answer_models: Vec<Option<String>>,
+    pub answer_contents: Vec<String>,
     pub completed: i64,
     pub total: i64,
     pub mine_today: i64,
@@ -181,7 +184,9 @@ pub async fn task_content(
 ) -> sqlx::Result<TaskContent> {
     sqlx::query_as!(
         TaskContent,
-        r#"SELECT i.messages, item_answers_json(i.item_id) AS "answers!",
+        r#"SELECT i.messages AS "messages: Json<Vec<crate::model::project::Message>>",
+                  r.ids AS "answer_ids!", r.ordinals AS "answer_ordinals!",
+                  r.models AS "answer_models!: Vec<Option<String>>", r.contents AS "answer_contents!",
                   c.completed AS "completed!", c.total AS "total!",
                   (SELECT count(*) FROM annotations a WHERE a.user_id = $2 AND a.project_id = i.project_id
                      AND a.updated_at >= date_trunc('day', now())
@@ -192,6 +197,11 @@ pub async fn task_content(
                    FROM proposals p WHERE p.item_id = i.item_id AND p.status = 'done') AS proposal,
                   pr.proposal_holdout
            FROM items i JOIN projects pr ON pr.project_id = i.project_id
+           CROSS JOIN LATERAL (SELECT coalesce(array_agg(r.response_id ORDER BY r.ordinal), '{}') AS ids,
+                                      coalesce(array_agg(r.ordinal ORDER BY r.ordinal), '{}') AS ordinals,
+                                      coalesce(array_agg(r.model ORDER BY r.ordinal), '{}') AS models,
+                                      coalesce(array_agg(r.content ORDER BY r.ordinal), '{}') AS contents
+                               FROM responses r WHERE r.item_id = i.item_id) r
            CROSS JOIN LATERAL (SELECT coalesce(sum(p.completed), 0)::bigint AS completed,
                                       coalesce(sum(p.items), 0)::bigint AS total
                                FROM project_progress p WHERE p.project_id = i.project_id) c
