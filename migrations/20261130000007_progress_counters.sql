@@ -22,24 +22,19 @@ CREATE FUNCTION progress_slot(item_id uuid) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN get_byte(uuid_send(item_id), 15) % 64;
 
+-- Inserted rows count +1, deleted ones -1 (both triggers name their rows changed_items).
 CREATE FUNCTION progress_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    sign bigint := CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END;
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO project_progress AS p (project_id, slot, items, completed)
-        SELECT project_id, 64 + txid_current(), count(*), count(completed_at)
-        FROM new_items WHERE origin = 'import' GROUP BY project_id ORDER BY project_id
-        ON CONFLICT (project_id, slot) DO UPDATE
-            SET items = p.items + excluded.items, completed = p.completed + excluded.completed;
-    ELSE
-        INSERT INTO project_progress AS p (project_id, slot, items, completed)
-        SELECT project_id, 64 + txid_current(), -count(*), -count(completed_at)
-        FROM old_items o WHERE origin = 'import'
-            -- Nothing to count for a project being deleted.
-            AND EXISTS (SELECT 1 FROM projects p WHERE p.project_id = o.project_id)
-        GROUP BY project_id ORDER BY project_id
-        ON CONFLICT (project_id, slot) DO UPDATE
-            SET items = p.items + excluded.items, completed = p.completed + excluded.completed;
-    END IF;
+    INSERT INTO project_progress AS p (project_id, slot, items, completed)
+    SELECT project_id, 64 + txid_current(), sign * count(*), sign * count(completed_at)
+    FROM changed_items c WHERE origin = 'import'
+        -- Nothing to count for a project being deleted.
+        AND EXISTS (SELECT 1 FROM projects pr WHERE pr.project_id = c.project_id)
+    GROUP BY project_id ORDER BY project_id
+    ON CONFLICT (project_id, slot) DO UPDATE
+        SET items = p.items + excluded.items, completed = p.completed + excluded.completed;
     RETURN NULL;
 END
 $$;
@@ -64,9 +59,9 @@ END
 $$;
 
 CREATE TRIGGER items_progress_insert AFTER INSERT ON items
-    REFERENCING NEW TABLE AS new_items FOR EACH STATEMENT EXECUTE FUNCTION progress_rows();
+    REFERENCING NEW TABLE AS changed_items FOR EACH STATEMENT EXECUTE FUNCTION progress_rows();
 CREATE TRIGGER items_progress_delete AFTER DELETE ON items
-    REFERENCING OLD TABLE AS old_items FOR EACH STATEMENT EXECUTE FUNCTION progress_rows();
+    REFERENCING OLD TABLE AS changed_items FOR EACH STATEMENT EXECUTE FUNCTION progress_rows();
 CREATE CONSTRAINT TRIGGER items_progress_update AFTER UPDATE OF completed_at, origin ON items
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     WHEN (OLD.completed_at IS DISTINCT FROM NEW.completed_at OR OLD.origin IS DISTINCT FROM NEW.origin)

@@ -21,25 +21,29 @@ async fn project(pool: &PgPool, items: usize, overlap: i32) -> Uuid {
     projects::update_settings(pool, &settings).await.unwrap();
     let mut conn = pool.acquire().await.unwrap();
     for n in 0..items {
-        let item = NewItem {
-            external_id: Some(format!("q{n}")),
-            messages: vec![Message {
-                role: ChatRole::User,
-                content: format!("Question {n}?"),
-            }],
-            responses: (0..3)
-                .map(|a| NewResponse {
-                    model: None,
-                    content: format!("Answer {a} to {n}"),
-                })
-                .collect(),
-            metadata: serde_json::json!({}),
-        };
-        services::items::add(&mut conn, project_id, &item)
+        services::items::add(&mut conn, project_id, &question(n))
             .await
             .unwrap();
     }
     project_id
+}
+
+/// Item `q{n}`: a question with three answers.
+fn question(n: usize) -> NewItem {
+    NewItem {
+        external_id: Some(format!("q{n}")),
+        messages: vec![Message {
+            role: ChatRole::User,
+            content: format!("Question {n}?"),
+        }],
+        responses: (0..3)
+            .map(|a| NewResponse {
+                model: None,
+                content: format!("Answer {a} to {n}"),
+            })
+            .collect(),
+        metadata: serde_json::json!({}),
+    }
 }
 
 async fn annotators(pool: &PgPool, n: usize) -> Vec<Actor> {
@@ -602,26 +606,12 @@ async fn progress_counters_agree_with_counting(pool: PgPool) {
     .await
     .unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    let extra = NewItem {
-        external_id: Some("late".into()),
-        messages: vec![Message {
-            role: ChatRole::User,
-            content: "Late question?".into(),
-        }],
-        responses: (0..2)
-            .map(|a| NewResponse {
-                model: None,
-                content: format!("Late answer {a}"),
-            })
-            .collect(),
-        metadata: serde_json::json!({}),
-    };
     let project_id = projects::find_settings(&pool, "p")
         .await
         .unwrap()
         .unwrap()
         .project_id;
-    services::items::add(&mut conn, project_id, &extra)
+    services::items::add(&mut conn, project_id, &question(30))
         .await
         .unwrap();
     drop(conn);

@@ -256,31 +256,30 @@ async fn read_pages(
 ) {
     let mut after = 0;
     loop {
-        let page = read_page(&mut tx, project_id, &filters, after).await;
-        let last = match &page {
-            Ok(Some((_, last))) => *last,
+        let page = match read_page(&mut tx, project_id, &filters, after).await {
             Ok(None) => return,
-            Err(_) => 0,
+            Ok(Some(page)) => page,
+            Err(e) => {
+                // The writer reports it; nothing more to read either way.
+                let _ = pages.send(Err(e)).await;
+                return;
+            }
         };
-        after = last;
-        let page = page.map(|p| p.map(|(page, _)| page));
-        let stop = page.is_err();
-        if let Some(page) = page.transpose()
-            && (pages.send(page).await.is_err() || stop)
-        {
+        after = page.items.last().map_or(after, |item| item.item_seq);
+        if pages.send(Ok(page)).await.is_err() {
             return;
         }
     }
 }
 
-/// The page of items after `after` with what the export needs of them, and the last
-/// `item_seq` it covers; `None` after the last item.
+/// The page of items after `after` with what the export needs of them; `None` after the
+/// last item.
 async fn read_page(
     tx: &mut sqlx::PgConnection,
     project_id: Uuid,
     filters: &ExportFilters,
     after: i64,
-) -> Result<Option<(Page, i64)>> {
+) -> Result<Option<Page>> {
     let items =
         items::export_items(&mut *tx, project_id, filters.complete_only, after, PAGE).await?;
     let (Some(first), Some(last)) = (items.first(), items.last()) else {
@@ -299,14 +298,11 @@ async fn read_page(
         }
     }
     let answers = items::export_answers(&mut *tx, project_id, range, &labeled).await?;
-    Ok(Some((
-        Page {
-            items,
-            answers,
-            annotations,
-        },
-        range.1,
-    )))
+    Ok(Some(Page {
+        items,
+        answers,
+        annotations,
+    }))
 }
 
 /// Annotators' pseudonyms, computed once per person in an export.
