@@ -306,6 +306,54 @@ async fn resubmitting_the_same_annotation_id_is_harmless(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn a_retry_on_an_item_with_room_is_harmless_and_an_id_is_not_shared(pool: PgPool) {
+    project(&pool, 1, 2).await;
+    let people = annotators(&pool, 2).await;
+    let task = labeling::next(&pool, &people[0], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    let input = ranked(&task);
+    labeling::submit(&pool, &people[0], "p", input.clone())
+        .await
+        .unwrap();
+    // The item still has room (overlap 2): the retry must not count as a second annotation.
+    let retry = labeling::submit(&pool, &people[0], "p", input.clone())
+        .await
+        .unwrap();
+    assert_eq!(retry.annotation_id, Some(input.annotation_id));
+    assert_eq!(retry.version, Some(1));
+
+    // Someone else sending that id for the same item is refused and changes nothing.
+    let other = labeling::next(&pool, &people[1], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other.item_id, task.item_id);
+    let reused = AnnotationInput {
+        annotation_id: input.annotation_id,
+        ..ranked(&other)
+    };
+    match labeling::submit(&pool, &people[1], "p", reused)
+        .await
+        .unwrap_err()
+    {
+        Error::Invalid(e) => assert_eq!(e.field.as_deref(), Some("annotation_id")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(count(&pool, "SELECT count(*) FROM annotations").await, 1);
+    assert_eq!(
+        count(&pool, "SELECT sum(annotation_count)::bigint FROM items").await,
+        1
+    );
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM assignments").await,
+        1,
+        "the second annotator keeps their lease"
+    );
+}
+
+#[sqlx::test]
 async fn edits_need_the_current_version(pool: PgPool) {
     project(&pool, 1, 1).await;
     let people = annotators(&pool, 1).await;

@@ -132,6 +132,8 @@ async fn seed_project(pool: &PgPool, slug: &str, items: usize) -> anyhow::Result
         }
         tx.commit().await?;
     }
+    // As an import does when it commits: the progress counters start folded.
+    services::projects::fold_progress(pool).await;
     Ok(())
 }
 

@@ -43,7 +43,7 @@ pub async fn serve(db_config: &DbConfig, config: &ServeConfig) -> anyhow::Result
 
     let progress_folding = tokio::spawn(services::projects::fold_progress_forever(
         pool.clone(),
-        Duration::from_secs(60),
+        Duration::from_secs(10),
     ));
 
     // Pre-labeling and answer generation run here, sharing the queue with other processes.

@@ -80,7 +80,7 @@ async fn lease_new(
     project: &ProjectSettings,
 ) -> Result<Option<assignments::Lease>> {
     for _ in 0..MAX_CANDIDATES {
-        let Some(item_id) = items::lock_next_candidate(
+        let Some(candidate) = items::lock_next_candidate(
             &mut *tx,
             project.project_id,
             actor.user_id,
@@ -90,25 +90,24 @@ async fn lease_new(
         else {
             return Ok(None);
         };
-        // The candidate query judged capacity on its snapshot; now that the row is ours,
-        // a fresh statement sees every lease committed before we locked it.
-        let capacity =
-            items::free_capacity(&mut *tx, item_id, actor.user_id, project.overlap).await?;
-        if capacity.free > 0 {
-            let mut order = capacity.answers;
-            if project.shuffle_answers {
-                order.shuffle(&mut rand::thread_rng());
-            }
-            let lease = assignments::lease(
-                &mut *tx,
-                item_id,
-                actor.user_id,
-                project.project_id,
-                &order,
-                project.lease_seconds,
-            )
-            .await?;
-            return Ok(Some(lease));
+        let mut order = candidate.answers;
+        if project.shuffle_answers {
+            order.shuffle(&mut rand::thread_rng());
+        }
+        // The candidate query judged capacity on its snapshot; the lease is taken only if a
+        // fresh statement, now that the row is ours, still finds room.
+        let lease = assignments::lease_if_free(
+            &mut *tx,
+            candidate.item_id,
+            actor.user_id,
+            project.project_id,
+            &order,
+            project.lease_seconds,
+            project.overlap,
+        )
+        .await?;
+        if lease.is_some() {
+            return Ok(lease);
         }
     }
     Ok(None)
@@ -179,20 +178,19 @@ pub async fn submit(
 ) -> Result<Submitted> {
     let project = project(pool, slug).await?;
     let mut tx = pool.begin().await?;
-    let stored = match annotations::find_owner(&mut *tx, input.annotation_id).await? {
-        Some(owner) if owner.user_id != Some(actor.user_id) || owner.item_id != input.item_id => {
-            return Err(Error::invalid(
-                "annotation_id",
-                "belongs to another annotation",
-            ));
+    let stored = if input.base_version.is_some() {
+        match annotations::find_owner(&mut *tx, input.annotation_id).await? {
+            Some(owner) if !owner.is(actor.user_id, input.item_id) => {
+                return Err(Error::invalid(
+                    "annotation_id",
+                    "belongs to another annotation",
+                ));
+            }
+            Some(_) => edit(&mut tx, actor, &project, input).await?,
+            None => return Err(Error::NotFound("annotation")),
         }
-        Some(owner) if input.base_version.is_none() => {
-            // A retry of a submission that was already stored.
-            (input.annotation_id, owner.version)
-        }
-        Some(_) => edit(&mut tx, actor, &project, input).await?,
-        None if input.base_version.is_some() => return Err(Error::NotFound("annotation")),
-        None => create(&mut tx, actor, &project, input).await?,
+    } else {
+        create(&mut tx, actor, &project, input).await?
     };
     // The next lease is taken in the same transaction: one commit per submission.
     let lease = lease_in(&mut tx, actor, &project).await?;
@@ -218,11 +216,6 @@ async fn create(
         return Err(Error::NotFound("item"));
     }
     let input = input.validate(&item.answers, &project.kinds)?;
-    if item.annotation_count >= project.overlap {
-        return Err(Error::Conflict(
-            "this item already has all the annotations it needs; your lease had expired. Take the next item.".into(),
-        ));
-    }
     // How the annotator treated the proposal they were shown (if it is this item's).
     let shown = match input.proposal_id {
         Some(id) => proposals::for_item(&mut *tx, input.item_id)
@@ -237,25 +230,46 @@ async fn create(
             outcome(p, input.ranking.as_ref(), &input.thumbs),
         )
     });
-    let version = annotations::insert(
-        &mut *tx,
-        &input,
-        project.project_id,
-        actor.user_id,
-        proposal,
-    )
-    .await
-    .map_err(|e| match e {
-        sqlx::Error::Database(db) if db.constraint() == Some("annotations_item_id_user_id_key") => {
-            Error::Conflict(
-                "you have already labeled this item; edit it from your history instead".into(),
-            )
+    let stored = if item.annotation_count < project.overlap {
+        annotations::insert_counted(
+            &mut *tx,
+            &input,
+            project.project_id,
+            actor.user_id,
+            project.overlap,
+            proposal,
+        )
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(db)
+                if db.constraint() == Some("annotations_item_id_user_id_key") =>
+            {
+                Error::Conflict(
+                    "you have already labeled this item; edit it from your history instead".into(),
+                )
+            }
+            other => other.into(),
+        })?
+    } else {
+        None
+    };
+    if let Some(version) = stored {
+        tracing::info!(annotation.id = %input.annotation_id, item.id = %input.item_id, "annotation stored");
+        return Ok((input.annotation_id, version));
+    }
+    // Not stored: a retry of a submission that was, someone else's id, or a full item.
+    match annotations::find_owner(&mut *tx, input.annotation_id).await? {
+        Some(owner) if owner.is(actor.user_id, input.item_id) => {
+            Ok((input.annotation_id, owner.version))
         }
-        other => other.into(),
-    })?;
-    items::count_annotation(&mut *tx, input.item_id, actor.user_id, project.overlap).await?;
-    tracing::info!(annotation.id = %input.annotation_id, item.id = %input.item_id, "annotation stored");
-    Ok((input.annotation_id, version))
+        Some(_) => Err(Error::invalid(
+            "annotation_id",
+            "belongs to another annotation",
+        )),
+        None => Err(Error::Conflict(
+            "this item already has all the annotations it needs; your lease had expired. Take the next item.".into(),
+        )),
+    }
 }
 
 async fn edit(

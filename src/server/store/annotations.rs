@@ -12,6 +12,13 @@ pub struct Owner {
     pub version: i32,
 }
 
+impl Owner {
+    /// Whether this is the user's annotation of the item.
+    pub fn is(&self, user_id: Uuid, item_id: Uuid) -> bool {
+        self.user_id == Some(user_id) && self.item_id == item_id
+    }
+}
+
 /// Who wrote the annotation with this id, if it exists.
 pub async fn find_owner(
     db: impl PgExecutor<'_>,
@@ -44,20 +51,34 @@ pub async fn lock_own(
     .await
 }
 
-/// Stores a new annotation, with the proposal its author was shown and how they treated it.
-pub async fn insert(
+/// Stores a new annotation (with the proposal its author was shown and how they treated
+/// it), counts it on its item (complete at `overlap`) and ends the annotator's lease on the
+/// item, in one statement. `None` when the annotation id is already stored (nothing changes
+/// then): a retry, or someone else's id.
+pub async fn insert_counted(
     db: impl PgExecutor<'_>,
     a: &AnnotationInput,
     project_id: Uuid,
     user_id: Uuid,
+    overlap: i32,
     proposal: Option<(Uuid, crate::model::proposal::ProposalOutcome)>,
-) -> sqlx::Result<i32> {
+) -> sqlx::Result<Option<i32>> {
     sqlx::query_scalar!(
-        "INSERT INTO annotations (annotation_id, item_id, project_id, user_id, ranking, thumbs, ideal_answer,
-                                  ideal_from, flags, comment, shown_order, time_spent_ms, proposal_id,
-                                  proposal_outcome)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-         RETURNING version",
+        "WITH stored AS (
+             INSERT INTO annotations (annotation_id, item_id, project_id, user_id, ranking, thumbs,
+                                      ideal_answer, ideal_from, flags, comment, shown_order,
+                                      time_spent_ms, proposal_id, proposal_outcome)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT (annotation_id) DO NOTHING
+             RETURNING version),
+         released AS (
+             DELETE FROM assignments
+             WHERE item_id = $2 AND user_id = $4 AND EXISTS (SELECT 1 FROM stored)),
+         counted AS (
+             UPDATE items SET annotation_count = annotation_count + 1,
+                    completed_at = CASE WHEN annotation_count + 1 >= $15 THEN now() ELSE completed_at END
+             WHERE item_id = $2 AND EXISTS (SELECT 1 FROM stored))
+         SELECT version FROM stored",
         a.annotation_id,
         a.item_id,
         project_id,
@@ -72,8 +93,9 @@ pub async fn insert(
         i32::try_from(a.time_spent_ms).unwrap_or(i32::MAX),
         proposal.map(|p| p.0),
         proposal.map(|p| p.1.as_str()),
+        overlap,
     )
-    .fetch_one(db)
+    .fetch_optional(db)
     .await
 }
 

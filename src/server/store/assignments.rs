@@ -44,20 +44,28 @@ pub async fn find_active(
     .await
 }
 
-/// Leases the item to the user for `seconds`. Renewing one's own (expired) lease keeps
-/// the answer order it was first shown in.
-pub async fn lease(
+/// Leases the item to the user for `seconds` if it has room for them: fewer than `overlap`
+/// submitted annotations and other people's unexpired leases. The caller holds the item's
+/// row lock, and this statement starts after it was taken, so it sees every lease committed
+/// before (later ones must wait for the lock). `None` when the item is full. Renewing
+/// one's own (expired) lease keeps the answer order it was first shown in.
+pub async fn lease_if_free(
     db: impl PgExecutor<'_>,
     item_id: Uuid,
     user_id: Uuid,
     project_id: Uuid,
     shown_order: &[Uuid],
     seconds: i32,
-) -> sqlx::Result<Lease> {
+    overlap: i32,
+) -> sqlx::Result<Option<Lease>> {
     sqlx::query_as!(
         Lease,
         r#"INSERT INTO assignments (item_id, user_id, project_id, shown_order, expires_at)
-         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+         SELECT $1, $2, $3, $4, now() + make_interval(secs => $5)
+         FROM items i
+         WHERE i.item_id = $1
+           AND i.annotation_count + (SELECT count(*) FROM assignments l
+                                     WHERE l.item_id = $1 AND l.user_id <> $2 AND l.expires_at > now()) < $6
          ON CONFLICT (item_id, user_id)
              DO UPDATE SET leased_at = now(), expires_at = EXCLUDED.expires_at
          RETURNING item_id, shown_order, expires_at AS "expires_at: DateTime<Utc>""#,
@@ -65,9 +73,10 @@ pub async fn lease(
         user_id,
         project_id,
         shown_order,
-        f64::from(seconds)
+        f64::from(seconds),
+        i64::from(overlap)
     )
-    .fetch_one(db)
+    .fetch_optional(db)
     .await
 }
 

@@ -56,15 +56,28 @@ pub async fn page(
 /// Rows other transactions hold are skipped, so concurrent callers get different items.
 /// `NO KEY UPDATE` does not conflict with the key-share locks that inserts referencing the
 /// item (assignments, annotations, proposals) take, so those do not hide it.
-/// The capacity test here reads the statement's snapshot; [`free_capacity`] confirms it.
+/// The capacity test here reads the statement's snapshot; [`assignments::lease_if_free`]
+/// confirms it.
+///
+/// [`assignments::lease_if_free`]: super::assignments::lease_if_free
+pub struct Candidate {
+    pub item_id: Uuid,
+    /// The item's answers in their original order.
+    pub answers: Vec<Uuid>,
+}
+
 pub async fn lock_next_candidate(
     db: impl PgExecutor<'_>,
     project_id: Uuid,
     user_id: Uuid,
     overlap: i32,
-) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar!(
-        r#"SELECT i.item_id FROM items i
+) -> sqlx::Result<Option<Candidate>> {
+    sqlx::query_as!(
+        Candidate,
+        r#"SELECT i.item_id,
+                  (SELECT coalesce(array_agg(r.response_id ORDER BY r.ordinal), '{}')
+                   FROM responses r WHERE r.item_id = i.item_id) AS "answers!"
+           FROM items i
            WHERE i.project_id = $1 AND i.completed_at IS NULL
              AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.item_id AND a.user_id = $2)
              AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.item_id AND s.user_id = $2)
@@ -78,36 +91,6 @@ pub async fn lock_next_candidate(
         i64::from(overlap)
     )
     .fetch_optional(db)
-    .await
-}
-
-/// Places still free on an item for this user (`overlap` minus submitted annotations and
-/// other people's unexpired leases), and its answers in their original order. Run as its
-/// own statement after locking the item, it sees every lease committed before the lock.
-pub struct Capacity {
-    pub free: i64,
-    pub answers: Vec<Uuid>,
-}
-
-pub async fn free_capacity(
-    db: impl PgExecutor<'_>,
-    item_id: Uuid,
-    user_id: Uuid,
-    overlap: i32,
-) -> sqlx::Result<Capacity> {
-    sqlx::query_as!(
-        Capacity,
-        r#"SELECT $3::bigint - i.annotation_count
-                  - (SELECT count(*) FROM assignments l
-                     WHERE l.item_id = i.item_id AND l.user_id <> $2 AND l.expires_at > now()) AS "free!",
-                  (SELECT coalesce(array_agg(r.response_id ORDER BY r.ordinal), '{}')
-                   FROM responses r WHERE r.item_id = i.item_id) AS "answers!"
-           FROM items i WHERE i.item_id = $1"#,
-        item_id,
-        user_id,
-        i64::from(overlap)
-    )
-    .fetch_one(db)
     .await
 }
 
@@ -130,28 +113,6 @@ pub async fn lock(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<Option
     )
     .fetch_optional(db)
     .await
-}
-
-/// Counts a new annotation (the item is complete when it reaches `overlap`) and ends the
-/// annotator's lease on it, in one statement.
-pub async fn count_annotation(
-    db: impl PgExecutor<'_>,
-    item_id: Uuid,
-    user_id: Uuid,
-    overlap: i32,
-) -> sqlx::Result<()> {
-    sqlx::query!(
-        "WITH released AS (DELETE FROM assignments WHERE item_id = $1 AND user_id = $3)
-         UPDATE items SET annotation_count = annotation_count + 1,
-                completed_at = CASE WHEN annotation_count + 1 >= $2 THEN now() ELSE completed_at END
-         WHERE item_id = $1",
-        item_id,
-        overlap,
-        user_id
-    )
-    .execute(db)
-    .await?;
-    Ok(())
 }
 
 pub async fn messages(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<serde_json::Value> {

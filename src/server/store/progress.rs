@@ -4,7 +4,7 @@
 use sqlx::PgExecutor;
 
 /// Folds the rows that inserting and deleting transactions left (slots from 64 up, one per
-/// transaction) into the 64 item slots. Rows of transactions still running are not
+/// transaction) into the 16 item slots. Rows of transactions still running are not
 /// visible here and stay for a later pass. Returns how many rows were folded.
 pub async fn fold(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
     let folded = sqlx::query_scalar!(
@@ -13,7 +13,7 @@ pub async fn fold(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
                RETURNING project_id, slot, items, completed),
            added AS (
                INSERT INTO project_progress AS p (project_id, slot, items, completed)
-               SELECT project_id, slot % 64, sum(items)::bigint, sum(completed)::bigint
+               SELECT project_id, slot % 16, sum(items)::bigint, sum(completed)::bigint
                FROM moved GROUP BY 1, 2 ORDER BY 1, 2
                ON CONFLICT (project_id, slot) DO UPDATE
                    SET items = p.items + excluded.items, completed = p.completed + excluded.completed)
