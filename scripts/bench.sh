@@ -25,7 +25,7 @@ export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/verdict_bench"
 psql -q "$DATABASE_URL" -c "CREATE EXTENSION pg_stat_statements"
 
 VERDICT_ADDR="127.0.0.1:$PORT" VERDICT_NO_DEMO=1 VERDICT_ADMIN_PASSWORD="bench-admin-password" \
-  VERDICT_DB_MAX_CONNECTIONS=60 RUST_LOG=warn target/release/verdict serve >"$PG_DIR/verdict.log" 2>&1 &
+  RUST_LOG=warn target/release/verdict serve >"$PG_DIR/verdict.log" 2>&1 &
 SERVER_PID=$!
 healthy=no
 for _ in $(seq 150); do

@@ -31,14 +31,21 @@ pub struct DbConfig {
     )]
     pub local_pg_port: u16,
 
-    /// Largest number of database connections this process opens.
+    /// Largest number of database connections this process opens (default: four per CPU
+    /// core, at least 8). More connections than the database can run at once only make
+    /// them queue inside PostgreSQL instead of here.
     #[arg(
         long,
         env = "VERDICT_DB_MAX_CONNECTIONS",
-        default_value_t = 20,
+        default_value_t = default_pool_size(),
         global = true
     )]
     pub db_max_connections: u32,
+}
+
+fn default_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    u32::try_from(cores * 4).unwrap_or(u32::MAX).max(8)
 }
 
 /// Settings of `verdict serve`.
