@@ -298,6 +298,11 @@ async fn resubmitting_the_same_annotation_id_is_harmless(pool: PgPool) {
         .unwrap();
     assert_eq!(first.annotation_id, retry.annotation_id);
     assert_eq!(retry.version, Some(1));
+    assert_eq!(
+        retry.next.unwrap().progress.mine_today,
+        1,
+        "a retry is not counted as another annotation today"
+    );
     assert_eq!(count(&pool, "SELECT count(*) FROM annotations").await, 1);
     assert_eq!(
         count(&pool, "SELECT sum(annotation_count)::bigint FROM items").await,
@@ -401,6 +406,10 @@ async fn edits_need_the_current_version(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(reopened.existing.unwrap().version, 2);
+    assert_eq!(
+        reopened.progress.mine_today, 1,
+        "an edit is not a new annotation"
+    );
     let history = labeling::history(&pool, &people[0], "p", Some("question 0".into()))
         .await
         .unwrap();

@@ -52,8 +52,8 @@ pub async fn lock_own(
 }
 
 /// Stores a new annotation (with the proposal its author was shown and how they treated
-/// it), counts it on its item (complete at `overlap`) and ends the annotator's lease on the
-/// item, in one statement. `None` when the annotation id is already stored (nothing changes
+/// it), counts it on its item (complete at `overlap`) and on its author's day, and ends the
+/// author's lease on the item, in one statement. `None` when the annotation id is already stored (nothing changes
 /// then): a retry, or someone else's id.
 pub async fn insert_counted(
     db: impl PgExecutor<'_>,
@@ -77,7 +77,11 @@ pub async fn insert_counted(
          counted AS (
              UPDATE items SET annotation_count = annotation_count + 1,
                     completed_at = CASE WHEN annotation_count + 1 >= $15 THEN now() ELSE completed_at END
-             WHERE item_id = $2 AND EXISTS (SELECT 1 FROM stored))
+             WHERE item_id = $2 AND EXISTS (SELECT 1 FROM stored)),
+         tallied AS (
+             INSERT INTO annotator_days AS d (user_id, project_id, day, annotations)
+             SELECT $4, $3, current_date, 1 FROM stored
+             ON CONFLICT (user_id, project_id, day) DO UPDATE SET annotations = d.annotations + 1)
          SELECT version FROM stored",
         a.annotation_id,
         a.item_id,

@@ -123,7 +123,8 @@ pub async fn messages(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<se
 
 /// What the workspace shows for an item, in one round trip: its messages and answers
 /// (in original order, as parallel arrays), the project's completed and total items and
-/// the user's annotations since midnight (database time zone), and the item's done
+/// the user's annotations stored today (UTC, the connections' time zone; from
+/// `annotator_days`), and the item's done
 /// proposal (JSON) with the share of annotators the project holds out.
 pub struct TaskContent {
     pub messages: Json<Vec<crate::model::project::Message>>,
@@ -149,9 +150,9 @@ pub async fn task_content(
                   r.ids AS "answer_ids!", r.ordinals AS "answer_ordinals!",
                   r.models AS "answer_models!: Vec<Option<String>>", r.contents AS "answer_contents!",
                   c.completed AS "completed!", c.total AS "total!",
-                  (SELECT count(*) FROM annotations a WHERE a.user_id = $2 AND a.project_id = i.project_id
-                     AND a.updated_at >= date_trunc('day', now())
-                     AND a.created_at >= date_trunc('day', now())) AS "mine_today!",
+                  coalesce((SELECT d.annotations FROM annotator_days d
+                            WHERE d.user_id = $2 AND d.project_id = i.project_id AND d.day = current_date),
+                           0) AS "mine_today!",
                   (SELECT jsonb_build_object('proposal_id', p.proposal_id, 'model', p.model,
                               'ranking', p.ranking, 'thumbs', p.thumbs, 'rationale', p.rationale,
                               'confidence', p.confidence)
