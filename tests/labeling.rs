@@ -75,6 +75,16 @@ fn ranked(task: &Task) -> AnnotationInput {
     }
 }
 
+/// Takes the annotator's next item and submits a ranking of it; returns both.
+async fn label_next(pool: &PgPool, person: &Actor) -> (Task, AnnotationInput) {
+    let task = labeling::next(pool, person, "p").await.unwrap().unwrap();
+    let input = ranked(&task);
+    labeling::submit(pool, person, "p", input.clone())
+        .await
+        .unwrap();
+    (task, input)
+}
+
 async fn count(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
@@ -314,14 +324,7 @@ async fn resubmitting_the_same_annotation_id_is_harmless(pool: PgPool) {
 async fn a_retry_on_an_item_with_room_is_harmless_and_an_id_is_not_shared(pool: PgPool) {
     project(&pool, 1, 2).await;
     let people = annotators(&pool, 2).await;
-    let task = labeling::next(&pool, &people[0], "p")
-        .await
-        .unwrap()
-        .unwrap();
-    let input = ranked(&task);
-    labeling::submit(&pool, &people[0], "p", input.clone())
-        .await
-        .unwrap();
+    let (task, input) = label_next(&pool, &people[0]).await;
     // The item still has room (overlap 2): the retry must not count as a second annotation.
     let retry = labeling::submit(&pool, &people[0], "p", input.clone())
         .await
@@ -362,14 +365,7 @@ async fn a_retry_on_an_item_with_room_is_harmless_and_an_id_is_not_shared(pool: 
 async fn edits_need_the_current_version(pool: PgPool) {
     project(&pool, 1, 1).await;
     let people = annotators(&pool, 1).await;
-    let task = labeling::next(&pool, &people[0], "p")
-        .await
-        .unwrap()
-        .unwrap();
-    let input = ranked(&task);
-    labeling::submit(&pool, &people[0], "p", input.clone())
-        .await
-        .unwrap();
+    let (_, input) = label_next(&pool, &people[0]).await;
 
     let mut tab_a = input.clone();
     tab_a.base_version = Some(1);

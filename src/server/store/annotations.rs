@@ -53,8 +53,8 @@ pub async fn lock_own(
 
 /// Stores a new annotation (with the proposal its author was shown and how they treated
 /// it), counts it on its item (complete at `overlap`) and on its author's day, and ends the
-/// author's lease on the item, in one statement. `None` when the annotation id is already stored (nothing changes
-/// then): a retry, or someone else's id.
+/// author's lease on the item, in one statement. `None` when the annotation id is already
+/// stored (nothing changes then): a retry, or someone else's id.
 pub async fn insert_counted(
     db: impl PgExecutor<'_>,
     a: &AnnotationInput,

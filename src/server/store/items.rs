@@ -52,6 +52,13 @@ pub async fn page(
     .await
 }
 
+/// An item [`lock_next_candidate`] found and locked.
+pub struct Candidate {
+    pub item_id: Uuid,
+    /// The item's answers in their original order.
+    pub answers: Vec<Uuid>,
+}
+
 /// The first item of the project this user may still label, locked for this transaction.
 /// Rows other transactions hold are skipped, so concurrent callers get different items.
 /// `NO KEY UPDATE` does not conflict with the key-share locks that inserts referencing the
@@ -60,12 +67,6 @@ pub async fn page(
 /// confirms it.
 ///
 /// [`assignments::lease_if_free`]: super::assignments::lease_if_free
-pub struct Candidate {
-    pub item_id: Uuid,
-    /// The item's answers in their original order.
-    pub answers: Vec<Uuid>,
-}
-
 pub async fn lock_next_candidate(
     db: impl PgExecutor<'_>,
     project_id: Uuid,
