@@ -4,6 +4,9 @@
 use clap::Parser;
 use verdict::server::{cli, telemetry};
 
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     telemetry::init();
