@@ -471,6 +471,12 @@ async fn exports_cover_every_annotation_across_pages(pool: PgPool) {
         .map(|r| r["annotation_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids.len(), annotations, "each annotation once");
+    // Pages are read by several connections at once and still written in item order.
+    let numbers: Vec<usize> = raw
+        .iter()
+        .map(|r| r["external_id"].as_str().unwrap()[1..].parse().unwrap())
+        .collect();
+    assert!(numbers.is_sorted(), "records in item order");
     for record in &raw {
         let n = &record["external_id"].as_str().unwrap()[1..];
         let answers: Vec<&str> = record["answers"]

@@ -16,7 +16,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use uuid::Uuid;
 
@@ -63,7 +63,7 @@ pub enum Sink<'a> {
 }
 
 /// Items read per page of an export.
-const PAGE: i64 = 2000;
+const PAGE: i64 = 1000;
 
 /// Writes the project's records as JSON Lines to `out`; `progress` is called after each item.
 pub async fn export_jsonl(
@@ -134,12 +134,29 @@ struct Page {
     annotations: Vec<items::ExportAnnotationRow>,
 }
 
-/// Pages a reader task keeps ready ahead of the writer.
-const PAGES_AHEAD: usize = 2;
+/// Connections that read an export's pages at once, in one shared snapshot. PostgreSQL
+/// takes about as long to prepare a page as the writer takes to write it, and a connection
+/// is one backend on one core: two readers keep the database busy beside the writer.
+const READERS: usize = 2;
 
-/// Streams the records into `sink`. A reader task reads pages of items, their answers and
-/// annotations as flat rows, all in one read-only snapshot, and hands them over a bounded
-/// channel: the database prepares the next page while this task writes the current one,
+/// Pages read and not yet written, at most: what bounds an export's memory.
+const PAGES_IN_FLIGHT: usize = 3;
+
+/// A page as a reader hands it to the writer: its number in the export, and its room among
+/// the pages in flight, given back when the writer has written it.
+type ReadPage = (usize, Result<Page>, tokio::sync::OwnedSemaphorePermit);
+
+/// Where the next page starts; readers take pages from it in turn.
+#[derive(Default)]
+struct NextPage {
+    number: usize,
+    after: i64,
+    done: bool,
+}
+
+/// Streams the records into `sink`. Reader tasks read pages of items, their answers and
+/// annotations as flat rows, all in one read-only snapshot, and hand them over a bounded
+/// channel: the database prepares the next pages while this task writes the current one,
 /// and memory stays at a few pages whatever the project's size.
 async fn export(
     pool: &PgPool,
@@ -147,7 +164,7 @@ async fn export(
     slug: &str,
     options: &ExportOptions,
     filters: &ExportFilters,
-    mut sink: Sink<'_>,
+    sink: Sink<'_>,
     progress: &mut (dyn FnMut(ExportSummary) + Send),
 ) -> Result<ExportSummary> {
     let project = authorize(pool, actor, slug, &[Scope::ExportRead]).await?;
@@ -158,26 +175,90 @@ async fn export(
             "test_fraction must be in [0, 1) and min_agreement in [0, 1]",
         ));
     }
-    let mut tx = pool.begin().await?;
-    items::read_snapshot(&mut tx).await?;
-    let (pages_in, mut pages) = tokio::sync::mpsc::channel(PAGES_AHEAD);
-    // The reader stops at the end, at an error, or when this task stops listening.
-    tokio::spawn(read_pages(
-        tx,
-        project.project_id,
-        filters.clone(),
-        pages_in,
-    ));
-    let mut annotators = Pseudonyms::new(project.project_id);
-    let mut summary = ExportSummary::default();
-    let mut line = Vec::with_capacity(8192);
-    let full = |s: &ExportSummary| filters.limit.is_some_and(|limit| s.records >= limit);
-    'pages: while let Some(page) = pages.recv().await {
+    // A preview reads one page; a small pool keeps its connections for other requests.
+    let readers = if filters.limit.is_some() || pool.options().get_max_connections() < 4 {
+        1
+    } else {
+        READERS
+    };
+    let mut first = pool.begin().await?;
+    items::read_snapshot(&mut first, None).await?;
+    let mut readers_tx = Vec::with_capacity(readers);
+    if readers > 1 {
+        let snapshot = items::export_snapshot(&mut first).await?;
+        for _ in 1..readers {
+            let mut tx = pool.begin().await?;
+            items::read_snapshot(&mut tx, Some(&snapshot)).await?;
+            readers_tx.push(tx);
+        }
+    }
+    // The first transaction joins last: the others have taken its snapshot by now.
+    readers_tx.push(first);
+    let (pages_in, mut pages) = tokio::sync::mpsc::channel::<ReadPage>(PAGES_IN_FLIGHT);
+    let room = std::sync::Arc::new(tokio::sync::Semaphore::new(PAGES_IN_FLIGHT));
+    let next = std::sync::Arc::new(tokio::sync::Mutex::new(NextPage::default()));
+    for tx in readers_tx {
+        // A reader stops at the end, at an error, or when this task stops listening.
+        tokio::spawn(read_pages(
+            tx,
+            project.project_id,
+            filters.clone(),
+            next.clone(),
+            room.clone(),
+            pages_in.clone(),
+        ));
+    }
+    drop(pages_in);
+    let mut writer = Writer {
+        sink,
+        options,
+        limit: filters.limit,
+        annotators: Pseudonyms::new(project.project_id),
+        summary: ExportSummary::default(),
+        line: Vec::with_capacity(8192),
+        progress,
+    };
+    // Pages may arrive out of order; each waits here for its turn.
+    let mut waiting = BTreeMap::new();
+    let mut turn = 0;
+    'pages: while let Some((number, page, permit)) = pages.recv().await {
+        waiting.insert(number, (page?, permit));
+        while let Some((page, _permit)) = waiting.remove(&turn) {
+            turn += 1;
+            if writer.write(page).await? {
+                break 'pages;
+            }
+        }
+    }
+    let summary = writer.finish().await?;
+    tracing::info!(
+        project.slug = slug,
+        items = summary.items,
+        records = summary.records,
+        "export finished"
+    );
+    Ok(summary)
+}
+
+/// Writes pages of rows as records into a sink.
+struct Writer<'s, 'p> {
+    sink: Sink<'s>,
+    options: &'p ExportOptions,
+    limit: Option<u64>,
+    annotators: Pseudonyms,
+    summary: ExportSummary,
+    line: Vec<u8>,
+    progress: &'p mut (dyn FnMut(ExportSummary) + Send),
+}
+
+impl Writer<'_, '_> {
+    /// Writes the page's records; true once the limit is reached.
+    async fn write(&mut self, page: Page) -> Result<bool> {
         let Page {
             items,
             answers,
             annotations,
-        } = page?;
+        } = page;
         let mut answers = answers.into_iter().peekable();
         let mut annotations = annotations.into_iter().peekable();
         for row in items {
@@ -190,7 +271,7 @@ async fn export(
             };
             while let Some(a) = annotations.next_if(|a| a.item_seq <= row.item_seq) {
                 if a.item_seq == row.item_seq {
-                    item.annotations.push(annotators.export(a));
+                    item.annotations.push(self.annotators.export(a));
                 }
             }
             while let Some(answer) = answers.next_if(|a| a.item_seq <= row.item_seq) {
@@ -207,14 +288,17 @@ async fn export(
                 continue;
             }
             item.messages = row.messages.0;
-            let records = ItemRecords::new(&item, options);
+            let records = ItemRecords::new(&item, self.options);
             for record in records.iter() {
-                match &mut sink {
+                match &mut self.sink {
                     Sink::Jsonl(out) => {
-                        line.clear();
-                        serde_json::to_writer(&mut line, &record).map_err(anyhow::Error::from)?;
-                        line.push(b'\n');
-                        out.write_all(&line).await.context("writing the export")?;
+                        self.line.clear();
+                        serde_json::to_writer(&mut self.line, &record)
+                            .map_err(anyhow::Error::from)?;
+                        self.line.push(b'\n');
+                        out.write_all(&self.line)
+                            .await
+                            .context("writing the export")?;
                     }
                     Sink::Parquet(writer) => {
                         let pair = record
@@ -223,67 +307,100 @@ async fn export(
                         writer.push(&pair).context("writing the export")?;
                     }
                 }
-                summary.records += 1;
-                if full(&summary) {
+                self.summary.records += 1;
+                if self.full() {
                     break;
                 }
             }
-            summary.items += 1;
-            progress(summary);
-            if full(&summary) {
-                break 'pages;
+            self.summary.items += 1;
+            (self.progress)(self.summary);
+            if self.full() {
+                return Ok(true);
             }
         }
+        Ok(false)
     }
-    if let Sink::Jsonl(out) = &mut sink {
-        out.flush().await.context("writing the export")?;
+
+    fn full(&self) -> bool {
+        self.limit
+            .is_some_and(|limit| self.summary.records >= limit)
     }
-    tracing::info!(
-        project.slug = slug,
-        items = summary.items,
-        records = summary.records,
-        "export finished"
-    );
-    Ok(summary)
+
+    async fn finish(mut self) -> Result<ExportSummary> {
+        if let Sink::Jsonl(out) = &mut self.sink {
+            out.flush().await.context("writing the export")?;
+        }
+        Ok(self.summary)
+    }
 }
 
-/// Reads the export's pages in `tx` and sends them to `pages` until the project ends.
+/// Reads pages in `tx`, taking each from `next`, and sends them to `pages` until the
+/// project ends. A page waits for `room` among the pages in flight before it is taken.
 async fn read_pages(
     mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
     project_id: Uuid,
     filters: ExportFilters,
-    pages: tokio::sync::mpsc::Sender<Result<Page>>,
+    next: std::sync::Arc<tokio::sync::Mutex<NextPage>>,
+    room: std::sync::Arc<tokio::sync::Semaphore>,
+    pages: tokio::sync::mpsc::Sender<ReadPage>,
 ) {
-    let mut after = 0;
     loop {
-        let page = match read_page(&mut tx, project_id, &filters, after).await {
-            Ok(None) => return,
-            Ok(Some(page)) => page,
-            Err(e) => {
-                // The writer reports it; nothing more to read either way.
-                let _ = pages.send(Err(e)).await;
+        let Ok(permit) = room.clone().acquire_owned().await else {
+            return;
+        };
+        // The page's items are read under the lock: they say where the page after starts.
+        let (number, items) = {
+            let mut next = next.lock().await;
+            if next.done {
                 return;
             }
+            let items = items::export_items(
+                &mut *tx,
+                project_id,
+                filters.complete_only,
+                next.after,
+                PAGE,
+            )
+            .await;
+            let number = next.number;
+            match items {
+                Ok(items) if items.is_empty() => {
+                    next.done = true;
+                    return;
+                }
+                Ok(items) => {
+                    next.number += 1;
+                    next.after = items.last().map_or(next.after, |item| item.item_seq);
+                    (number, items)
+                }
+                Err(e) => {
+                    // The writer reports it (the channel has room for every page in flight).
+                    next.done = true;
+                    let _ = pages.send((number, Err(e.into()), permit)).await;
+                    return;
+                }
+            }
         };
-        after = page.items.last().map_or(after, |item| item.item_seq);
-        if pages.send(Ok(page)).await.is_err() {
+        let page = read_page(&mut tx, project_id, &filters, items).await;
+        if pages.send((number, page, permit)).await.is_err() {
             return;
         }
     }
 }
 
-/// The page of items after `after` with what the export needs of them; `None` after the
-/// last item.
+/// What the export needs of the page's `items` (at least one).
 async fn read_page(
     tx: &mut sqlx::PgConnection,
     project_id: Uuid,
     filters: &ExportFilters,
-    after: i64,
-) -> Result<Option<Page>> {
-    let items =
-        items::export_items(&mut *tx, project_id, filters.complete_only, after, PAGE).await?;
+    items: Vec<items::ExportItemRow>,
+) -> Result<Page> {
     let (Some(first), Some(last)) = (items.first(), items.last()) else {
-        return Ok(None);
+        return Ok(Page {
+            items,
+            answers: Vec::new(),
+            annotations: Vec::new(),
+        });
     };
     let range = (first.item_seq, last.item_seq);
     let annotations =
@@ -298,11 +415,11 @@ async fn read_page(
         }
     }
     let answers = items::export_answers(&mut *tx, project_id, range, &labeled).await?;
-    Ok(Some(Page {
+    Ok(Page {
         items,
         answers,
         annotations,
-    }))
+    })
 }
 
 /// Annotators' pseudonyms, computed once per person in an export.

@@ -293,17 +293,38 @@ pub async fn upsert_for_feedback(
 }
 
 /// Makes the (just begun) transaction read one snapshot throughout, read-only: an export
-/// reads its pages as of one moment. Its page queries run without parallel workers: each
-/// reads a few thousand rows by index, where starting workers costs more than it saves
-/// (and the exporting process wants the other cores).
-pub async fn read_snapshot(db: &mut sqlx::PgConnection) -> sqlx::Result<()> {
+/// reads its pages as of one moment. With `shared`, the snapshot is the one another open
+/// transaction exported ([`export_snapshot`]), so several connections read the same moment.
+/// Its page queries run without parallel workers: each reads a few thousand rows by index,
+/// where starting workers costs more than it saves (and the exporting process wants the
+/// other cores).
+pub async fn read_snapshot(db: &mut sqlx::PgConnection, shared: Option<&str>) -> sqlx::Result<()> {
     sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *db)
         .await?;
+    if let Some(snapshot) = shared {
+        // SET takes no parameters; a snapshot id is hex digits and dashes, checked here.
+        if !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(sqlx::Error::Protocol(format!(
+                "not a snapshot id: {snapshot}"
+            )));
+        }
+        sqlx::query(&format!("SET TRANSACTION SNAPSHOT '{snapshot}'"))
+            .execute(&mut *db)
+            .await?;
+    }
     sqlx::query!("SET LOCAL max_parallel_workers_per_gather = 0")
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// The id of this transaction's snapshot, for other connections to read it too while this
+/// transaction is open.
+pub async fn export_snapshot(db: &mut sqlx::PgConnection) -> sqlx::Result<String> {
+    sqlx::query_scalar!(r#"SELECT pg_export_snapshot() AS "id!""#)
+        .fetch_one(db)
+        .await
 }
 
 pub struct ExportItemRow {
