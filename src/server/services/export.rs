@@ -349,60 +349,53 @@ async fn read_pages(
             return;
         };
         // The page's items are read under the lock: they say where the page after starts.
-        let (number, items) = {
+        let (number, items, range) = {
             let mut next = next.lock().await;
             if next.done {
                 return;
             }
-            let items = items::export_items(
+            let number = next.number;
+            let items = match items::export_items(
                 &mut *tx,
                 project_id,
                 filters.complete_only,
                 next.after,
                 PAGE,
             )
-            .await;
-            let number = next.number;
-            match items {
-                Ok(items) if items.is_empty() => {
-                    next.done = true;
-                    return;
-                }
-                Ok(items) => {
-                    next.number += 1;
-                    next.after = items.last().map_or(next.after, |item| item.item_seq);
-                    (number, items)
-                }
+            .await
+            {
+                Ok(items) => items,
                 Err(e) => {
                     // The writer reports it (the channel has room for every page in flight).
                     next.done = true;
                     let _ = pages.send((number, Err(e.into()), permit)).await;
                     return;
                 }
-            }
+            };
+            let (Some(first), Some(last)) = (items.first(), items.last()) else {
+                next.done = true;
+                return;
+            };
+            let range = (first.item_seq, last.item_seq);
+            next.after = last.item_seq;
+            next.number += 1;
+            (number, items, range)
         };
-        let page = read_page(&mut tx, project_id, &filters, items).await;
+        let page = read_page(&mut tx, project_id, &filters, items, range).await;
         if pages.send((number, page, permit)).await.is_err() {
             return;
         }
     }
 }
 
-/// What the export needs of the page's `items` (at least one).
+/// What the export needs of the page's `items`, whose `item_seq`s span `range`.
 async fn read_page(
     tx: &mut sqlx::PgConnection,
     project_id: Uuid,
     filters: &ExportFilters,
     items: Vec<items::ExportItemRow>,
+    range: (i64, i64),
 ) -> Result<Page> {
-    let (Some(first), Some(last)) = (items.first(), items.last()) else {
-        return Ok(Page {
-            items,
-            answers: Vec::new(),
-            annotations: Vec::new(),
-        });
-    };
-    let range = (first.item_seq, last.item_seq);
     let annotations =
         items::export_annotations(&mut *tx, project_id, range, filters.from, filters.to).await?;
     // Answers only of the items that have annotations (both lists are by item_seq).
