@@ -3,6 +3,8 @@
 # next → submit over HTTP against a release build, next to pgbench's single-row insert
 # rate at the same concurrency, on a throwaway PostgreSQL with default durability.
 # Usage: scripts/bench.sh [--levels 1,10,50] [--items 10000] [--seconds 10]
+# VERDICT_BIN=path serves another build (to compare two); BENCH_PG_EXTRA adds postgres -c
+# settings.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
@@ -19,13 +21,13 @@ trap cleanup EXIT
 cargo build --release --features ssr --bins
 # Default durability: the comparison with pgbench is about committed writes.
 # pg_stat_statements shows where the database's time went (printed at the end).
-throwaway_pg "${VERDICT_BENCH_PG_PORT:-54340}" shared_preload_libraries=pg_stat_statements
+throwaway_pg "${VERDICT_BENCH_PG_PORT:-54340}" shared_preload_libraries=pg_stat_statements ${BENCH_PG_EXTRA:-}
 psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE verdict_bench"
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/verdict_bench"
 psql -q "$DATABASE_URL" -c "CREATE EXTENSION pg_stat_statements"
 
 VERDICT_ADDR="127.0.0.1:$PORT" VERDICT_NO_DEMO=1 VERDICT_ADMIN_PASSWORD="bench-admin-password" \
-  RUST_LOG=warn target/release/verdict serve >"$PG_DIR/verdict.log" 2>&1 &
+  RUST_LOG=warn "${VERDICT_BIN:-target/release/verdict}" serve >"$PG_DIR/verdict.log" 2>&1 &
 SERVER_PID=$!
 healthy=no
 for _ in $(seq 150); do
