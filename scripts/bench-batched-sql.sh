@@ -20,16 +20,11 @@ source scripts/setup.sh
 source scripts/throwaway-pg.sh
 ITEMS=${1:-300000}
 SECONDS_EACH=${2:-8}
-OUT=$(mktemp -d /tmp/verdict-batched-sql.XXXXXX)
-trap 'throwaway_pg_stop; rm -rf "$OUT"' EXIT
-
-cargo build --release --features ssr --bin verdict
+bench_start batched-sql
 # Default durability, as bench.sh; room for the seeding's WAL, so that no checkpoint it
 # forces falls into the timed runs (the seeding ends with one).
-throwaway_pg "${VERDICT_BENCH_PG_PORT:-54343}" max_wal_size=8GB
-psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE verdict_batched"
-export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/verdict_batched"
-target/release/verdict project create --slug batched --name "Batched SQL" >/dev/null
+bench_project_db "${VERDICT_BENCH_PG_PORT:-54343}" verdict_batched batched "Batched SQL" \
+  max_wal_size=8GB
 PROJECT=$(psql -Atq "$DATABASE_URL" -c "SELECT project_id FROM projects WHERE slug = 'batched'")
 
 echo "seeding $ITEMS items (a prompt of 40 words, four answers of 300) and 50 annotators…"

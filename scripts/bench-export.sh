@@ -10,14 +10,9 @@ source scripts/setup.sh
 source scripts/throwaway-pg.sh
 ANNOTATIONS=${1:-1000000}
 ITEMS=$((ANNOTATIONS / 4))
-OUT=$(mktemp -d /tmp/verdict-export-bench.XXXXXX)
-trap 'throwaway_pg_stop; rm -rf "$OUT"' EXIT
-
-cargo build --release --features ssr --bin verdict
-throwaway_pg "${VERDICT_BENCH_PG_PORT:-54341}" fsync=off synchronous_commit=off
-psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE verdict_export_bench"
-export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/verdict_export_bench"
-target/release/verdict project create --slug bench --name "Export benchmark" >/dev/null
+bench_start export-bench
+bench_project_db "${VERDICT_BENCH_PG_PORT:-54341}" verdict_export_bench bench "Export benchmark" \
+  fsync=off synchronous_commit=off
 
 echo "generating $ITEMS items, $((ITEMS * 4)) answers, $((ITEMS * 4)) annotations…"
 started=$(date +%s)

@@ -14,14 +14,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 source scripts/throwaway-pg.sh
 ITEMS=${1:-1000000}
-OUT=$(mktemp -d /tmp/verdict-import-bench.XXXXXX)
-trap 'throwaway_pg_stop; rm -rf "$OUT"' EXIT
-
-cargo build --release --features ssr --bin verdict
-throwaway_pg "${VERDICT_BENCH_PG_PORT:-54342}" max_wal_size=4GB
-psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE verdict_import_bench"
-export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/verdict_import_bench"
-target/release/verdict project create --slug bench --name "Import benchmark" >/dev/null
+bench_start import-bench
+bench_project_db "${VERDICT_BENCH_PG_PORT:-54342}" verdict_import_bench bench "Import benchmark" \
+  max_wal_size=4GB
 
 # The JSONL to import, and the same items as COPY text (one row each) for the floor.
 python3 - "$ITEMS" "$OUT/items.jsonl" "$OUT/rows.tsv" <<'PY'

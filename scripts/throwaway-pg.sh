@@ -27,3 +27,23 @@ throwaway_pg_stop() {
   as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$PG_DIR"
 }
+
+# For the benchmarks: builds the release binary and makes OUT, a scratch directory that
+# goes, with the cluster, when the script exits.
+bench_start() {
+  OUT=$(mktemp -d "/tmp/verdict-$1.XXXXXX")
+  trap 'throwaway_pg_stop; rm -rf "$OUT"' EXIT
+  cargo build --release --features ssr --bin verdict
+}
+
+# For the benchmarks: a throwaway cluster on PORT (more arguments: postgres -c options)
+# with a database NAME holding Verdict's schema and one project SLUG titled TITLE; sets
+# DATABASE_URL to it. Needs the release build.
+bench_project_db() {
+  local port=$1 name=$2 slug=$3 title=$4
+  shift 4
+  throwaway_pg "$port" "$@"
+  psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE $name"
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/$name"
+  target/release/verdict project create --slug "$slug" --name "$title" >/dev/null
+}
