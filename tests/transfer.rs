@@ -500,3 +500,58 @@ async fn exports_cover_every_annotation_across_pages(pool: PgPool) {
         assert_eq!(pair["rejected"], format!("bad {n}"));
     }
 }
+
+/// `verdict export --out -` as an admin pipes it into a file: standard output holds the
+/// records and nothing else (logs and the summary go to standard error).
+#[sqlx::test]
+async fn the_cli_exports_to_standard_output_only_records(pool: PgPool) {
+    setup(&pool).await;
+    let lines = "{\"external_id\": \"a\", \"prompt\": \"A?\", \"responses\": [\"yes\", \"no\"]}\n\
+                 {\"external_id\": \"b\", \"prompt\": \"B?\", \"responses\": [\"up\", \"down\"]}\n";
+    import(&pool, lines.as_bytes(), None, false).await.unwrap();
+    let person = &annotate(&pool).await[0];
+    while let Some(task) = labeling::next(&pool, person, "p").await.unwrap() {
+        let shown: Vec<Uuid> = task.answers.iter().map(|a| a.response_id).collect();
+        let input = AnnotationInput {
+            annotation_id: Uuid::new_v4(),
+            item_id: task.item_id,
+            ranking: Some(shown.iter().map(|id| vec![*id]).collect()),
+            shown_order: shown,
+            ..Default::default()
+        };
+        labeling::submit(&pool, person, "p", input).await.unwrap();
+    }
+    let options = pool.connect_options();
+    let url = format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap()
+    );
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args(["export", "--project", "p", "--format", "raw", "--out", "-"])
+        .env("DATABASE_URL", url)
+        .env_remove("RUST_LOG")
+        .env_remove("VERDICT_LOG_FORMAT")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let records: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a record ({e}): {l}")))
+        .collect();
+    let ids: Vec<&str> = records
+        .iter()
+        .map(|r| r["external_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["a", "b"]);
+    assert!(
+        stderr.contains("export finished"),
+        "the log is on stderr: {stderr}"
+    );
+    assert!(stderr.contains("exported 2 records"), "{stderr}");
+}
