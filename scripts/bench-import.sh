@@ -59,12 +59,17 @@ floor_table() {
     -c "CHECKPOINT"
 }
 floor() {
-  local label=$1 started ended
+  local label=$1 started ended pids=() pid loaded
   shift
   started=$(date +%s.%N)
-  for file in "$@"; do psql -q "$DATABASE_URL" -c "COPY floor_items FROM '$file'" & done
-  wait
+  for file in "$@"; do
+    psql -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "COPY floor_items FROM '$file'" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
   ended=$(date +%s.%N)
+  loaded=$(psql -Atq "$DATABASE_URL" -c "SELECT count(*) FROM floor_items")
+  if [ "$loaded" -ne "$ITEMS" ]; then echo "COPY loaded $loaded of $ITEMS rows" >&2; exit 1; fi
   printf '%-22s %d items in %6.1f s = %8.0f items/s\n' "$label" "$ITEMS" \
     "$(echo "$ended - $started" | bc -l)" "$(echo "$ITEMS / ($ended - $started)" | bc -l)"
 }
