@@ -501,16 +501,14 @@ async fn exports_cover_every_annotation_across_pages(pool: PgPool) {
     }
 }
 
-/// `verdict export --out -` as an admin pipes it into a file: standard output holds the
-/// records and nothing else (logs and the summary go to standard error).
-#[sqlx::test]
-async fn the_cli_exports_to_standard_output_only_records(pool: PgPool) {
-    setup(&pool).await;
+/// Items "a" and "b", each ranked by one annotator.
+async fn two_ranked_items(pool: &PgPool) {
+    setup(pool).await;
     let lines = "{\"external_id\": \"a\", \"prompt\": \"A?\", \"responses\": [\"yes\", \"no\"]}\n\
                  {\"external_id\": \"b\", \"prompt\": \"B?\", \"responses\": [\"up\", \"down\"]}\n";
-    import(&pool, lines.as_bytes(), None, false).await.unwrap();
-    let person = &annotate(&pool).await[0];
-    while let Some(task) = labeling::next(&pool, person, "p").await.unwrap() {
+    import(pool, lines.as_bytes(), None, false).await.unwrap();
+    let person = &annotate(pool).await[0];
+    while let Some(task) = labeling::next(pool, person, "p").await.unwrap() {
         let shown: Vec<Uuid> = task.answers.iter().map(|a| a.response_id).collect();
         let input = AnnotationInput {
             annotation_id: Uuid::new_v4(),
@@ -519,8 +517,12 @@ async fn the_cli_exports_to_standard_output_only_records(pool: PgPool) {
             shown_order: shown,
             ..Default::default()
         };
-        labeling::submit(&pool, person, "p", input).await.unwrap();
+        labeling::submit(pool, person, "p", input).await.unwrap();
     }
+}
+
+/// Runs the built `verdict` binary on the test's database, with the default log settings.
+fn verdict(pool: &PgPool, args: &[&str]) -> std::process::Output {
     let options = pool.connect_options();
     let url = format!(
         "postgres://{}@{}:{}/{}",
@@ -529,14 +531,24 @@ async fn the_cli_exports_to_standard_output_only_records(pool: PgPool) {
         options.get_port(),
         options.get_database().unwrap()
     );
-
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_verdict"))
-        .args(["export", "--project", "p", "--format", "raw", "--out", "-"])
+    std::process::Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args(args)
         .env("DATABASE_URL", url)
         .env_remove("RUST_LOG")
         .env_remove("VERDICT_LOG_FORMAT")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// `verdict export --out -` as an admin pipes it into a file: standard output holds the
+/// records and nothing else (logs and the summary go to standard error).
+#[sqlx::test]
+async fn the_cli_exports_to_standard_output_only_records(pool: PgPool) {
+    two_ranked_items(&pool).await;
+    let output = verdict(
+        &pool,
+        &["export", "--project", "p", "--format", "raw", "--out", "-"],
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     let records: Vec<Value> = String::from_utf8(output.stdout)
@@ -554,4 +566,91 @@ async fn the_cli_exports_to_standard_output_only_records(pool: PgPool) {
         "the log is on stderr: {stderr}"
     );
     assert!(stderr.contains("exported 2 records"), "{stderr}");
+}
+
+/// A failed export leaves the file it was to replace as it was, and no partial file; a
+/// successful one replaces it whole.
+#[sqlx::test]
+async fn a_failed_cli_export_leaves_the_existing_file_alone(pool: PgPool) {
+    two_ranked_items(&pool).await;
+    let dir = tempfile::tempdir().unwrap();
+    let names = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    let jsonl = dir.path().join("pairs.jsonl");
+    let parquet = dir.path().join("pairs.parquet");
+    std::fs::write(&jsonl, "last week's export\n").unwrap();
+    std::fs::write(&parquet, "last week's export\n").unwrap();
+    let out = |path: &std::path::Path| path.to_str().unwrap().to_owned();
+
+    let failures = [
+        // An unknown project, found only once the export starts.
+        [
+            "export",
+            "--project",
+            "nope",
+            "--format",
+            "dpo_pairs",
+            "--out",
+            &out(&jsonl),
+        ],
+        // A format Parquet is not written for.
+        [
+            "export",
+            "--project",
+            "p",
+            "--format",
+            "raw",
+            "--out",
+            &out(&parquet),
+        ],
+    ];
+    for args in failures {
+        let output = verdict(&pool, &args);
+        assert!(!output.status.success(), "{args:?} should fail");
+        assert!(!String::from_utf8_lossy(&output.stderr).is_empty());
+    }
+    assert_eq!(
+        std::fs::read_to_string(&jsonl).unwrap(),
+        "last week's export\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&parquet).unwrap(),
+        "last week's export\n"
+    );
+    assert_eq!(
+        names(),
+        ["pairs.jsonl", "pairs.parquet"],
+        "no partial file is left"
+    );
+
+    let output = verdict(
+        &pool,
+        &[
+            "export",
+            "--project",
+            "p",
+            "--format",
+            "dpo_pairs",
+            "--out",
+            &out(&jsonl),
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let pairs: Vec<Value> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(pairs.len(), 2, "one pair per ranked item: {pairs:?}");
+    assert_eq!(names(), ["pairs.jsonl", "pairs.parquet"]);
 }

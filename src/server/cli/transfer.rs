@@ -8,6 +8,7 @@ use crate::server::services::{Actor, import};
 use anyhow::Context;
 use sqlx::PgPool;
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -107,11 +108,24 @@ pub async fn export(pool: &PgPool, args: ExportArgs) -> anyhow::Result<()> {
             last = Instant::now();
         }
     };
-    let parquet = args.out.extension().is_some_and(|e| e == "parquet");
-    if parquet {
-        let file = std::fs::File::create(&args.out)
-            .with_context(|| format!("creating {}", args.out.display()))?;
-        let summary = crate::server::services::export::export_parquet(
+    if args.out.as_os_str() == "-" {
+        let mut out = tokio::io::BufWriter::new(tokio::io::stdout());
+        let summary = export_jsonl(
+            pool,
+            &Actor::cli(),
+            &args.project,
+            &options,
+            &filters,
+            &mut out,
+            &mut progress,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.to_app_error()))?;
+        return report(interactive, started, summary, &args);
+    }
+    let (partial, file) = Partial::create(&args.out)?;
+    let summary = if args.out.extension().is_some_and(|e| e == "parquet") {
+        crate::server::services::export::export_parquet(
             pool,
             &Actor::cli(),
             &args.project,
@@ -121,29 +135,69 @@ pub async fn export(pool: &PgPool, args: ExportArgs) -> anyhow::Result<()> {
             &mut progress,
         )
         .await
-        .map_err(|e| anyhow::anyhow!("{}", e.to_app_error()))?;
-        return report(interactive, started, summary, &args);
-    }
-    let mut out: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = if args.out.as_os_str() == "-" {
-        Box::new(tokio::io::BufWriter::new(tokio::io::stdout()))
     } else {
-        let file = tokio::fs::File::create(&args.out)
-            .await
-            .with_context(|| format!("creating {}", args.out.display()))?;
-        Box::new(tokio::io::BufWriter::with_capacity(1 << 20, file))
-    };
-    let summary = export_jsonl(
-        pool,
-        &Actor::cli(),
-        &args.project,
-        &options,
-        &filters,
-        &mut out,
-        &mut progress,
-    )
-    .await
+        let mut out = tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(file));
+        export_jsonl(
+            pool,
+            &Actor::cli(),
+            &args.project,
+            &options,
+            &filters,
+            &mut out,
+            &mut progress,
+        )
+        .await
+    }
     .map_err(|e| anyhow::anyhow!("{}", e.to_app_error()))?;
+    partial.keep()?;
     report(interactive, started, summary, &args)
+}
+
+/// An export to a file is written to a new file beside it, renamed over it once the
+/// export has succeeded: a failed export (an unknown project, a bad option, a lost
+/// connection) leaves an existing file as it was, and no partial one.
+struct Partial {
+    path: PathBuf,
+    target: PathBuf,
+    kept: bool,
+}
+
+impl Partial {
+    fn create(target: &Path) -> anyhow::Result<(Self, std::fs::File)> {
+        let name = target
+            .file_name()
+            .with_context(|| format!("{} does not name a file", target.display()))?;
+        let mut partial = std::ffi::OsString::from(".");
+        partial.push(name);
+        partial.push(format!(".partial-{}", std::process::id()));
+        let path = target.with_file_name(partial);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .with_context(|| format!("creating {}", target.display()))?;
+        let partial = Self {
+            path,
+            target: target.to_owned(),
+            kept: false,
+        };
+        Ok((partial, file))
+    }
+
+    fn keep(mut self) -> anyhow::Result<()> {
+        std::fs::rename(&self.path, &self.target)
+            .with_context(|| format!("writing {}", self.target.display()))?;
+        self.kept = true;
+        Ok(())
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 fn report(
