@@ -190,3 +190,66 @@ async fn preference_pairs_download_as_parquet_with_the_same_rows(pool: sqlx::PgP
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// An export that fails after its first bytes breaks the response off: the client sees a
+/// failed transfer, not a shorter file that looks whole.
+#[sqlx::test]
+async fn a_download_that_fails_midway_is_broken_off(pool: sqlx::PgPool) {
+    use http_body_util::BodyExt;
+    let (app, admin, _) = labeled(pool).await;
+    // Six thousand more annotated items: several pages, megabytes of records.
+    sqlx::query(
+        "WITH p AS (SELECT project_id FROM projects WHERE slug = 'demo'),
+              added AS (INSERT INTO items (project_id, external_id, messages)
+                        SELECT p.project_id, 'bulk' || g,
+                               jsonb_build_array(jsonb_build_object('role', 'user', 'content', repeat('Why? ', 40)))
+                        FROM p, generate_series(1, 6000) g RETURNING item_id)
+         INSERT INTO responses (item_id, ordinal, content)
+         SELECT item_id, o, repeat('Because. ', 40) FROM added, generate_series(0, 1) o",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO annotations (annotation_id, item_id, project_id, user_id, ranking, shown_order)
+         SELECT gen_random_uuid(), i.item_id, i.project_id, u.user_id,
+                jsonb_build_array(jsonb_build_array(r.ids[1]), jsonb_build_array(r.ids[2])), r.ids
+         FROM items i
+         JOIN (SELECT item_id, array_agg(response_id ORDER BY ordinal) AS ids
+               FROM responses GROUP BY item_id) r USING (item_id)
+         CROSS JOIN (SELECT user_id FROM users WHERE email = 'ann@example.org') u
+         WHERE i.external_id LIKE 'bulk%'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let response = app
+        .get("/projects/demo/export.jsonl?format=raw", Some(&admin))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    // The first records arrive: the export is under way, holding its connections.
+    let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert!(!first.is_empty());
+    // Its database connections go away.
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let mut received = first.len();
+    let end = loop {
+        match body.frame().await {
+            Some(Ok(frame)) => received += frame.into_data().map_or(0, |d| d.len()),
+            Some(Err(e)) => break Err(e),
+            None => break Ok(()),
+        }
+    };
+    assert!(
+        end.is_err(),
+        "the body ended cleanly after {received} bytes of a failed export"
+    );
+}

@@ -12,6 +12,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use sqlx::PgPool;
 use tower_sessions::Session;
 
@@ -86,8 +87,9 @@ pub async fn stream_export(
     let filters = ExportFilters::from_request(&request)?;
     let filename = format!("{slug}-{}.jsonl", options.format.as_str());
     let (mut writer, reader) = tokio::io::duplex(256 * 1024);
+    let (finished, outcome) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
-        if let Err(e) = export_jsonl(
+        let result = export_jsonl(
             &pool,
             &actor,
             &slug,
@@ -96,12 +98,28 @@ pub async fn stream_export(
             &mut writer,
             &mut |_| {},
         )
-        .await
-        {
-            // The response has started; ending it early is all that is left to do.
+        .await;
+        if let Err(e) = &result {
+            // Logs it; the response has started, so its status cannot say it.
             e.to_app_error();
         }
+        // Told before the pipe closes: the body reads the outcome when it reads the end.
+        let _ = finished.send(result.is_ok());
+        drop(writer);
     });
+    // A failed export breaks the response off (an error in the body) instead of ending it
+    // cleanly: the client then reports a failed download, not a shorter file that looks
+    // whole.
+    let end = futures::stream::once(async move {
+        match outcome.await {
+            Ok(true) => None,
+            _ => Some(Err(std::io::Error::other(
+                "the export failed before its end",
+            ))),
+        }
+    })
+    .filter_map(std::future::ready);
+    let body = tokio_util::io::ReaderStream::new(reader).chain(end);
     let headers = [
         (header::CONTENT_TYPE, "application/x-ndjson".to_owned()),
         (
@@ -109,9 +127,5 @@ pub async fn stream_export(
             format!("attachment; filename=\"{filename}\""),
         ),
     ];
-    Ok((
-        headers,
-        Body::from_stream(tokio_util::io::ReaderStream::new(reader)),
-    )
-        .into_response())
+    Ok((headers, Body::from_stream(body)).into_response())
 }
