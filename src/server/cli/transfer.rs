@@ -108,48 +108,49 @@ pub async fn export(pool: &PgPool, args: ExportArgs) -> anyhow::Result<()> {
             last = Instant::now();
         }
     };
-    if args.out.as_os_str() == "-" {
-        let mut out = tokio::io::BufWriter::new(tokio::io::stdout());
-        let summary = export_jsonl(
-            pool,
-            &Actor::cli(),
-            &args.project,
-            &options,
-            &filters,
-            &mut out,
-            &mut progress,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.to_app_error()))?;
-        return report(interactive, started, summary, &args);
-    }
-    let (partial, file) = Partial::create(&args.out)?;
-    let summary = if args.out.extension().is_some_and(|e| e == "parquet") {
-        crate::server::services::export::export_parquet(
-            pool,
-            &Actor::cli(),
-            &args.project,
-            &options,
-            &filters,
-            Box::new(std::io::BufWriter::with_capacity(1 << 20, file)),
-            &mut progress,
-        )
-        .await
+    let (partial, file) = if args.out.as_os_str() == "-" {
+        (None, None)
     } else {
-        let mut out = tokio::io::BufWriter::with_capacity(1 << 20, tokio::fs::File::from_std(file));
-        export_jsonl(
-            pool,
-            &Actor::cli(),
-            &args.project,
-            &options,
-            &filters,
-            &mut out,
-            &mut progress,
-        )
-        .await
+        let (partial, file) = Partial::create(&args.out)?;
+        (Some(partial), Some(file))
+    };
+    let summary = match file {
+        Some(file) if args.out.extension().is_some_and(|e| e == "parquet") => {
+            crate::server::services::export::export_parquet(
+                pool,
+                &Actor::cli(),
+                &args.project,
+                &options,
+                &filters,
+                Box::new(std::io::BufWriter::with_capacity(1 << 20, file)),
+                &mut progress,
+            )
+            .await
+        }
+        file => {
+            let mut out: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = match file {
+                Some(file) => Box::new(tokio::io::BufWriter::with_capacity(
+                    1 << 20,
+                    tokio::fs::File::from_std(file),
+                )),
+                None => Box::new(tokio::io::BufWriter::new(tokio::io::stdout())),
+            };
+            export_jsonl(
+                pool,
+                &Actor::cli(),
+                &args.project,
+                &options,
+                &filters,
+                &mut out,
+                &mut progress,
+            )
+            .await
+        }
     }
     .map_err(|e| anyhow::anyhow!("{}", e.to_app_error()))?;
-    partial.keep()?;
+    if let Some(partial) = partial {
+        partial.keep()?;
+    }
     report(interactive, started, summary, &args)
 }
 
