@@ -37,6 +37,10 @@ for _ in $(seq 1 100); do
 done
 curl -sf "http://127.0.0.1:$LLM_PORT/health" >/dev/null || { cat "$PG_DIR/llama.log" >&2; exit 1; }
 
+# Hugging Face `datasets` in a cached virtualenv: the dataset-card test loads a card with it.
+step "preparing Python with datasets"
+export VERDICT_TEST_PYTHON=$(bash scripts/pyenv.sh python)
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

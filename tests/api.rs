@@ -155,7 +155,9 @@ fn operations() -> Vec<(String, String)> {
             let path = path
                 .replace("{slug}", "qa")
                 .replace("{external_id}", "x")
-                .replace("{name}", "trainer");
+                .replace("{name}", "trainer")
+                .replace("{version}", "1")
+                .replace("{file}", "jsonl");
             out.push((method.to_uppercase(), format!("/api/v1{path}")));
         }
     }
@@ -175,7 +177,7 @@ async fn every_route_refuses_missing_wrong_and_out_of_scope_tokens(pool: sqlx::P
         .into_iter()
         .filter(|(_, path)| !path.ends_with("/openapi.json") && !path.ends_with("/docs"))
         .collect();
-    assert_eq!(ops.len(), 7, "{ops:?}");
+    assert_eq!(ops.len(), 12, "{ops:?}");
     let body = json!({});
     for (method, path) in &ops {
         let body = (method == "POST").then_some(&body);
@@ -188,8 +190,8 @@ async fn every_route_refuses_missing_wrong_and_out_of_scope_tokens(pool: sqlx::P
             );
             assert_eq!(error_code(&reply), "unauthenticated");
         }
-        // The export route is the one the export:read token may use.
-        let (scope_token, expected) = if path.ends_with("/export") {
+        // The export and dataset routes are the ones the export:read token may use.
+        let (scope_token, expected) = if path.ends_with("/export") || path.contains("/datasets") {
             (&other_project, StatusCode::FORBIDDEN)
         } else {
             (&wrong_scope, StatusCode::FORBIDDEN)
@@ -224,13 +226,18 @@ async fn the_openapi_document_covers_every_route_and_each_exists(pool: sqlx::PgP
         .collect();
     documented.sort();
     let expected = [
+        "DELETE /api/v1/projects/qa/items/x",
         "GET /api/v1/docs",
         "GET /api/v1/openapi.json",
+        "GET /api/v1/projects/qa/datasets",
+        "GET /api/v1/projects/qa/datasets/trainer/1",
+        "GET /api/v1/projects/qa/datasets/trainer/1/files/jsonl",
         "GET /api/v1/projects/qa/export",
         "GET /api/v1/projects/qa/feedback",
         "GET /api/v1/projects/qa/items/x",
         "POST /api/v1/projects/qa/consumers/trainer/ack",
         "POST /api/v1/projects/qa/consumers/trainer/pull",
+        "POST /api/v1/projects/qa/datasets",
         "POST /api/v1/projects/qa/feedback",
         "POST /api/v1/projects/qa/items",
     ];

@@ -3,12 +3,12 @@
 
 pub mod cli;
 pub mod config;
+pub mod dataset;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod inference;
 pub mod local_pg;
-pub mod parquet;
 pub mod seed;
 pub mod services;
 pub mod startup;

@@ -55,13 +55,15 @@ pub async fn create_project(slug: String, name: String) -> Result<ProjectSummary
 #[server(prefix = "/serverfn", endpoint = "export_preview")]
 pub async fn export_preview(
     slug: String,
-    request: crate::model::export::ExportRequest,
+    // The export form's fields as the browser has them; the server parses them into the
+    // export spec.
+    request: std::collections::BTreeMap<String, String>,
 ) -> Result<crate::model::export::ExportPreview, AppError> {
     use super::ssr::{IntoApp, actor};
-    use crate::server::services::export::{ExportFilters, preview};
+    use crate::server::dataset::ExportSpec;
+    use crate::server::services::export::preview;
     let (state, actor) = actor().await?;
-    let options = request.options().into_app()?;
-    let filters = ExportFilters::from_request(&request).into_app()?;
+    let (options, filters) = ExportSpec::from_pairs(&request)?.resolve(None)?;
     preview(&state.pool, &actor, &slug, &options, &filters)
         .await
         .into_app()

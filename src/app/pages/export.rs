@@ -1,11 +1,25 @@
 use crate::app::api::projects::export_preview;
 use crate::app::components::error_box::ErrorBox;
 use crate::app::components::require_user::RequireUser;
-use crate::model::export::{ExportFormat, ExportRequest};
+use crate::model::export::{ExportFormat, PairStrategy};
 use crate::model::user::Role;
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// The names of the form's fields (the export spec's, parsed on the server).
+const FORM_FIELDS: [&str; 10] = [
+    "format",
+    "pairs",
+    "min_agreement",
+    "no_thumb_pairs",
+    "no_edit_pairs",
+    "keep_flagged",
+    "complete_only",
+    "test_fraction",
+    "from",
+    "to",
+];
 
 /// Choose a format and filters, preview counts and the first records, download. Plain GET
 /// forms: it works before (and without) the WASM.
@@ -19,22 +33,18 @@ fn Export() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let slug = move || params.with(|p| p.get("slug").unwrap_or_default());
+    // The form's fields, when a format was chosen: the server parses them.
     let request = move || {
         query.with(|q| {
-            q.get("format").map(|format| ExportRequest {
-                format,
-                pairs: q.get("pairs"),
-                min_agreement: q.get("min_agreement"),
-                no_thumb_pairs: q.get("no_thumb_pairs"),
-                no_edit_pairs: q.get("no_edit_pairs"),
-                keep_flagged: q.get("keep_flagged"),
-                complete_only: q.get("complete_only"),
-                test_fraction: q.get("test_fraction"),
-                from: q.get("from"),
-                to: q.get("to"),
+            q.get("format").map(|_| {
+                FORM_FIELDS
+                    .iter()
+                    .filter_map(|&key| q.get(key).map(|value| (key.to_owned(), value)))
+                    .collect::<std::collections::BTreeMap<_, _>>()
             })
         })
     };
+    let format = move || query.with(|q| q.get("format"));
     let preview = Resource::new(
         move || (slug(), request()),
         |(slug, request)| async move {
@@ -48,14 +58,9 @@ fn Export() -> impl IntoView {
         let search = query.with(|q| q.to_query_string());
         format!("/projects/{}/export.{kind}{search}", slug())
     };
-    let parquet = move || {
-        request().is_some_and(|r| matches!(r.format.as_str(), "dpo_pairs" | "dpo_conversational"))
-    };
-    let selected = move || {
-        request()
-            .map(|r| r.format)
-            .unwrap_or_else(|| "dpo_pairs".into())
-    };
+    let parquet =
+        move || format().is_some_and(|f| matches!(f.as_str(), "dpo_pairs" | "dpo_conversational"));
+    let selected = move || format().unwrap_or_else(|| "dpo_pairs".into());
     view! {
         <section>
             <h1>"Export"</h1>
@@ -72,9 +77,9 @@ fn Export() -> impl IntoView {
                 <label>
                     "Pairs from rankings"
                     <select name="pairs">
-                        <option value="all_pairs">"All pairs"</option>
-                        <option value="best_vs_rest">"Best vs rest"</option>
-                        <option value="adjacent">"Adjacent"</option>
+                        {PairStrategy::ALL.into_iter().map(|p| {
+                            view! { <option value=p.as_str()>{p.label()}</option> }
+                        }).collect_view()}
                     </select>
                 </label>
                 <label>"Minimum agreement (0–1)" <input type="text" name="min_agreement" placeholder="0"/></label>

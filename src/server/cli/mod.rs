@@ -6,7 +6,6 @@ use super::services::users;
 use super::{db, startup};
 
 mod transfer;
-use crate::model::export::{ExportFormat, PairStrategy};
 use crate::model::import::ImportFormat;
 use crate::model::user::{NewUser, Role};
 use clap::{Parser, Subcommand};
@@ -47,6 +46,9 @@ pub enum Command {
     /// Manage API tokens for model backends.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Dataset versions: export specs frozen as immutable, re-downloadable datasets.
+    #[command(subcommand)]
+    Dataset(DatasetCommand),
     /// Ask the inference server to propose labels for the project's items without one,
     /// showing progress; the job also runs in any `verdict serve` on the same database.
     Prelabel(PrelabelArgs),
@@ -67,6 +69,54 @@ pub struct PrelabelArgs {
     pub models: Vec<String>,
     #[command(flatten)]
     pub inference: crate::server::config::InferenceDefaults,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DatasetCommand {
+    /// Save an export spec as a new version (the next number of NAME unless --version).
+    Create {
+        #[arg(long)]
+        project: String,
+        /// Lower-case letters, digits, '.', '_', '-'.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        version: Option<i32>,
+        #[command(flatten)]
+        spec: crate::server::dataset::ExportSpec,
+    },
+    /// List a project's versions, newest first.
+    List {
+        #[arg(long)]
+        project: String,
+    },
+    /// Print a version's manifest (spec, counts, lineage, files) as JSON.
+    Show {
+        #[arg(long)]
+        project: String,
+        /// NAME v3 (or NAME@3).
+        version: String,
+    },
+    /// Write one of a version's files, checked against its recorded SHA-256.
+    Download {
+        #[arg(long)]
+        project: String,
+        /// NAME v3 (or NAME@3).
+        version: String,
+        /// jsonl, parquet (pair formats) or card (a folder as .tar for `datasets`).
+        #[arg(long, value_enum, default_value = "jsonl")]
+        file: crate::server::dataset::version::FileKind,
+        /// Where to write; `-` for standard output.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Added, removed and changed records between two versions, as JSON.
+    Diff {
+        #[arg(long)]
+        project: String,
+        from: String,
+        to: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -126,58 +176,16 @@ pub struct ImportArgs {
 pub struct ExportArgs {
     #[arg(long)]
     pub project: String,
-    /// dpo_pairs, dpo_conversational, kto, sft_messages, sft_prompt_completion, openai_sft,
-    /// openai_preference, anthropic_hh or raw.
-    #[arg(long, value_parser = parse_export_format)]
-    pub format: ExportFormat,
     /// Where to write; `-` for standard output. A name ending in `.parquet` gets Parquet
     /// (preference pairs only).
     #[arg(long)]
     pub out: std::path::PathBuf,
-    /// How rankings become pairs: all_pairs, best_vs_rest or adjacent.
-    #[arg(long, value_parser = parse_pairs, default_value = "all_pairs")]
-    pub pairs: PairStrategy,
-    /// Keep only pairs at least this share of an item's rankers agree with (0 to 1).
-    #[arg(long, default_value_t = 0.0)]
-    pub min_agreement: f64,
-    /// Do not make pairs from thumbs.
-    #[arg(long)]
-    pub no_thumb_pairs: bool,
-    /// Do not make pairs from edited ideal answers.
-    #[arg(long)]
-    pub no_edit_pairs: bool,
-    /// Keep annotations flagged unsafe or not rankable (left out by default).
-    #[arg(long)]
-    pub keep_flagged: bool,
-    /// Only items with all the annotations the project's overlap asks for.
-    #[arg(long)]
-    pub complete_only: bool,
-    /// Only annotations changed at or after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z).
-    #[arg(long)]
-    pub from: Option<chrono::DateTime<chrono::Utc>>,
-    /// Only annotations changed before this time (RFC 3339).
-    #[arg(long)]
-    pub to: Option<chrono::DateTime<chrono::Utc>>,
-    /// Share of items (by a stable hash of the item id) marked "split": "test"; 0 = no split key.
-    #[arg(long, default_value_t = 0.0)]
-    pub test_fraction: f64,
+    #[command(flatten)]
+    pub spec: crate::server::dataset::ExportSpec,
 }
 
 fn parse_import_format(s: &str) -> Result<ImportFormat, String> {
     ImportFormat::parse(s).ok_or_else(|| format!("unknown import format {s:?}"))
-}
-
-fn parse_export_format(s: &str) -> Result<ExportFormat, String> {
-    ExportFormat::parse(s).ok_or_else(|| format!("unknown export format {s:?}"))
-}
-
-fn parse_pairs(s: &str) -> Result<PairStrategy, String> {
-    match s {
-        "all_pairs" => Ok(PairStrategy::AllPairs),
-        "best_vs_rest" => Ok(PairStrategy::BestVsRest),
-        "adjacent" => Ok(PairStrategy::Adjacent),
-        other => Err(format!("unknown pair strategy {other:?}")),
-    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -238,6 +246,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let database = db::open(&cli.db).await?;
             db::migrate(&database.pool).await?;
             prelabel(&database.pool, args).await
+        }
+        Some(Command::Dataset(command)) => {
+            let database = db::open(&cli.db).await?;
+            db::migrate(&database.pool).await?;
+            transfer::dataset(&database.pool, command).await
         }
         Some(Command::Token(command)) => {
             let database = db::open(&cli.db).await?;

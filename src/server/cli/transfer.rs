@@ -1,9 +1,8 @@
 //! `verdict import` and `verdict export`, with progress on standard error.
 
-use super::{ExportArgs, ImportArgs};
-use crate::model::annotation::Flag;
-use crate::model::export::ExportOptions;
-use crate::server::services::export::{ExportFilters, export_jsonl};
+use super::{DatasetCommand, ExportArgs, ImportArgs};
+use crate::server::services::datasets;
+use crate::server::services::export::export_jsonl;
 use crate::server::services::{Actor, import};
 use anyhow::Context;
 use sqlx::PgPool;
@@ -80,25 +79,7 @@ pub async fn import(pool: &PgPool, args: ImportArgs) -> anyhow::Result<()> {
 }
 
 pub async fn export(pool: &PgPool, args: ExportArgs) -> anyhow::Result<()> {
-    let options = ExportOptions {
-        format: args.format,
-        pairs: args.pairs,
-        min_agreement: args.min_agreement,
-        from_thumbs: !args.no_thumb_pairs,
-        from_edits: !args.no_edit_pairs,
-        exclude_flags: if args.keep_flagged {
-            Vec::new()
-        } else {
-            vec![Flag::Unsafe, Flag::NotRankable]
-        },
-        test_fraction: args.test_fraction,
-    };
-    let filters = ExportFilters {
-        from: args.from,
-        to: args.to,
-        complete_only: args.complete_only,
-        limit: None,
-    };
+    let (options, filters) = args.spec.resolve(None).map_err(anyhow::Error::msg)?;
     let started = Instant::now();
     let interactive = std::io::stderr().is_terminal();
     let mut last = Instant::now();
@@ -151,7 +132,7 @@ pub async fn export(pool: &PgPool, args: ExportArgs) -> anyhow::Result<()> {
     if let Some(partial) = partial {
         partial.keep()?;
     }
-    report(interactive, started, summary, &args)
+    report(interactive, started, summary, options.format)
 }
 
 /// An export to a file is written to a new file beside it, renamed over it once the
@@ -205,7 +186,7 @@ fn report(
     interactive: bool,
     started: Instant,
     summary: crate::server::services::export::ExportSummary,
-    args: &ExportArgs,
+    format: crate::server::dataset::ExportFormat,
 ) -> anyhow::Result<()> {
     if interactive {
         eprintln!();
@@ -215,8 +196,107 @@ fn report(
         "exported {} records from {} items as {} in {seconds:.1} s ({:.0} records/s)",
         summary.records,
         summary.items,
-        args.format.as_str(),
+        format.as_str(),
         summary.records as f64 / seconds.max(1e-9)
     );
+    Ok(())
+}
+
+fn version_label(label: &str) -> anyhow::Result<(String, i32)> {
+    datasets::parse_label(label)
+        .with_context(|| format!("{label:?} names no version: write NAME v3 or NAME@3"))
+}
+
+fn app(e: crate::server::Error) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.to_app_error())
+}
+
+/// `verdict dataset …`.
+pub async fn dataset(pool: &PgPool, command: DatasetCommand) -> anyhow::Result<()> {
+    let cli = Actor::cli();
+    match command {
+        DatasetCommand::Create {
+            project,
+            name,
+            version,
+            spec,
+        } => {
+            let m = datasets::create(pool, &cli, &project, &name, version, &spec)
+                .await
+                .map_err(app)?;
+            println!(
+                "made {}: {} items, {} annotations, {} records",
+                m.label(),
+                m.counts.items,
+                m.counts.annotations,
+                m.counts.records
+            );
+            for (kind, f) in &m.files {
+                println!(
+                    "  {kind:<8} {}  {} bytes  sha256 {}",
+                    f.name, f.bytes, f.sha256
+                );
+            }
+        }
+        DatasetCommand::List { project } => {
+            let mut after: Option<String> = None;
+            loop {
+                let page = datasets::list(pool, &cli, &project, after.as_deref(), Some(200))
+                    .await
+                    .map_err(app)?;
+                for m in &page.versions {
+                    println!(
+                        "{:<30} {}  {:<22} {:>8} records  by {}",
+                        m.label(),
+                        m.created_at
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        m.format.as_str(),
+                        m.counts.records,
+                        m.created_by
+                    );
+                }
+                match page.next_cursor {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        DatasetCommand::Show { project, version } => {
+            let (name, number) = version_label(&version)?;
+            let m = datasets::show(pool, &cli, &project, &name, number)
+                .await
+                .map_err(app)?;
+            println!("{}", serde_json::to_string_pretty(&m)?);
+        }
+        DatasetCommand::Download {
+            project,
+            version,
+            file,
+            out,
+        } => {
+            let (name, number) = version_label(&version)?;
+            let (_, made) = datasets::download(pool, &cli, &project, &name, number, file)
+                .await
+                .map_err(app)?;
+            if out.as_os_str() == "-" {
+                let mut source = std::fs::File::open(&made.path.0)?;
+                std::io::copy(&mut source, &mut std::io::stdout().lock())?;
+            } else {
+                let (partial, mut target) = Partial::create(&out)?;
+                let mut source = std::fs::File::open(&made.path.0)?;
+                std::io::copy(&mut source, &mut target)?;
+                target.sync_all()?;
+                partial.keep()?;
+            }
+            eprintln!("{} bytes, sha256 {} (checked)", made.bytes, made.sha256);
+        }
+        DatasetCommand::Diff { project, from, to } => {
+            let (a, b) = (version_label(&from)?, version_label(&to)?);
+            let diff = datasets::diff(pool, &cli, &project, (&a.0, a.1), (&b.0, b.1))
+                .await
+                .map_err(app)?;
+            println!("{}", serde_json::to_string_pretty(&diff)?);
+        }
+    }
     Ok(())
 }

@@ -4,26 +4,42 @@
 
 use super::{TempFile, session};
 use crate::model::api::Scope;
-use crate::model::export::ExportRequest;
-use crate::server::services::export::{ExportFilters, export_jsonl, export_parquet};
+use crate::server::dataset::ExportSpec;
+use crate::server::services::export::{export_jsonl, export_parquet, require_parquet};
 use crate::server::services::{Actor, projects};
 use crate::server::{AppState, Error};
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use sqlx::PgPool;
 use tower_sessions::Session;
 
+/// The export spec of a request's query string (the one parser of `ExportSpec` queries).
+pub struct Spec(pub ExportSpec);
+
+impl<S: Send + Sync> FromRequestParts<S> for Spec {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Error> {
+        Ok(Spec(ExportSpec::from_query(
+            parts.uri.query().unwrap_or(""),
+        )?))
+    }
+}
+
 pub async fn download(
     State(state): State<AppState>,
     session: Session,
     Path(slug): Path<String>,
-    Query(request): Query<ExportRequest>,
+    Spec(spec): Spec,
 ) -> Result<Response, Error> {
     let actor = session::actor(&state.pool, &session).await?;
-    stream_export(state.pool.clone(), actor, slug, request).await
+    stream_export(state.pool.clone(), actor, slug, spec).await
 }
 
 /// `GET /projects/{slug}/export.parquet?format=dpo_pairs|dpo_conversational…`: the pairs
@@ -32,12 +48,12 @@ pub async fn download_parquet(
     State(state): State<AppState>,
     session: Session,
     Path(slug): Path<String>,
-    Query(request): Query<ExportRequest>,
+    Spec(spec): Spec,
 ) -> Result<Response, Error> {
     let actor = session::actor(&state.pool, &session).await?;
     projects::authorize(&state.pool, &actor, &slug, &[Scope::ExportRead]).await?;
-    let options = request.options()?;
-    let filters = ExportFilters::from_request(&request)?;
+    let (options, filters) = spec.resolve(None)?;
+    require_parquet(options.format)?;
     let temp = TempFile::new("export");
     let file = std::fs::File::create(&temp.0)
         .map_err(|e| anyhow::anyhow!("creating {}: {e}", temp.0.display()))?;
@@ -79,12 +95,11 @@ pub async fn stream_export(
     pool: PgPool,
     actor: Actor,
     slug: String,
-    request: ExportRequest,
+    spec: ExportSpec,
 ) -> Result<Response, Error> {
     // Refuse before the first byte: a stream cannot change its status later.
     projects::authorize(&pool, &actor, &slug, &[Scope::ExportRead]).await?;
-    let options = request.options()?;
-    let filters = ExportFilters::from_request(&request)?;
+    let (options, filters) = spec.resolve(None)?;
     let filename = format!("{slug}-{}.jsonl", options.format.as_str());
     let (mut writer, reader) = tokio::io::duplex(256 * 1024);
     let (finished, outcome) = tokio::sync::oneshot::channel();
@@ -128,4 +143,38 @@ pub async fn stream_export(
         ),
     ];
     Ok((headers, Body::from_stream(body)).into_response())
+}
+
+/// Streams a dataset version's file (already checked against its digest) as the answer.
+pub async fn serve_version_file(
+    manifest: &crate::server::dataset::version::Manifest,
+    kind: crate::server::dataset::version::FileKind,
+    made: crate::server::dataset::version::MadeFile,
+) -> Result<Response, Error> {
+    let file = tokio::fs::File::open(&made.path.0)
+        .await
+        .map_err(anyhow::Error::from)?;
+    // The open file stays readable after its name is gone with `made`.
+    let name = manifest
+        .file(kind)
+        .map_or_else(|| "dataset".to_owned(), |f| f.name.clone());
+    let headers = [
+        (header::CONTENT_TYPE, kind.content_type().to_owned()),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ),
+        (header::ETAG, format!("\"{}\"", made.sha256)),
+        (
+            header::HeaderName::from_static("x-verdict-sha256"),
+            made.sha256.clone(),
+        ),
+        (header::CONTENT_LENGTH, made.bytes.to_string()),
+    ];
+    drop(made);
+    Ok((
+        headers,
+        Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+    )
+        .into_response())
 }

@@ -6,12 +6,14 @@ use crate::model::api::{
     AckReceipt, ConsumerBatch, Cursor, EndUserFeedback, FeedbackEntry, FeedbackPage,
     FeedbackReceipt, Scope, Thumb,
 };
-use crate::model::export::{ExportItem, ExportOptions, records};
 use crate::model::project::MAX_ANSWERS;
+use crate::server::dataset::reader::{Page, Pseudonyms};
+use crate::server::dataset::{ExportOptions, records};
 use crate::server::error::{Error, ResultExt};
 use crate::server::store::{annotations, consumers, items, responses};
 use anyhow::Context;
 use sqlx::PgPool;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 pub const DEFAULT_PAGE: i64 = 100;
@@ -100,6 +102,8 @@ fn page_limit(limit: Option<i64>) -> Result<i64> {
 }
 
 /// Reads up to `limit` entries after `after` (and up to `until`); says whether more follow.
+/// Each entry is an item with its answers and only this annotation, read and turned into
+/// records by the export's own page reader.
 async fn read(
     db: &mut sqlx::PgConnection,
     project_id: Uuid,
@@ -112,25 +116,36 @@ async fn read(
             .await?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let mut entries = Vec::with_capacity(rows.len());
-    for row in rows {
-        let item: ExportItem =
-            serde_json::from_value(row.item).context("a feedback item did not decode")?;
+    let ids: Vec<Uuid> = rows.iter().filter_map(|a| a.item_id).collect();
+    let positions: HashMap<Uuid, (Cursor, i32)> = rows
+        .iter()
+        .map(|a| {
+            let cursor = Cursor {
+                tx: a.stream_tx.unwrap_or_default(),
+                seq: a.stream_seq.unwrap_or_default(),
+            };
+            (a.annotation_id, (cursor, a.version))
+        })
+        .collect();
+    let page = Page {
+        items: items::export_items_by_id(&mut *db, project_id, &ids).await?,
+        answers: items::export_answers_by_id(&mut *db, &ids).await?,
+        annotations: rows,
+    };
+    let mut entries = Vec::with_capacity(positions.len());
+    for item in page.into_items(&mut Pseudonyms::new(project_id)) {
         let annotation = item
             .annotations
             .first()
-            .context("a feedback row without annotation")?;
+            .context("a feedback entry without annotation")?;
+        let (cursor, version) = positions[&annotation.annotation_id];
         entries.push(FeedbackEntry {
-            cursor: Cursor {
-                tx: row.tx,
-                seq: row.seq,
-            }
-            .to_string(),
+            cursor: cursor.to_string(),
             annotation_id: annotation.annotation_id,
             item_id: item.item_id,
             external_id: item.external_id.clone(),
-            source: row.source,
-            version: row.version,
+            source: annotation.source.clone(),
+            version,
             records: records(&item, options),
         });
     }

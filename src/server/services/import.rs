@@ -4,12 +4,12 @@
 //! transaction: with any invalid line (unless skipping them) nothing is stored.
 
 use super::{Actor, Result};
-use crate::model::import::{
+use crate::model::project::{Message, NewItem, NewResponse};
+use crate::model::user::Role;
+use crate::server::dataset::import::{
     CsvLayout, ImportFormat, LineError, csv_layout, detect_jsonl, openai_chat_parts,
     parse_csv_record, parse_jsonl_line, validate_at,
 };
-use crate::model::project::{Message, NewItem, NewResponse};
-use crate::model::user::Role;
 use crate::server::error::Error;
 use crate::server::store::{items, projects, responses};
 use anyhow::Context;

@@ -5,9 +5,10 @@ use super::projects::authorize;
 use crate::model::api::{
     AnswerRef, FieldError, ItemStatus, PushReport, PushResult, PushStatus, Scope,
 };
-use crate::model::export::{ExportItem, consensus};
-use crate::model::import::parse_verdict_item;
 use crate::model::project::NewItem;
+use crate::server::dataset::consensus::consensus;
+use crate::server::dataset::import::parse_verdict_item;
+use crate::server::dataset::reader::{Page, Pseudonyms};
 use crate::server::error::Error;
 use crate::server::store::{items, responses};
 use sqlx::PgConnection;
@@ -136,13 +137,36 @@ pub async fn status(
     external_id: &str,
 ) -> Result<ItemStatus> {
     let project = authorize(pool, actor, slug, &[Scope::ItemsWrite, Scope::FeedbackRead]).await?;
-    let row = items::with_annotations(pool, project.project_id, external_id)
+    let mut tx = pool.begin().await?;
+    let row = items::find_by_external_id(&mut *tx, project.project_id, external_id)
         .await?
         .ok_or(Error::NotFound("item"))?;
-    let item: ExportItem = serde_json::from_value(row.item)
-        .map_err(|e| anyhow::anyhow!("an item did not decode: {e}"))?;
-    let by_annotators: Vec<_> = item
-        .annotations
+    let (item_id, range) = (row.item_id, (row.item_seq, row.item_seq));
+    let annotations =
+        items::export_annotations(&mut *tx, project.project_id, range, None, None).await?;
+    let page = Page {
+        answers: items::export_answers(&mut *tx, project.project_id, range, &[item_id]).await?,
+        items: vec![row],
+        annotations,
+    };
+    tx.commit().await?;
+    let answers: Vec<AnswerRef> = page
+        .answers
+        .iter()
+        .map(|a| AnswerRef {
+            response_id: a.response_id,
+            ordinal: a.ordinal,
+            model: a.model.clone(),
+        })
+        .collect();
+    let ids: Vec<Uuid> = answers.iter().map(|a| a.response_id).collect();
+    let labeled = page.into_items(&mut Pseudonyms::new(project.project_id));
+    let annotations = labeled
+        .into_iter()
+        .next()
+        .map(|item| item.annotations)
+        .unwrap_or_default();
+    let by_annotators: Vec<_> = annotations
         .iter()
         .filter(|a| a.source == "annotator")
         .collect();
@@ -151,23 +175,30 @@ pub async fn status(
         .iter()
         .filter_map(|a| a.ranking.clone())
         .collect();
-    let ids: Vec<Uuid> = item.answers.iter().map(|a| a.response_id).collect();
     Ok(ItemStatus {
-        item_id: item.item_id,
+        item_id,
         external_id: external_id.to_owned(),
-        answers: item
-            .answers
-            .iter()
-            .map(|a| AnswerRef {
-                response_id: a.response_id,
-                ordinal: a.ordinal,
-                model: a.model.clone(),
-            })
-            .collect(),
+        answers,
         annotations: by_annotators.len(),
-        end_user_feedback: item.annotations.len() - by_annotators.len(),
+        end_user_feedback: annotations.len() - by_annotators.len(),
         overlap: project.overlap,
         complete,
         consensus: (complete && !rankings.is_empty()).then(|| consensus(&rankings, &ids)),
     })
+}
+
+/// Deletes the project's item with `external_id`, its answers and labels; dataset versions
+/// that hold it keep what they need of it.
+pub async fn delete(
+    pool: &sqlx::PgPool,
+    actor: &super::Actor,
+    slug: &str,
+    external_id: &str,
+) -> Result<()> {
+    let project = authorize(pool, actor, slug, &[Scope::ItemsWrite]).await?;
+    if !items::delete(pool, project.project_id, external_id).await? {
+        return Err(Error::NotFound("item"));
+    }
+    tracing::info!(project.slug = slug, "item deleted");
+    Ok(())
 }

@@ -292,7 +292,7 @@ async fn edit(
         )));
     }
     let input = validate(tx, project, input).await?;
-    annotations::archive_current(&mut *tx, input.annotation_id).await?;
+    // The replaced version is kept by the `annotations_keep_version` trigger.
     let version = annotations::update(&mut *tx, &input).await?;
     tracing::info!(annotation.id = %input.annotation_id, version, "annotation edited");
     Ok((input.annotation_id, version))

@@ -3,6 +3,7 @@
 
 pub mod assist;
 pub mod auth;
+pub mod datasets;
 pub mod export;
 pub mod feedback;
 pub mod import;

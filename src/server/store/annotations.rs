@@ -103,22 +103,6 @@ pub async fn insert_counted(
     .await
 }
 
-/// Keeps the current content as a past version before an edit replaces it.
-pub async fn archive_current(db: impl PgExecutor<'_>, annotation_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query!(
-        "INSERT INTO annotation_versions (annotation_id, version, body)
-         SELECT annotation_id, version,
-                jsonb_build_object('ranking', ranking, 'thumbs', thumbs, 'ideal_answer', ideal_answer,
-                                   'ideal_from', ideal_from, 'flags', flags, 'comment', comment,
-                                   'time_spent_ms', time_spent_ms, 'updated_at', updated_at)
-         FROM annotations WHERE annotation_id = $1",
-        annotation_id
-    )
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
 /// Replaces the content, bumps the version and takes a new cursor sequence number.
 pub async fn update(db: impl PgExecutor<'_>, a: &AnnotationInput) -> sqlx::Result<i32> {
     sqlx::query_scalar!(
@@ -282,37 +266,30 @@ pub async fn find_end_user(
     .await
 }
 
-/// One entry of the feedback stream: the annotation's cursor position and its item, with
-/// the item's answers and only this annotation, as the exporter reads items.
-pub struct StreamRow {
-    pub tx: i64,
-    pub seq: i64,
-    pub source: String,
-    pub version: i32,
-    pub item: serde_json::Value,
-}
-
 /// Up to `limit` annotations of the project after the cursor (`tx`, `seq`), in cursor
-/// order. Only rows written by transactions older than every transaction still running are
-/// read: a transaction that commits late cannot then land behind a cursor already handed out.
-/// Stops before (`until_tx`, `until_seq`) when given.
+/// order, as export rows whose `item_seq` is their place in the page (from 1) and with their
+/// cursor positions. Only rows written by transactions older than every transaction still
+/// running are read: a transaction that commits late cannot then land behind a cursor
+/// already handed out. Stops before (`until_tx`, `until_seq`) when given.
 pub async fn stream_page(
     db: impl PgExecutor<'_>,
     project_id: Uuid,
     after: (i64, i64),
     until: Option<(i64, i64)>,
     limit: i64,
-) -> sqlx::Result<Vec<StreamRow>> {
+) -> sqlx::Result<Vec<super::items::ExportAnnotationRow>> {
     sqlx::query_as!(
-        StreamRow,
-        r#"SELECT a.tx::text::bigint AS "tx!", a.seq, a.source, a.version,
-                  jsonb_build_object(
-                      'item_id', i.item_id,
-                      'external_id', i.external_id,
-                      'messages', i.messages,
-                      'answers', item_answers_json(i.item_id),
-                      'annotations', jsonb_build_array(annotation_json(a))) AS "item!"
-           FROM annotations a JOIN items i ON i.item_id = a.item_id
+        super::items::ExportAnnotationRow,
+        r#"SELECT row_number() OVER (ORDER BY a.tx, a.seq) AS "item_seq!",
+                  a.annotation_id, a.user_id, a.end_user_id, a.source,
+                  a.ranking AS "ranking: Json<Vec<Vec<Uuid>>>",
+                  a.thumbs AS "thumbs!: Json<std::collections::BTreeMap<Uuid, bool>>",
+                  a.ideal_answer, a.ideal_from, a.flags AS "flags!: Vec<crate::model::annotation::Flag>",
+                  a.comment, a.shown_order, a.proposal_id, a.time_spent_ms, a.version,
+                  a.created_at AS "created_at: chrono::DateTime<chrono::Utc>",
+                  a.updated_at AS "updated_at: chrono::DateTime<chrono::Utc>",
+                  a.item_id AS "item_id?", a.tx::text::bigint AS "stream_tx?", a.seq AS "stream_seq?"
+           FROM annotations a
            WHERE a.project_id = $1
              AND (a.tx, a.seq) > ($2::text::xid8, $3)
              AND ($4::bigint IS NULL OR (a.tx, a.seq) <= ($4::text::xid8, $5))

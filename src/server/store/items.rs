@@ -220,35 +220,80 @@ pub async fn insert_batch(
     .await
 }
 
-/// One item with its answers and annotations, as JSON for the exporter.
-pub struct ExportRow {
-    pub item: serde_json::Value,
+/// The items `ids` (of the project), one row per entry, whose `item_seq` is the entry's
+/// place in `ids` (from 1): an item named twice comes twice.
+pub async fn export_items_by_id(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    ids: &[Uuid],
+) -> sqlx::Result<Vec<ExportItemRow>> {
+    sqlx::query_as!(
+        ExportItemRow,
+        r#"SELECT e.n AS "item_seq!", i.item_id, i.external_id,
+                  i.messages AS "messages: Json<Vec<crate::model::project::Message>>"
+           FROM unnest($2::uuid[]) WITH ORDINALITY AS e(item_id, n)
+           JOIN items i ON i.item_id = e.item_id
+           WHERE i.project_id = $1
+           ORDER BY e.n"#,
+        project_id,
+        ids
+    )
+    .fetch_all(db)
+    .await
 }
 
-/// The project's item with `external_id`, with its answers and all its annotations, as
-/// JSON in the exporter's item shape.
-pub async fn with_annotations(
+/// The answers of the items `ids`, by entry as [`export_items_by_id`] numbers them, then by
+/// ordinal.
+pub async fn export_answers_by_id(
+    db: impl PgExecutor<'_>,
+    ids: &[Uuid],
+) -> sqlx::Result<Vec<ExportAnswerRow>> {
+    sqlx::query_as!(
+        ExportAnswerRow,
+        r#"SELECT e.n AS "item_seq!", r.response_id, r.ordinal, r.model, r.content
+           FROM unnest($1::uuid[]) WITH ORDINALITY AS e(item_id, n)
+           JOIN responses r ON r.item_id = e.item_id
+           ORDER BY e.n, r.ordinal"#,
+        ids
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The project's item with `external_id`: its id and place.
+pub async fn find_by_external_id(
     db: impl PgExecutor<'_>,
     project_id: Uuid,
     external_id: &str,
-) -> sqlx::Result<Option<ExportRow>> {
+) -> sqlx::Result<Option<ExportItemRow>> {
     sqlx::query_as!(
-        ExportRow,
-        r#"SELECT jsonb_build_object(
-               'item_id', i.item_id,
-               'external_id', i.external_id,
-               'messages', i.messages,
-               'answers', item_answers_json(i.item_id),
-               'annotations', (SELECT coalesce(jsonb_agg(annotation_json(a) ORDER BY a.created_at), '[]'::jsonb)
-                               FROM annotations a WHERE a.item_id = i.item_id)
-           ) AS "item!"
-           FROM items i
-           WHERE i.project_id = $1 AND i.external_id = $2"#,
+        ExportItemRow,
+        r#"SELECT i.item_seq, i.item_id, i.external_id,
+                  i.messages AS "messages: Json<Vec<crate::model::project::Message>>"
+           FROM items i WHERE i.project_id = $1 AND i.external_id = $2"#,
         project_id,
         external_id
     )
     .fetch_optional(db)
     .await
+}
+
+/// Deletes the project's item with `external_id` (its answers, annotations and queue rows
+/// go with it; what dataset versions hold of it is kept by a trigger). False when there is
+/// none.
+pub async fn delete(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    external_id: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "DELETE FROM items WHERE project_id = $1 AND external_id = $2",
+        project_id,
+        external_id
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 pub struct EndUserItem {
@@ -409,6 +454,10 @@ pub struct ExportAnnotationRow {
     pub version: i32,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// The feedback stream's rows only: the annotation's item and cursor position.
+    pub item_id: Option<Uuid>,
+    pub stream_tx: Option<i64>,
+    pub stream_seq: Option<i64>,
 }
 
 /// The annotations of the project's items with `item_seq` in [`first`, `last`] last
@@ -428,7 +477,8 @@ pub async fn export_annotations(
                   a.ideal_answer, a.ideal_from, a.flags AS "flags!: Vec<crate::model::annotation::Flag>",
                   a.comment, a.shown_order, a.proposal_id, a.time_spent_ms, a.version,
                   a.created_at AS "created_at: chrono::DateTime<chrono::Utc>",
-                  a.updated_at AS "updated_at: chrono::DateTime<chrono::Utc>"
+                  a.updated_at AS "updated_at: chrono::DateTime<chrono::Utc>",
+                  NULL::uuid AS "item_id?", NULL::bigint AS "stream_tx?", NULL::bigint AS "stream_seq?"
            FROM items i JOIN annotations a ON a.item_id = i.item_id
            WHERE i.project_id = $1 AND i.item_seq BETWEEN $2 AND $3
              AND ($4::timestamptz IS NULL OR a.updated_at >= $4)

@@ -1,10 +1,12 @@
 //! End-user feedback in, and the feedback stream out (stateless cursors, named consumers).
 
-use super::{ApiActor, ApiError, CommonErrors, ErrorEnvelope, FormatQuery, int_param};
+use super::{ApiActor, ApiError, CommonErrors, ErrorEnvelope, int_param};
 use crate::model::api::Scope;
 use crate::model::api::{
     Ack, AckReceipt, ConsumerBatch, EndUserFeedback, FeedbackPage, FeedbackReceipt,
 };
+use crate::server::dataset::{ExportFormat, ExportSpec};
+use crate::server::http::export::Spec;
 use crate::server::services::feedback;
 use crate::server::{AppState, Error};
 use axum::Json;
@@ -60,7 +62,7 @@ pub struct PageQuery {
     get,
     path = "/projects/{slug}/feedback",
     tag = "feedback",
-    params(("slug" = String, Path, description = "The project's slug"), PageQuery, FormatQuery),
+    params(("slug" = String, Path, description = "The project's slug"), PageQuery, ExportSpec),
     responses((status = 200, description = "A page of the stream", body = FeedbackPage), CommonErrors),
     security(("bearer" = ["feedback:read"]))
 )]
@@ -69,9 +71,9 @@ pub async fn page(
     ApiActor(actor): ApiActor,
     Path(slug): Path<String>,
     Query(page): Query<PageQuery>,
-    Query(format): Query<FormatQuery>,
+    Spec(spec): Spec,
 ) -> Result<Json<FeedbackPage>, Error> {
-    let options = format.request("raw").options()?;
+    let (options, _) = spec.resolve(Some(ExportFormat::Raw))?;
     let limit = int_param("limit", &page.limit)?;
     Ok(Json(
         feedback::page(
@@ -106,7 +108,7 @@ pub struct PullQuery {
         ("slug" = String, Path, description = "The project's slug"),
         ("name" = String, Path, description = "The consumer: letters, digits, '_', '.', '-'"),
         PullQuery,
-        FormatQuery
+        ExportSpec
     ),
     responses(
         (status = 200, description = "The batch (no batch_id when nothing was new)", body = ConsumerBatch),
@@ -120,9 +122,9 @@ pub async fn consumer_pull(
     ApiActor(actor): ApiActor,
     Path((slug, name)): Path<(String, String)>,
     Query(pull): Query<PullQuery>,
-    Query(format): Query<FormatQuery>,
+    Spec(spec): Spec,
 ) -> Result<Json<ConsumerBatch>, Error> {
-    let options = format.request("raw").options()?;
+    let (options, _) = spec.resolve(Some(ExportFormat::Raw))?;
     let limit = int_param("limit", &pull.limit)?;
     let ttl = int_param("ack_timeout_secs", &pull.ack_timeout_secs)?;
     Ok(Json(

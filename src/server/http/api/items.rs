@@ -118,3 +118,25 @@ pub async fn status(
         items::status(&state.pool, &actor, &slug, &external_id).await?,
     ))
 }
+
+/// Delete an item by its `external_id`, with its answers and labels. Dataset versions that
+/// hold it are unchanged: what they need of it is kept with them.
+#[utoipa::path(
+    delete,
+    path = "/projects/{slug}/items/{external_id}",
+    tag = "items",
+    params(
+        ("slug" = String, Path, description = "The project's slug"),
+        ("external_id" = String, Path, description = "The id the item was pushed or imported with")
+    ),
+    responses((status = 204, description = "Deleted"), CommonErrors),
+    security(("bearer" = ["items:write"]))
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((slug, external_id)): Path<(String, String)>,
+) -> Result<axum::http::StatusCode, Error> {
+    items::delete(&state.pool, &actor, &slug, &external_id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -3,12 +3,12 @@
 //! [`OpenApiRouter`], so the OpenAPI document at `/api/v1/openapi.json` lists exactly the
 //! routes that exist. Handlers are thin: they parse, call a service, and shape the answer.
 
+mod datasets;
 mod docs;
 mod export;
 mod feedback;
 mod items;
 
-use crate::model::export::ExportRequest;
 use crate::server::error::envelope;
 use crate::server::services::{Actor, tokens};
 use crate::server::{AppState, Error};
@@ -21,7 +21,7 @@ use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -42,6 +42,7 @@ pub const PREFIX: &str = "/api/v1";
         (name = "items", description = "Items to label"),
         (name = "feedback", description = "End-user feedback in; the feedback stream out"),
         (name = "export", description = "Whole-project exports"),
+        (name = "datasets", description = "Immutable dataset versions: manifests and files"),
         (name = "meta", description = "This document")
     )
 )]
@@ -67,11 +68,14 @@ struct Document(Arc<String>);
 fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(items::push))
-        .routes(routes!(items::status))
+        .routes(routes!(items::status, items::delete))
         .routes(routes!(feedback::capture, feedback::page))
         .routes(routes!(feedback::consumer_pull))
         .routes(routes!(feedback::consumer_ack))
         .routes(routes!(export::export))
+        .routes(routes!(datasets::list, datasets::create))
+        .routes(routes!(datasets::show))
+        .routes(routes!(datasets::download))
         .routes(routes!(docs::openapi_json))
         .routes(routes!(docs::page))
         .split_for_parts()
@@ -231,46 +235,6 @@ pub enum CommonErrors {
 }
 
 /// Export options as query parameters; flags are on when present (any value).
-#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct FormatQuery {
-    /// Export format of the records: dpo_pairs, dpo_pairs_conversational, kto,
-    /// sft_messages, sft_prompt_completion, openai_sft, openai_preference, anthropic_hh, raw.
-    pub format: Option<String>,
-    /// Pairs from rankings: all_pairs (default), best_vs_rest, adjacent.
-    pub pairs: Option<String>,
-    /// Keep only pairs at least this share of an item's annotators agree on (0 to 1).
-    pub min_agreement: Option<String>,
-    /// Present: no pairs from thumbs.
-    pub no_thumb_pairs: Option<String>,
-    /// Present: no pairs from edited ideal answers.
-    pub no_edit_pairs: Option<String>,
-    /// Present: keep annotations flagged unsafe or not rankable.
-    pub keep_flagged: Option<String>,
-    /// Share of items (by a hash of the item id) marked `split: test` (0 to 0.99).
-    pub test_fraction: Option<String>,
-}
-
-impl FormatQuery {
-    fn request(&self, default_format: &str) -> ExportRequest {
-        ExportRequest {
-            format: self
-                .format
-                .clone()
-                .unwrap_or_else(|| default_format.to_owned()),
-            pairs: self.pairs.clone(),
-            min_agreement: self.min_agreement.clone(),
-            no_thumb_pairs: self.no_thumb_pairs.clone(),
-            no_edit_pairs: self.no_edit_pairs.clone(),
-            keep_flagged: self.keep_flagged.clone(),
-            complete_only: None,
-            test_fraction: self.test_fraction.clone(),
-            from: None,
-            to: None,
-        }
-    }
-}
-
 /// Parses an optional integer query parameter, naming it when it is not one.
 fn int_param<T: std::str::FromStr>(name: &str, value: &Option<String>) -> Result<Option<T>, Error> {
     match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {

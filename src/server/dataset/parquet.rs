@@ -3,7 +3,7 @@
 //! (conversational), and `split` when the export asks for one. Rows are written in row
 //! groups of [`ROWS_PER_GROUP`], so memory stays bounded.
 
-use crate::model::export::PairRow;
+use super::record::PairRow;
 use crate::model::project::ChatRole;
 use anyhow::{Context, Result};
 use parquet::basic::Compression;
