@@ -654,3 +654,35 @@ async fn a_failed_cli_export_leaves_the_existing_file_alone(pool: PgPool) {
     assert_eq!(pairs.len(), 2, "one pair per ranked item: {pairs:?}");
     assert_eq!(names(), ["pairs.jsonl", "pairs.parquet"]);
 }
+
+/// Lines without an id are known by their content: importing the file again (as HH users
+/// do: its lines carry no id) stores nothing twice, and a changed answer is a new item.
+#[sqlx::test]
+async fn reimporting_lines_without_ids_stores_nothing_twice(pool: PgPool) {
+    setup(&pool).await;
+    let hh = r#"{"chosen": "\n\nHuman: Hi\n\nAssistant: Hello!", "rejected": "\n\nHuman: Hi\n\nAssistant: Go away."}"#;
+    let lines = concat!(
+        r#"{"prompt": "Sky?", "responses": ["Blue.", "Green."]}"#,
+        "\n",
+        r#"{"prompt": "Sea?", "responses": ["Wet.", "Dry."]}"#,
+        "\n",
+    );
+    for file in [hh, lines] {
+        let first = import(&pool, file.as_bytes(), None, false).await.unwrap();
+        assert_eq!(first.already_present, 0, "{first:?}");
+        let again = import(&pool, file.as_bytes(), None, false).await.unwrap();
+        assert_eq!((again.imported, again.already_present), (0, first.imported));
+    }
+    let changed = r#"{"prompt": "Sky?", "responses": ["Blue.", "Grey."]}"#;
+    let third = import(&pool, changed.as_bytes(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(third.imported, 1);
+    assert_eq!(count(&pool, "SELECT count(*) FROM items").await, 4);
+    let keys = count(
+        &pool,
+        "SELECT count(*) FROM items WHERE external_id ~ '^content-[0-9a-f]{32}$'",
+    )
+    .await;
+    assert_eq!(keys, 4);
+}

@@ -143,6 +143,21 @@ pub async fn import_file(
     })
 }
 
+/// The id an item without `external_id` gets: `content-` and the first 32 hex digits of
+/// SHA-256 over its messages and answers (content and model, in order) as JSON.
+pub fn content_key(item: &NewItem) -> String {
+    use sha2::{Digest, Sha256};
+    let answers: Vec<(&Option<String>, &str)> = item
+        .responses
+        .iter()
+        .map(|r| (&r.model, r.content.as_str()))
+        .collect();
+    let json = serde_json::to_vec(&(&item.messages, answers)).unwrap_or_default();
+    let digest = Sha256::digest(&json);
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("content-{hex}")
+}
+
 /// Inserts validated items with their answers in two statements. Returns, per item, its new
 /// id, or `None` when the project already had an item with its `external_id`.
 ///
@@ -155,7 +170,12 @@ pub(crate) async fn insert(
     batch: Vec<NewItem>,
 ) -> Result<Vec<Option<Uuid>>> {
     let ids: Vec<Uuid> = batch.iter().map(|_| Uuid::now_v7()).collect();
-    let external: Vec<Option<String>> = batch.iter().map(|i| i.external_id.clone()).collect();
+    // Without an id of its own, an item is known by its content: importing or pushing the
+    // same prompt and answers again stores nothing twice.
+    let external: Vec<Option<String>> = batch
+        .iter()
+        .map(|i| Some(i.external_id.clone().unwrap_or_else(|| content_key(i))))
+        .collect();
     let messages = batch
         .iter()
         .map(|i| serde_json::to_value(&i.messages))
