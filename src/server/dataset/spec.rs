@@ -146,6 +146,23 @@ impl ExportSpec {
         Ok(())
     }
 
+    /// Refuses the filters a stream read by cursor cannot apply (the feedback stream).
+    pub fn records_only(&self) -> Result<(), AppError> {
+        let field = if self.from.is_some() {
+            "from"
+        } else if self.to.is_some() {
+            "to"
+        } else if self.complete_only {
+            "complete_only"
+        } else {
+            return Ok(());
+        };
+        Err(AppError::invalid(
+            field,
+            "the feedback stream is read by cursor: from, to and complete_only do not apply",
+        ))
+    }
+
     /// The format, required here.
     pub fn required_format(&self) -> Result<ExportFormat, AppError> {
         self.format
@@ -345,6 +362,27 @@ mod tests {
         assert_eq!(field("format=kto&pairs=some"), "pairs");
         assert_eq!(field("format=kto&from=yesterday"), "from");
         assert_eq!(field("format=kto&from=2026-11-02&to=2026-11-01"), "to");
+    }
+
+    #[test]
+    fn the_stream_refuses_filters_it_cannot_apply() {
+        let refused = |q: &str| {
+            ExportSpec::from_query(q)
+                .unwrap()
+                .records_only()
+                .unwrap_err()
+        };
+        assert_eq!(refused("from=2026-11-01").field.unwrap(), "from");
+        assert_eq!(
+            refused("format=kto&complete_only=on").field.unwrap(),
+            "complete_only"
+        );
+        assert!(
+            ExportSpec::from_query("format=kto&after=x")
+                .unwrap()
+                .records_only()
+                .is_ok()
+        );
     }
 
     #[test]

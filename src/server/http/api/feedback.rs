@@ -73,6 +73,7 @@ pub async fn page(
     Query(page): Query<PageQuery>,
     Spec(spec): Spec,
 ) -> Result<Json<FeedbackPage>, Error> {
+    spec.records_only()?;
     let (options, _) = spec.resolve(Some(ExportFormat::Raw))?;
     let limit = int_param("limit", &page.limit)?;
     Ok(Json(
@@ -124,6 +125,7 @@ pub async fn consumer_pull(
     Query(pull): Query<PullQuery>,
     Spec(spec): Spec,
 ) -> Result<Json<ConsumerBatch>, Error> {
+    spec.records_only()?;
     let (options, _) = spec.resolve(Some(ExportFormat::Raw))?;
     let limit = int_param("limit", &pull.limit)?;
     let ttl = int_param("ack_timeout_secs", &pull.ack_timeout_secs)?;
