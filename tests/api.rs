@@ -1030,3 +1030,33 @@ async fn a_consumer_pulling_during_submissions_gets_everything_exactly_once(pool
     let written_ids: HashSet<Uuid> = written.iter().map(|(id, _)| *id).collect();
     assert_eq!(acked_ids, written_ids, "every annotation, exactly");
 }
+
+/// Every `$ref` of the OpenAPI document names a schema the document holds.
+#[test]
+fn every_schema_reference_resolves() {
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v) {
+                        ("$ref", Value::String(r)) => out.push(r.clone()),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            Value::Array(list) => list.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let doc = serde_json::to_value(verdict::server::http::api::openapi()).unwrap();
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(!found.is_empty());
+    for r in found {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or(&r);
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{r} does not resolve"
+        );
+    }
+}

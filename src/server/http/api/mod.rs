@@ -37,6 +37,11 @@ pub const PREFIX: &str = "/api/v1";
                        with scopes on the Tokens page or with `verdict token create`."
     ),
     servers((url = "/api/v1")),
+    // The export spec's query parameters refer to these by name.
+    components(schemas(
+        crate::model::export::ExportFormat,
+        crate::model::export::PairStrategy
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "items", description = "Items to label"),
