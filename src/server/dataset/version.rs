@@ -352,7 +352,7 @@ async fn finish(
     annotations: u64,
 ) -> Result<Manifest> {
     let project_text = project.project_id.to_string();
-    let annotators = datasets::author_counts(pool, version_id)
+    let mut annotators: Vec<AuthorLabels> = datasets::author_counts(pool, version_id)
         .await?
         .into_iter()
         .map(|a| AuthorLabels {
@@ -365,8 +365,7 @@ async fn finish(
             source: a.source,
             labels: a.labels,
         })
-        .collect::<Vec<_>>();
-    let mut annotators = annotators;
+        .collect();
     annotators.sort_by(|a, b| b.labels.cmp(&a.labels).then(a.annotator.cmp(&b.annotator)));
     let guidelines = datasets::guideline_counts(pool, version_id)
         .await?

@@ -39,7 +39,6 @@ pub async fn create(
 ) -> Result<Manifest> {
     let project = authorize(pool, actor, slug, &[Scope::ExportRead]).await?;
     version::check_name(name)?;
-    spec.resolve(None)?;
     let number = match number {
         Some(n) if n < 1 => return Err(Error::invalid("version", "must be 1 or more")),
         Some(n) => {
