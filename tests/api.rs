@@ -9,7 +9,7 @@ use common::{TestApp, api_call, error_code, token};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashSet};
 use uuid::Uuid;
-use verdict::model::annotation::AnnotationInput;
+use verdict::model::annotation::{AnnotationBody, AnnotationInput};
 use verdict::model::user::Role;
 use verdict::server::config::AppConfig;
 use verdict::server::services::{Actor, labeling, projects};
@@ -59,8 +59,11 @@ async fn label_all(app: &TestApp, email: &str, slug: &str) -> Vec<Uuid> {
         let input = AnnotationInput {
             annotation_id: Uuid::new_v4(),
             item_id: t.item_id,
-            ranking: Some(t.answers.iter().map(|a| vec![a.response_id]).collect()),
-            thumbs: [(t.answers[0].response_id, true)].into_iter().collect(),
+            body: AnnotationBody {
+                ranking: Some(t.answers.iter().map(|a| vec![a.response_id]).collect()),
+                thumbs: [(t.answers[0].response_id, true)].into_iter().collect(),
+                ..Default::default()
+            },
             shown_order: t.answers.iter().map(|a| a.response_id).collect(),
             ..Default::default()
         };
@@ -774,11 +777,14 @@ async fn the_stateless_stream_pages_with_cursors_and_redelivers_edits(pool: sqlx
     let edit = AnnotationInput {
         annotation_id: ids[0],
         item_id: existing.item_id,
-        ranking: existing.ranking.clone().map(|mut r| {
-            r.reverse();
-            r
-        }),
-        thumbs: existing.thumbs.clone(),
+        body: AnnotationBody {
+            ranking: existing.body.ranking.clone().map(|mut r| {
+                r.reverse();
+                r
+            }),
+            thumbs: existing.body.thumbs.clone(),
+            ..Default::default()
+        },
         shown_order: existing.shown_order.clone(),
         base_version: Some(1),
         ..Default::default()
@@ -923,7 +929,10 @@ async fn a_consumer_pulling_during_submissions_gets_everything_exactly_once(pool
                     let input = AnnotationInput {
                         annotation_id: Uuid::new_v4(),
                         item_id: t.item_id,
-                        ranking: Some(t.answers.iter().map(|a| vec![a.response_id]).collect()),
+                        body: AnnotationBody {
+                            ranking: Some(t.answers.iter().map(|a| vec![a.response_id]).collect()),
+                            ..Default::default()
+                        },
                         shown_order: t.answers.iter().map(|a| a.response_id).collect(),
                         ..Default::default()
                     };
@@ -935,13 +944,16 @@ async fn a_consumer_pulling_during_submissions_gets_everything_exactly_once(pool
                         let edit = AnnotationInput {
                             annotation_id: id,
                             item_id: t.item_id,
-                            ranking: Some(
-                                t.answers
-                                    .iter()
-                                    .rev()
-                                    .map(|a| vec![a.response_id])
-                                    .collect(),
-                            ),
+                            body: AnnotationBody {
+                                ranking: Some(
+                                    t.answers
+                                        .iter()
+                                        .rev()
+                                        .map(|a| vec![a.response_id])
+                                        .collect(),
+                                ),
+                                ..Default::default()
+                            },
                             shown_order: t.answers.iter().map(|a| a.response_id).collect(),
                             base_version: Some(1),
                             ..Default::default()

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use uuid::Uuid;
-use verdict::model::annotation::AnnotationInput;
+use verdict::model::annotation::{AnnotationBody, AnnotationInput};
 use verdict::model::proposal::ProposalOutcome;
 use verdict::model::user::Role;
 use verdict::server::config::InferenceDefaults;
@@ -233,8 +233,11 @@ async fn a_job_prelabels_and_annotators_see_accept_or_change_the_proposal(pool: 
         let input = AnnotationInput {
             annotation_id: Uuid::new_v4(),
             item_id: t.item_id,
-            ranking: Some(ranking),
-            thumbs,
+            body: AnnotationBody {
+                ranking: Some(ranking),
+                thumbs,
+                ..Default::default()
+            },
             shown_order: t.answers.iter().map(|a| a.response_id).collect(),
             proposal_id: Some(proposal.proposal_id),
             ..Default::default()

@@ -10,7 +10,7 @@ use common::{TestApp, api_call, error_code, token};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
-use verdict::model::annotation::{AnnotationInput, Task};
+use verdict::model::annotation::{AnnotationBody, AnnotationInput, Task};
 use verdict::model::user::Role;
 use verdict::server::seed;
 use verdict::server::services::{Actor, labeling};
@@ -20,12 +20,15 @@ fn ranked(task: &Task, ideal: Option<&str>) -> AnnotationInput {
     AnnotationInput {
         annotation_id: Uuid::new_v4(),
         item_id: task.item_id,
-        ranking: Some(ids.iter().map(|id| vec![*id]).collect()),
-        thumbs: [(ids[0], true), (ids[ids.len() - 1], false)]
-            .into_iter()
-            .collect(),
-        ideal_answer: ideal.map(str::to_owned),
-        ideal_from: ideal.map(|_| ids[0]),
+        body: AnnotationBody {
+            ranking: Some(ids.iter().map(|id| vec![*id]).collect()),
+            thumbs: [(ids[0], true), (ids[ids.len() - 1], false)]
+                .into_iter()
+                .collect(),
+            ideal_answer: ideal.map(str::to_owned),
+            ideal_from: ideal.map(|_| ids[0]),
+            ..Default::default()
+        },
         shown_order: ids,
         ..Default::default()
     }
@@ -152,7 +155,7 @@ async fn a_version_keeps_its_bytes_through_edits_new_labels_and_deletions(pool: 
 
     // Later: an edit, new labels, new guidelines, and a deleted item of the version.
     let mut edit = first[0].clone();
-    edit.ranking.as_mut().unwrap().reverse();
+    edit.body.ranking.as_mut().unwrap().reverse();
     edit.base_version = Some(1);
     labeling::submit(&app.pool, &ann, "demo", edit)
         .await

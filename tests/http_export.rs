@@ -5,7 +5,7 @@ mod common;
 use axum::http::{StatusCode, header};
 use common::TestApp;
 use uuid::Uuid;
-use verdict::model::annotation::AnnotationInput;
+use verdict::model::annotation::{AnnotationBody, AnnotationInput};
 use verdict::model::user::Role;
 use verdict::server::seed;
 use verdict::server::services::{Actor, labeling};
@@ -25,8 +25,11 @@ async fn labeled(pool: sqlx::PgPool) -> (TestApp, String, String) {
         let input = AnnotationInput {
             annotation_id: Uuid::new_v4(),
             item_id: t.item_id,
-            ranking: Some(t.answers.iter().map(|a| vec![a.response_id]).collect()),
-            thumbs: [(t.answers[0].response_id, true)].into_iter().collect(),
+            body: AnnotationBody {
+                ranking: Some(t.answers.iter().map(|a| vec![a.response_id]).collect()),
+                thumbs: [(t.answers[0].response_id, true)].into_iter().collect(),
+                ..Default::default()
+            },
             shown_order: t.answers.iter().map(|a| a.response_id).collect(),
             ..Default::default()
         };

@@ -4,7 +4,7 @@
 use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
-use verdict::model::annotation::{AnnotationInput, Flag, Task};
+use verdict::model::annotation::{AnnotationBody, AnnotationInput, Flag, Task};
 use verdict::model::project::{ChatRole, Message, NewItem, NewResponse};
 use verdict::model::user::{NewUser, Role};
 use verdict::server::Error;
@@ -68,7 +68,10 @@ fn ranked(task: &Task) -> AnnotationInput {
     AnnotationInput {
         annotation_id: Uuid::new_v4(),
         item_id: task.item_id,
-        ranking: Some(task.answers.iter().map(|a| vec![a.response_id]).collect()),
+        body: AnnotationBody {
+            ranking: Some(task.answers.iter().map(|a| vec![a.response_id]).collect()),
+            ..Default::default()
+        },
         shown_order: task.answers.iter().map(|a| a.response_id).collect(),
         time_spent_ms: 1200,
         ..Default::default()
@@ -369,9 +372,9 @@ async fn edits_need_the_current_version(pool: PgPool) {
 
     let mut tab_a = input.clone();
     tab_a.base_version = Some(1);
-    tab_a.comment = Some("first edit".into());
+    tab_a.body.comment = Some("first edit".into());
     let mut tab_b = tab_a.clone();
-    tab_b.comment = Some("second tab".into());
+    tab_b.body.comment = Some("second tab".into());
 
     let edited = labeling::submit(&pool, &people[0], "p", tab_a)
         .await
@@ -434,7 +437,10 @@ async fn edits_need_the_current_version(pool: PgPool) {
     );
     let edit = AnnotationInput {
         base_version: Some(2),
-        comment: Some("through the wrong project".into()),
+        body: AnnotationBody {
+            comment: Some("through the wrong project".into()),
+            ..input.body.clone()
+        },
         ..input.clone()
     };
     let refused = labeling::submit(&pool, &people[0], "other", edit).await;
@@ -459,11 +465,11 @@ async fn invalid_submissions_name_the_field_and_store_nothing(pool: PgPool) {
         .unwrap();
 
     let mut partial = ranked(&task);
-    partial.ranking.as_mut().unwrap().pop();
+    partial.body.ranking.as_mut().unwrap().pop();
     let mut foreign_thumb = ranked(&task);
-    foreign_thumb.thumbs.insert(Uuid::new_v4(), true);
+    foreign_thumb.body.thumbs.insert(Uuid::new_v4(), true);
     let mut long_comment = ranked(&task);
-    long_comment.comment = Some("x".repeat(5001));
+    long_comment.body.comment = Some("x".repeat(5001));
 
     for (input, field) in [
         (partial, "ranking"),
@@ -498,7 +504,7 @@ async fn switched_off_kinds_are_refused(pool: PgPool) {
         .unwrap()
         .unwrap();
     let mut input = ranked(&task);
-    input.thumbs.insert(task.answers[0].response_id, true);
+    input.body.thumbs.insert(task.answers[0].response_id, true);
     match labeling::submit(&pool, &people[0], "p", input)
         .await
         .unwrap_err()
@@ -543,8 +549,11 @@ async fn not_rankable_items_can_be_submitted_without_a_ranking(pool: PgPool) {
         .unwrap()
         .unwrap();
     let input = AnnotationInput {
-        ranking: None,
-        flags: vec![Flag::NotRankable],
+        body: AnnotationBody {
+            ranking: None,
+            flags: vec![Flag::NotRankable],
+            ..ranked(&task).body
+        },
         ..ranked(&task)
     };
     labeling::submit(&pool, &people[0], "p", input)

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use uuid::Uuid;
-use verdict::model::annotation::AnnotationInput;
+use verdict::model::annotation::{AnnotationBody, AnnotationInput};
 use verdict::model::import::ImportFormat;
 use verdict::model::user::{NewUser, Role};
 use verdict::server::Error;
@@ -265,10 +265,13 @@ async fn round_trip_to_every_export_format(pool: PgPool) {
     let input = AnnotationInput {
         annotation_id: Uuid::new_v4(),
         item_id: task.item_id,
-        ranking: Some(vec![vec![beta], vec![alpha], vec![gamma]]),
-        thumbs: [(beta, true), (gamma, false)].into_iter().collect(),
-        ideal_answer: Some("Beta, improved.".into()),
-        ideal_from: Some(beta),
+        body: AnnotationBody {
+            ranking: Some(vec![vec![beta], vec![alpha], vec![gamma]]),
+            thumbs: [(beta, true), (gamma, false)].into_iter().collect(),
+            ideal_answer: Some("Beta, improved.".into()),
+            ideal_from: Some(beta),
+            ..Default::default()
+        },
         shown_order: task.answers.iter().map(|a| a.response_id).collect(),
         ..Default::default()
     };
@@ -513,7 +516,10 @@ async fn two_ranked_items(pool: &PgPool) {
         let input = AnnotationInput {
             annotation_id: Uuid::new_v4(),
             item_id: task.item_id,
-            ranking: Some(shown.iter().map(|id| vec![*id]).collect()),
+            body: AnnotationBody {
+                ranking: Some(shown.iter().map(|id| vec![*id]).collect()),
+                ..Default::default()
+            },
             shown_order: shown,
             ..Default::default()
         };

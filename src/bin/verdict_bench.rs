@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
-use verdict::model::annotation::{AnnotationInput, Submitted, Task};
+use verdict::model::annotation::{AnnotationBody, AnnotationInput, Submitted, Task};
 use verdict::model::project::{ChatRole, Message, NewItem, NewResponse};
 use verdict::model::user::Role;
 use verdict::server::services;
@@ -218,14 +218,17 @@ async fn annotate_until(
         let input = AnnotationInput {
             annotation_id: Uuid::new_v4(),
             item_id: t.item_id,
-            ranking: Some(t.answers.iter().map(|a| vec![a.response_id]).collect()),
-            thumbs: t
-                .answers
-                .iter()
-                .take(1)
-                .map(|a| (a.response_id, true))
-                .collect(),
-            comment: Some("Answer one is clearer and cites its source.".into()),
+            body: AnnotationBody {
+                ranking: Some(t.answers.iter().map(|a| vec![a.response_id]).collect()),
+                thumbs: t
+                    .answers
+                    .iter()
+                    .take(1)
+                    .map(|a| (a.response_id, true))
+                    .collect(),
+                comment: Some("Answer one is clearer and cites its source.".into()),
+                ..Default::default()
+            },
             shown_order: t.answers.iter().map(|a| a.response_id).collect(),
             time_spent_ms: 4000,
             ..Default::default()

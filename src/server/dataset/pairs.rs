@@ -10,7 +10,7 @@ use uuid::Uuid;
 pub(super) fn rankings_of(annotations: &[&ExportAnnotation]) -> Vec<Vec<Vec<Uuid>>> {
     annotations
         .iter()
-        .filter_map(|a| a.ranking.clone())
+        .filter_map(|a| a.body.ranking.clone())
         .collect()
 }
 
@@ -49,7 +49,13 @@ pub(super) fn preference_pairs<'a>(
     }
     if opts.from_thumbs {
         for a in kept {
-            let with = |value: bool| a.thumbs.iter().filter(move |t| *t.1 == value).map(|t| *t.0);
+            let with = |value: bool| {
+                a.body
+                    .thumbs
+                    .iter()
+                    .filter(move |t| *t.1 == value)
+                    .map(|t| *t.0)
+            };
             for up in with(true) {
                 for down in with(false) {
                     let contradicts =
@@ -75,7 +81,7 @@ pub(super) fn preference_pairs<'a>(
         }
     }
     for a in kept.iter().filter(|_| opts.from_edits) {
-        if let (Some(ideal), Some(from)) = (a.ideal_answer.as_deref(), a.ideal_from)
+        if let (Some(ideal), Some(from)) = (a.body.ideal_answer.as_deref(), a.body.ideal_from)
             && let Some(original) = answer_text(item, from)
             && ideal.trim() != original.trim()
         {

@@ -3,6 +3,7 @@
 //! download, REST export, feedback stream, preview, dataset versions).
 
 use super::record::{ExportAnnotation, ExportItem};
+use crate::model::annotation::AnnotationBody;
 use crate::model::project::ResponseView;
 use crate::server::Result;
 use crate::server::store::{datasets, items};
@@ -230,12 +231,14 @@ impl Pseudonyms {
             annotation_id: a.annotation_id,
             annotator,
             source: a.source,
-            ranking: a.ranking.map(|r| r.0),
-            thumbs: a.thumbs.0,
-            ideal_answer: a.ideal_answer,
-            ideal_from: a.ideal_from,
-            flags: a.flags,
-            comment: a.comment,
+            body: AnnotationBody {
+                ranking: a.ranking.map(|r| r.0),
+                thumbs: a.thumbs.0,
+                ideal_answer: a.ideal_answer,
+                ideal_from: a.ideal_from,
+                flags: a.flags,
+                comment: a.comment,
+            },
             shown_order: a.shown_order,
             proposal_id: a.proposal_id,
             time_spent_ms: a.time_spent_ms,

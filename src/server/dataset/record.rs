@@ -6,12 +6,11 @@ use super::formats;
 use super::pairs::{answer_text, preference_pairs, rankings_of};
 use super::spec::{ExportFormat, ExportOptions};
 use super::split::split;
-use crate::model::annotation::Flag;
+use crate::model::annotation::AnnotationBody;
 use crate::model::project::{Message, ResponseView};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// One annotation as exported; `annotator` is a pseudonym, `source` "annotator" or "end_user".
@@ -20,13 +19,8 @@ pub struct ExportAnnotation {
     pub annotation_id: Uuid,
     pub annotator: String,
     pub source: String,
-    /// Best to worst as tiers of answer ids; a tier of several is a tie.
-    pub ranking: Option<Vec<Vec<Uuid>>>,
-    pub thumbs: BTreeMap<Uuid, bool>,
-    pub ideal_answer: Option<String>,
-    pub ideal_from: Option<Uuid>,
-    pub flags: Vec<Flag>,
-    pub comment: Option<String>,
+    #[serde(flatten)]
+    pub body: AnnotationBody,
     pub shown_order: Vec<Uuid>,
     pub proposal_id: Option<Uuid>,
     pub time_spent_ms: i32,
@@ -111,7 +105,7 @@ pub struct PairRow<'r> {
 impl<'a> ItemRecords<'a> {
     pub fn new(item: &'a ExportItem, opts: &ExportOptions) -> Self {
         let excluded =
-            |a: &ExportAnnotation| a.flags.iter().any(|f| opts.exclude_flags.contains(f));
+            |a: &ExportAnnotation| a.body.flags.iter().any(|f| opts.exclude_flags.contains(f));
         let kept: Vec<&ExportAnnotation> =
             item.annotations.iter().filter(|a| !excluded(a)).collect();
         let text_prompt = matches!(
@@ -145,7 +139,7 @@ impl<'a> ItemRecords<'a> {
             _ if 2 * kept.len() < item.annotations.len() => {}
             ExportFormat::Kto => {
                 for a in &kept {
-                    for (id, &up) in &a.thumbs {
+                    for (id, &up) in &a.body.thumbs {
                         if let Some(text) = answer_text(item, *id) {
                             bodies.push(Body::Thumb {
                                 completion: text,
@@ -159,7 +153,7 @@ impl<'a> ItemRecords<'a> {
             | ExportFormat::OpenaiSft
             | ExportFormat::SftPromptCompletion => {
                 let mut seen: Vec<&str> = Vec::new();
-                for ideal in kept.iter().filter_map(|a| a.ideal_answer.as_deref()) {
+                for ideal in kept.iter().filter_map(|a| a.body.ideal_answer.as_deref()) {
                     if !seen.contains(&ideal) {
                         seen.push(ideal);
                         bodies.push(Body::Ideal(ideal));
@@ -268,9 +262,11 @@ mod tests {
     use super::super::spec::PairStrategy;
     use super::ExportFormat::*;
     use super::*;
+    use crate::model::annotation::Flag;
     use crate::model::project::ChatRole;
     use PairStrategy::*;
     use serde_json::json;
+    use std::collections::BTreeMap;
 
     const A: Uuid = Uuid::from_u128(1);
     const B: Uuid = Uuid::from_u128(2);
@@ -364,7 +360,7 @@ mod tests {
     #[test]
     fn pair_strategies() {
         let mut four = item(&[A, B, C, D], vec![ann(1, &[], &[], None)]);
-        four.annotations[0].ranking = Some(vec![vec![A], vec![B, C], vec![D]]);
+        four.annotations[0].body.ranking = Some(vec![vec![A], vec![B, C], vec![D]]);
         let all = [("a", "b"), ("a", "c"), ("a", "d"), ("b", "d"), ("c", "d")];
         assert_pairs(&four, &dpo(AllPairs, 0.0, true), &all);
         assert_pairs(&four, &dpo(BestVsRest, 0.0, true), &all[..3]);
@@ -520,7 +516,7 @@ mod tests {
     #[test]
     fn excluded_flags() {
         let mut flagged = ann(1, &[B, A, C], &[], Some("unsafe ideal"));
-        flagged.flags = vec![Flag::Unsafe];
+        flagged.body.flags = vec![Flag::Unsafe];
         let mut it = item(&[A, B, C], vec![flagged, ann(2, &[A, B, C], &[], None)]);
         assert_pairs(&it, &opts(DpoPairs), &[("a", "b"), ("a", "c"), ("b", "c")]);
         assert!(records(&it, &opts(SftMessages)).is_empty());
@@ -532,7 +528,7 @@ mod tests {
         assert_pairs(&it, &keep_all, &[("a", "c"), ("b", "c")]);
         // Most annotators find the item not rankable: nothing but raw records.
         let mut not_rankable = ann(3, &[], &[], None);
-        not_rankable.flags = vec![Flag::NotRankable];
+        not_rankable.body.flags = vec![Flag::NotRankable];
         it.annotations.push(not_rankable);
         assert!(records(&it, &opts(DpoPairs)).is_empty());
         let raw = records(&it, &opts(Raw));

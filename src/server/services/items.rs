@@ -173,7 +173,7 @@ pub async fn status(
     let complete = by_annotators.len() >= usize::try_from(project.overlap).unwrap_or(1);
     let rankings: Vec<Vec<Vec<Uuid>>> = by_annotators
         .iter()
-        .filter_map(|a| a.ranking.clone())
+        .filter_map(|a| a.body.ranking.clone())
         .collect();
     Ok(ItemStatus {
         item_id,

@@ -227,7 +227,7 @@ async fn create(
     let proposal = shown.as_ref().map(|p| {
         (
             p.proposal_id,
-            outcome(p, input.ranking.as_ref(), &input.thumbs),
+            outcome(p, input.body.ranking.as_ref(), &input.body.thumbs),
         )
     });
     let stored = if item.annotation_count < project.overlap {

@@ -1,4 +1,6 @@
-use crate::model::annotation::{AnnotationInput, AnnotationView, Flag, HistoryEntry};
+use crate::model::annotation::{
+    AnnotationBody, AnnotationInput, AnnotationView, Flag, HistoryEntry,
+};
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use sqlx::types::Json;
@@ -87,12 +89,12 @@ pub async fn insert_counted(
         a.item_id,
         project_id,
         user_id,
-        a.ranking.as_ref().map(Json) as _,
-        Json(&a.thumbs) as _,
-        a.ideal_answer,
-        a.ideal_from,
-        &a.flags as &[Flag],
-        a.comment,
+        a.body.ranking.as_ref().map(Json) as _,
+        Json(&a.body.thumbs) as _,
+        a.body.ideal_answer,
+        a.body.ideal_from,
+        &a.body.flags as &[Flag],
+        a.body.comment,
         &a.shown_order,
         i32::try_from(a.time_spent_ms).unwrap_or(i32::MAX),
         proposal.map(|p| p.0),
@@ -113,12 +115,12 @@ pub async fn update(db: impl PgExecutor<'_>, a: &AnnotationInput) -> sqlx::Resul
          WHERE annotation_id = $1
          RETURNING version",
         a.annotation_id,
-        a.ranking.as_ref().map(Json) as _,
-        Json(&a.thumbs) as _,
-        a.ideal_answer,
-        a.ideal_from,
-        &a.flags as &[Flag],
-        a.comment,
+        a.body.ranking.as_ref().map(Json) as _,
+        Json(&a.body.thumbs) as _,
+        a.body.ideal_answer,
+        a.body.ideal_from,
+        &a.body.flags as &[Flag],
+        a.body.comment,
         i32::try_from(a.time_spent_ms).unwrap_or(i32::MAX),
     )
     .fetch_one(db)
@@ -148,12 +150,14 @@ pub async fn find_own(
     Ok(row.map(|r| AnnotationView {
         annotation_id: r.annotation_id,
         item_id: r.item_id,
-        ranking: r.ranking.map(|j| j.0),
-        thumbs: r.thumbs.0,
-        ideal_answer: r.ideal_answer,
-        ideal_from: r.ideal_from,
-        flags: r.flags,
-        comment: r.comment,
+        body: AnnotationBody {
+            ranking: r.ranking.map(|j| j.0),
+            thumbs: r.thumbs.0,
+            ideal_answer: r.ideal_answer,
+            ideal_from: r.ideal_from,
+            flags: r.flags,
+            comment: r.comment,
+        },
         shown_order: r.shown_order,
         version: r.version,
         updated_at: r.updated_at,

@@ -3,21 +3,19 @@
 //! server-rendered page and the first browser render agree).
 
 use super::state::Form;
-use crate::model::annotation::Flag;
+use crate::model::annotation::AnnotationBody;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 #[derive(Serialize, Deserialize)]
 struct Draft {
     annotation_id: Uuid,
-    ranking: Vec<Vec<Uuid>>,
-    thumbs: BTreeMap<Uuid, bool>,
-    ideal: String,
-    ideal_from: Option<Uuid>,
-    flags: Vec<Flag>,
-    comment: String,
+    #[serde(flatten)]
+    body: AnnotationBody,
+    /// Where drafts saved before the body was one type kept the ideal answer.
+    #[serde(default, skip_serializing)]
+    ideal: Option<String>,
     elapsed_ms: f64,
 }
 
@@ -33,25 +31,19 @@ pub fn restore_and_persist(form: Form, item_id: Uuid) {
         if form.base_version.get_untracked().is_none()
             && let Some(draft) = load(item_id)
         {
+            let mut body = draft.body;
+            body.ideal_answer = body.ideal_answer.or(draft.ideal);
             form.annotation_id.set(draft.annotation_id);
-            form.ranking.set(draft.ranking);
-            form.thumbs.set(draft.thumbs);
-            form.ideal.set(draft.ideal);
-            form.ideal_from.set(draft.ideal_from);
-            form.flags.set(draft.flags.into_iter().collect());
-            form.comment.set(draft.comment);
+            form.set_body(&body);
             form.earlier_ms.set(draft.elapsed_ms);
         }
     });
     Effect::new(move |first: Option<()>| {
+        form.track_body();
         let draft = Draft {
             annotation_id: form.annotation_id.get(),
-            ranking: form.ranking.get(),
-            thumbs: form.thumbs.get(),
-            ideal: form.ideal.get(),
-            ideal_from: form.ideal_from.get(),
-            flags: form.flags.get().into_iter().collect(),
-            comment: form.comment.get(),
+            body: form.body(),
+            ideal: None,
             elapsed_ms: form.earlier_ms.get_untracked()
                 + (now_ms() - form.opened_at_ms.get_untracked()).max(0.0),
         };

@@ -1,4 +1,4 @@
-use crate::model::annotation::{AnnotationInput, Flag, Task};
+use crate::model::annotation::{AnnotationBody, AnnotationInput, Flag, Task};
 use leptos::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
@@ -30,56 +30,67 @@ pub struct Form {
 
 impl Form {
     pub fn new(task: &Task) -> Self {
-        let existing = task.existing.clone();
+        let existing = task.existing.as_ref();
         // A new annotation starts from the model's proposal, when there is one.
         let proposal = task.proposal.as_ref().filter(|_| existing.is_none());
-        Self {
-            annotation_id: RwSignal::new(
-                existing
-                    .as_ref()
-                    .map_or_else(Uuid::new_v4, |e| e.annotation_id),
-            ),
-            base_version: RwSignal::new(existing.as_ref().map(|e| e.version)),
-            ranking: RwSignal::new(
-                existing
-                    .as_ref()
-                    .and_then(|e| e.ranking.clone())
-                    .or_else(|| proposal.map(|p| p.ranking.clone()))
-                    .unwrap_or_default(),
-            ),
+        let form = Self {
+            annotation_id: RwSignal::new(existing.map_or_else(Uuid::new_v4, |e| e.annotation_id)),
+            base_version: RwSignal::new(existing.map(|e| e.version)),
+            ranking: RwSignal::new(Vec::new()),
             tie_next: RwSignal::new(false),
-            thumbs: RwSignal::new(
-                existing
-                    .as_ref()
-                    .map(|e| e.thumbs.clone())
-                    .or_else(|| proposal.map(|p| p.thumbs.clone()))
-                    .unwrap_or_default(),
-            ),
-            ideal: RwSignal::new(
-                existing
-                    .as_ref()
-                    .and_then(|e| e.ideal_answer.clone())
-                    .unwrap_or_default(),
-            ),
-            ideal_from: RwSignal::new(existing.as_ref().and_then(|e| e.ideal_from)),
-            flags: RwSignal::new(
-                existing
-                    .as_ref()
-                    .map(|e| e.flags.iter().copied().collect())
-                    .unwrap_or_default(),
-            ),
-            comment: RwSignal::new(
-                existing
-                    .as_ref()
-                    .and_then(|e| e.comment.clone())
-                    .unwrap_or_default(),
-            ),
+            thumbs: RwSignal::new(BTreeMap::new()),
+            ideal: RwSignal::new(String::new()),
+            ideal_from: RwSignal::new(None),
+            flags: RwSignal::new(BTreeSet::new()),
+            comment: RwSignal::new(String::new()),
             focused: RwSignal::new(0),
             collapsed: RwSignal::new(BTreeSet::new()),
             earlier_ms: RwSignal::new(0.0),
             opened_at_ms: RwSignal::new(0.0),
             proposal_id: RwSignal::new(proposal.map(|p| p.proposal_id)),
+        };
+        if let Some(e) = existing {
+            form.set_body(&e.body);
+        } else if let Some(p) = proposal {
+            form.ranking.set(p.ranking.clone());
+            form.thumbs.set(p.thumbs.clone());
         }
+        form
+    }
+
+    /// Fills the content signals from an annotation's body.
+    pub fn set_body(&self, body: &AnnotationBody) {
+        self.ranking.set(body.ranking.clone().unwrap_or_default());
+        self.thumbs.set(body.thumbs.clone());
+        self.ideal
+            .set(body.ideal_answer.clone().unwrap_or_default());
+        self.ideal_from.set(body.ideal_from);
+        self.flags.set(body.flags.iter().copied().collect());
+        self.comment.set(body.comment.clone().unwrap_or_default());
+    }
+
+    /// The content as it stands (not tracked: see [`Form::track_body`]). Partial rankings
+    /// and blank texts go as they are: the server says what is missing and drops blanks.
+    pub fn body(&self) -> AnnotationBody {
+        let ranking = self.ranking.get_untracked();
+        AnnotationBody {
+            ranking: (!ranking.is_empty()).then_some(ranking),
+            thumbs: self.thumbs.get_untracked(),
+            ideal_answer: Some(self.ideal.get_untracked()),
+            ideal_from: self.ideal_from.get_untracked(),
+            flags: self.flags.get_untracked().into_iter().collect(),
+            comment: Some(self.comment.get_untracked()),
+        }
+    }
+
+    /// Subscribes the running effect to every content signal.
+    pub fn track_body(&self) {
+        self.ranking.track();
+        self.thumbs.track();
+        self.ideal.track();
+        self.ideal_from.track();
+        self.flags.track();
+        self.comment.track();
     }
 
     /// Whether the ranking and thumbs are still exactly the model's proposal.
@@ -170,17 +181,10 @@ impl Form {
     }
 
     pub fn to_input(self, task: &Task) -> AnnotationInput {
-        let ranking = self.ranking.get_untracked();
         AnnotationInput {
             annotation_id: self.annotation_id.get_untracked(),
             item_id: task.item_id,
-            // Partial rankings go too: the server says what is missing.
-            ranking: (!ranking.is_empty()).then_some(ranking),
-            thumbs: self.thumbs.get_untracked(),
-            ideal_answer: Some(self.ideal.get_untracked()),
-            ideal_from: self.ideal_from.get_untracked(),
-            flags: self.flags.get_untracked().into_iter().collect(),
-            comment: Some(self.comment.get_untracked()),
+            body: self.body(),
             shown_order: task.answers.iter().map(|a| a.response_id).collect(),
             time_spent_ms: self.time_spent_ms(),
             base_version: self.base_version.get_untracked(),

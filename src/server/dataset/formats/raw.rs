@@ -26,12 +26,7 @@ pub fn entries<M: SerializeMap>(
     map.serialize_entry("source", &a.source)?;
     map.serialize_entry("messages", &raw.messages)?;
     map.serialize_entry("answers", &raw.answers)?;
-    map.serialize_entry("ranking", &a.ranking)?;
-    map.serialize_entry("thumbs", &a.thumbs)?;
-    map.serialize_entry("ideal_answer", &a.ideal_answer)?;
-    map.serialize_entry("ideal_from", &a.ideal_from)?;
-    map.serialize_entry("flags", &a.flags)?;
-    map.serialize_entry("comment", &a.comment)?;
+    a.body.entries(map)?;
     map.serialize_entry("shown_order", &a.shown_order)?;
     map.serialize_entry("proposal_id", &a.proposal_id)?;
     map.serialize_entry("time_spent_ms", &a.time_spent_ms)?;
