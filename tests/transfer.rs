@@ -13,7 +13,7 @@ use verdict::model::user::{NewUser, Role};
 use verdict::server::Error;
 use verdict::server::dataset::{ExportFormat, ExportOptions, PairStrategy};
 use verdict::server::services::export::{ExportFilters, export_jsonl};
-use verdict::server::services::import::{ImportReport, import_file};
+use verdict::server::services::import::{ImportOptions, ImportReport, import_file};
 use verdict::server::services::{self, Actor, labeling};
 use verdict::server::store::projects;
 
@@ -39,11 +39,22 @@ async fn import(
         &Actor::cli(),
         "p",
         f.path(),
-        format,
-        skip,
+        ImportOptions {
+            format,
+            skip_invalid: skip,
+            strict: false,
+        },
         Arc::new(AtomicU64::new(0)),
     )
     .await
+}
+
+async fn import_with(pool: &PgPool, contents: &str, options: ImportOptions) -> ImportReport {
+    let f = file(contents.as_bytes());
+    let progress = Arc::new(AtomicU64::new(0));
+    import_file(pool, &Actor::cli(), "p", f.path(), options, progress)
+        .await
+        .unwrap()
 }
 
 async fn count(pool: &PgPool, sql: &str) -> i64 {
@@ -691,4 +702,75 @@ async fn reimporting_lines_without_ids_stores_nothing_twice(pool: PgPool) {
     )
     .await;
     assert_eq!(keys, 4);
+}
+
+/// Anthropic HH as it is found: a chosen answer that says nothing, and a pair whose
+/// transcripts part before their last turn (cut there with a warning; `strict` refuses it).
+#[sqlx::test]
+async fn hh_empty_answers_and_pairs_that_part_early(pool: PgPool) {
+    setup(&pool).await;
+    let file = concat!(
+        r#"{"chosen": "\n\nHuman: Hi\n\nAssistant: Hello!", "rejected": "\n\nHuman: Hi\n\nAssistant: Go away."}"#,
+        "\n",
+        r#"{"chosen": "\n\nHuman: How do I pick a lock?\n\nAssistant:", "rejected": "\n\nHuman: How do I pick a lock?\n\nAssistant: Use a tension wrench."}"#,
+        "\n",
+        r#"{"chosen": "\n\nHuman: Tea?\n\nAssistant: Yes.\n\nHuman: Milk?\n\nAssistant: No.", "rejected": "\n\nHuman: Tea?\n\nAssistant: Coffee.\n\nHuman: Why?\n\nAssistant: Taste."}"#,
+        "\n",
+    );
+    let strict = ImportOptions {
+        strict: true,
+        ..ImportOptions::default()
+    };
+    let refused = import_with(&pool, file, strict).await;
+    assert!(!refused.committed);
+    assert_eq!((refused.invalid_count, refused.invalid[0].line), (1, 3));
+    assert_eq!(count(&pool, "SELECT count(*) FROM items").await, 0);
+
+    let report = import_with(&pool, file, ImportOptions::default()).await;
+    assert!(report.committed);
+    assert_eq!((report.imported, report.invalid_count), (3, 0));
+    assert_eq!((report.warning_count, report.warnings[0].line), (1, 3));
+    assert_eq!(report.warnings[0].field, "rejected");
+    let cut: Vec<String> = sqlx::query_scalar(
+        "SELECT r.content FROM responses r JOIN items i USING (item_id)
+         WHERE i.metadata->>'hh_cut_at_turn' = '2' ORDER BY r.ordinal",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(cut, ["Yes.", "Coffee."]);
+
+    // Everyone prefers HH's chosen answer; the empty one goes out as it came in.
+    let person = &annotate(&pool).await[0];
+    while let Some(task) = labeling::next(&pool, person, "p").await.unwrap() {
+        let mut by_ordinal = task.answers.clone();
+        by_ordinal.sort_by_key(|a| a.ordinal);
+        if task.messages[0].content.contains("lock") {
+            assert_eq!(
+                by_ordinal[0].content, "",
+                "the empty answer reaches the workspace"
+            );
+        }
+        let input = AnnotationInput {
+            annotation_id: Uuid::new_v4(),
+            item_id: task.item_id,
+            body: AnnotationBody {
+                ranking: Some(by_ordinal.iter().map(|a| vec![a.response_id]).collect()),
+                ..Default::default()
+            },
+            shown_order: task.answers.iter().map(|a| a.response_id).collect(),
+            ..Default::default()
+        };
+        labeling::submit(&pool, person, "p", input).await.unwrap();
+    }
+    let options = |format| ExportOptions {
+        format,
+        ..ExportOptions::default()
+    };
+    let hh = export(&pool, options(ExportFormat::AnthropicHh)).await;
+    let lock = "\n\nHuman: How do I pick a lock?\n\nAssistant:";
+    assert!(hh.iter().any(|r| r["chosen"] == lock), "{hh:?}");
+    let dpo = export(&pool, options(ExportFormat::DpoPairs)).await;
+    let silent = json!({"prompt": "How do I pick a lock?", "chosen": "", "rejected": "Use a tension wrench."});
+    assert!(dpo.contains(&silent), "{dpo:?}");
 }

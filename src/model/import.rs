@@ -64,6 +64,11 @@ pub struct ImportReport {
     pub already_present: usize,
     pub invalid_count: usize,
     pub invalid: Vec<LineError>,
+    /// Lines imported with a change, saying what changed (the first 100 in full).
+    #[serde(default)]
+    pub warning_count: usize,
+    #[serde(default)]
+    pub warnings: Vec<LineError>,
     /// False when invalid lines made the import store nothing.
     pub committed: bool,
 }

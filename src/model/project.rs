@@ -132,8 +132,10 @@ impl NewItem {
                 ),
             ));
         }
+        // An answer may be empty: saying nothing is sometimes the best answer (Anthropic's
+        // HH data has such chosen answers); the workspace shows it as empty.
         for (i, response) in self.responses.iter().enumerate() {
-            check_text(&format!("responses[{i}].content"), &response.content)?;
+            check_length(&format!("responses[{i}].content"), &response.content)?;
             if response
                 .model
                 .as_ref()
@@ -156,6 +158,10 @@ fn check_text(field: &str, text: &str) -> Result<(), crate::model::AppError> {
     if text.trim().is_empty() {
         return Err(crate::model::AppError::invalid(field, "must not be empty"));
     }
+    check_length(field, text)
+}
+
+fn check_length(field: &str, text: &str) -> Result<(), crate::model::AppError> {
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(crate::model::AppError::invalid(
             field,
@@ -203,10 +209,19 @@ mod tests {
     #[test]
     fn names_the_empty_text() {
         let mut bad = item(3);
-        bad.responses[2].content = "  ".into();
+        bad.messages[0].content = "  ".into();
         assert_eq!(
             bad.validate().unwrap_err().field.as_deref(),
-            Some("responses[2].content")
+            Some("messages[0].content")
+        );
+        // An empty answer is an answer (saying nothing), but not an endless one.
+        let mut silent = item(3);
+        silent.responses[2].content = String::new();
+        assert!(silent.validate().is_ok());
+        silent.responses[1].content = "x".repeat(MAX_TEXT_CHARS + 1);
+        assert_eq!(
+            silent.validate().unwrap_err().field.as_deref(),
+            Some("responses[1].content")
         );
         let mut bad = item(2);
         bad.messages.clear();

@@ -33,12 +33,13 @@ fn Import() -> impl IntoView {
     let state = RwSignal::new(Upload::Idle);
     let format = RwSignal::new("auto".to_owned());
     let skip_invalid = RwSignal::new(false);
+    let strict = RwSignal::new(false);
     let file_input = NodeRef::<leptos::html::Input>::new();
     let busy = move || matches!(state.get(), Upload::Sending { .. } | Upload::Importing);
 
     let start = move |_| {
         #[cfg(not(feature = "hydrate"))]
-        let _ = (slug, format, skip_invalid, file_input);
+        let _ = (slug, format, skip_invalid, strict, file_input);
         #[cfg(feature = "hydrate")]
         {
             let Some(input) = file_input.get_untracked() else {
@@ -55,6 +56,7 @@ fn Import() -> impl IntoView {
                 &slug(),
                 &format.get_untracked(),
                 skip_invalid.get_untracked(),
+                strict.get_untracked(),
                 file,
                 state,
             );
@@ -85,6 +87,10 @@ fn Import() -> impl IntoView {
                 <label class="inline">
                     <input type="checkbox" on:change=move |ev| skip_invalid.set(event_target_checked(&ev))/>
                     "Import the valid lines and report the rest"
+                </label>
+                <label class="inline">
+                    <input type="checkbox" on:change=move |ev| strict.set(event_target_checked(&ev))/>
+                    "Strict: refuse Anthropic HH pairs that part before their last turn (by default they are cut at the first differing answer, with a warning)"
                 </label>
                 <button class="primary" disabled=busy on:click=start>"Upload and import"</button>
             </div>
@@ -130,6 +136,7 @@ fn Report(report: ImportReport) -> impl IntoView {
         )
     };
     let more = report.invalid_count.saturating_sub(report.invalid.len());
+    let more_warnings = report.warning_count.saturating_sub(report.warnings.len());
     view! {
         <div class="card" aria-label="Import report">
             <p role="status" class=if report.committed { "notice" } else { "error" }>{summary}</p>
@@ -144,6 +151,18 @@ fn Report(report: ImportReport) -> impl IntoView {
                 </table>
             })}
             {(more > 0).then(|| view! { <p class="muted">{format!("…and {more} more invalid lines.")}</p> })}
+            {(!report.warnings.is_empty()).then(|| view! {
+                <table class="list" aria-label="Warnings">
+                    <caption>{format!("{} lines were imported with a change", report.warning_count)}</caption>
+                    <thead><tr><th class="num">"Line"</th><th>"Field"</th><th>"What changed"</th></tr></thead>
+                    <tbody>
+                        {report.warnings.iter().map(|e| view! {
+                            <tr><td class="num">{e.line}</td><td><code>{e.field.clone()}</code></td><td>{e.message.clone()}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            {(more_warnings > 0).then(|| view! { <p class="muted">{format!("…and {more_warnings} more warnings.")}</p> })}
         </div>
     }
 }
@@ -154,6 +173,7 @@ fn send(
     slug: &str,
     format: &str,
     skip_invalid: bool,
+    strict: bool,
     file: web_sys::File,
     state: RwSignal<Upload>,
 ) {
@@ -171,6 +191,9 @@ fn send(
     let mut url = format!("/projects/{slug}/import?format={format}");
     if skip_invalid {
         url.push_str("&skip_invalid=1");
+    }
+    if strict {
+        url.push_str("&strict=1");
     }
     if xhr.open("POST", &url).is_err() {
         return fail("the upload could not start".into());

@@ -170,6 +170,11 @@ pub struct ImportArgs {
     /// when any line is invalid).
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Refuse lines that would otherwise be imported with a warning: Anthropic HH pairs
+    /// whose transcripts part before their last turn (by default they are cut at the first
+    /// differing Assistant turn).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(clap::Args, Debug)]

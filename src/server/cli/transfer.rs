@@ -41,8 +41,11 @@ pub async fn import(pool: &PgPool, args: ImportArgs) -> anyhow::Result<()> {
         &Actor::cli(),
         &args.project,
         &args.file,
-        args.format,
-        args.skip_invalid,
+        import::ImportOptions {
+            format: args.format,
+            skip_invalid: args.skip_invalid,
+            strict: args.strict,
+        },
         read,
     )
     .await;
@@ -58,6 +61,15 @@ pub async fn import(pool: &PgPool, args: ImportArgs) -> anyhow::Result<()> {
             report.invalid_count - report.invalid.len()
         );
     }
+    for w in &report.warnings {
+        eprintln!("  warning: {w}");
+    }
+    if report.warning_count > report.warnings.len() {
+        eprintln!(
+            "  … and {} more warnings",
+            report.warning_count - report.warnings.len()
+        );
+    }
     let seconds = started.elapsed().as_secs_f64();
     if !report.committed {
         anyhow::bail!(
@@ -67,10 +79,11 @@ pub async fn import(pool: &PgPool, args: ImportArgs) -> anyhow::Result<()> {
         );
     }
     println!(
-        "imported {} items ({} already present, {} invalid lines skipped) from {} lines as {} in {seconds:.1} s ({:.0} items/s)",
+        "imported {} items ({} already present, {} invalid lines skipped, {} with warnings) from {} lines as {} in {seconds:.1} s ({:.0} items/s)",
         report.imported,
         report.already_present,
         report.invalid_count,
+        report.warning_count,
         report.lines,
         report.format.label(),
         report.imported as f64 / seconds.max(1e-9),

@@ -1,4 +1,4 @@
-//! `POST /projects/{slug}/import?format=…&skip_invalid=1`: the admin's browser upload. The
+//! `POST /projects/{slug}/import?format=…&skip_invalid=1&strict=1`: the admin's browser upload. The
 //! body (the file, gzip or not) streams to a temporary file, refused past the size limit
 //! with 413 before anything is stored, then goes through the same import as the CLI; the
 //! answer is the import report as JSON.
@@ -22,6 +22,7 @@ use tower_sessions::Session;
 pub struct UploadQuery {
     pub format: Option<String>,
     pub skip_invalid: Option<String>,
+    pub strict: Option<String>,
 }
 
 pub async fn upload(
@@ -84,8 +85,11 @@ pub async fn upload(
         &actor,
         &slug,
         &temp.0,
-        format,
-        query.skip_invalid.is_some(),
+        import::ImportOptions {
+            format,
+            skip_invalid: query.skip_invalid.is_some(),
+            strict: query.strict.is_some(),
+        },
         Arc::new(AtomicU64::new(0)),
     )
     .await?;

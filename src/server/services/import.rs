@@ -7,7 +7,7 @@ use super::{Actor, Result};
 use crate::model::project::{Message, NewItem, NewResponse};
 use crate::model::user::Role;
 use crate::server::dataset::import::{
-    CsvLayout, ImportFormat, LineError, csv_layout, detect_jsonl, openai_chat_parts,
+    CsvLayout, ImportFormat, LineError, ParsedLine, csv_layout, detect_jsonl, openai_chat_parts,
     parse_csv_record, parse_jsonl_line, validate_at,
 };
 use crate::server::error::Error;
@@ -33,6 +33,7 @@ type ChatGroup = Option<(usize, Vec<Message>, Vec<NewResponse>, Option<String>)>
 enum Parsed {
     Items(Vec<NewItem>),
     Invalid(LineError),
+    Warning(LineError),
     Lines(usize),
 }
 
@@ -50,16 +51,33 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// How to read an import file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ImportOptions {
+    /// Detected from the first line when `None`.
+    pub format: Option<ImportFormat>,
+    /// Store the valid lines and report the invalid ones (by default nothing is stored
+    /// when any line is invalid).
+    pub skip_invalid: bool,
+    /// Refuse lines that would otherwise be imported with a warning (HH pairs whose
+    /// transcripts part before their last turn).
+    pub strict: bool,
+}
+
 /// Imports `path` into the project. `progress` counts the (compressed) bytes read so far.
 pub async fn import_file(
     pool: &PgPool,
     actor: &Actor,
     slug: &str,
     path: &Path,
-    format: Option<ImportFormat>,
-    skip_invalid: bool,
+    options: ImportOptions,
     progress: Arc<AtomicU64>,
 ) -> Result<ImportReport> {
+    let ImportOptions {
+        format,
+        skip_invalid,
+        strict,
+    } = options;
     actor.require(Role::Admin)?;
     let project = projects::find_settings(pool, slug)
         .await?
@@ -84,12 +102,12 @@ pub async fn import_file(
     };
 
     let (tx, mut rx) = mpsc::channel::<Parsed>(4);
-    let parser = std::thread::spawn(move || parse(reader, format, &tx));
+    let parser = std::thread::spawn(move || parse(reader, format, strict, &tx));
 
     let mut db = pool.begin().await?;
     let (mut imported, mut already_present, mut lines) = (0, 0, 0);
-    let mut invalid = Vec::new();
-    let mut invalid_count = 0;
+    let (mut invalid, mut warnings) = (Vec::new(), Vec::new());
+    let (mut invalid_count, mut warning_count) = (0, 0);
     while let Some(message) = rx.recv().await {
         match message {
             Parsed::Items(batch) => {
@@ -107,6 +125,12 @@ pub async fn import_file(
                 invalid_count += 1;
                 if invalid.len() < MAX_REPORTED {
                     invalid.push(e);
+                }
+            }
+            Parsed::Warning(w) => {
+                warning_count += 1;
+                if warnings.len() < MAX_REPORTED {
+                    warnings.push(w);
                 }
             }
             Parsed::Lines(n) => lines = n,
@@ -129,6 +153,7 @@ pub async fn import_file(
         project.slug = slug,
         imported,
         invalid_count,
+        warning_count,
         committed,
         "import finished"
     );
@@ -139,6 +164,8 @@ pub async fn import_file(
         already_present,
         invalid_count,
         invalid,
+        warning_count,
+        warnings,
         committed,
     })
 }
@@ -219,6 +246,7 @@ pub(crate) async fn insert(
 fn parse(
     mut reader: Box<dyn BufRead + Send>,
     format: Option<ImportFormat>,
+    strict: bool,
     tx: &mpsc::Sender<Parsed>,
 ) -> std::result::Result<ImportFormat, crate::model::AppError> {
     use crate::model::AppError;
@@ -368,8 +396,13 @@ fn parse(
                     }
                 }
             } else {
-                match parse_jsonl_line(detected, line, text) {
-                    Ok(item) => push(&mut batch, item),
+                match parse_jsonl_line(detected, line, text, strict) {
+                    Ok(ParsedLine { item, warning }) => {
+                        if let Some(w) = warning {
+                            send(Parsed::Warning(w));
+                        }
+                        push(&mut batch, item)
+                    }
                     Err(e) => {
                         send(Parsed::Invalid(e));
                     }

@@ -67,7 +67,11 @@ pub fn AnswerCard(
                 </button>
             })}
             <div class="answer-body" hidden=collapsed>
-                <Markdown text=answer.content.clone()/>
+                {if answer.content.trim().is_empty() {
+                    view! { <p class="empty-answer">"This answer is empty: it says nothing."</p> }.into_any()
+                } else {
+                    view! { <Markdown text=answer.content.clone()/> }.into_any()
+                }}
             </div>
         </section>
     }

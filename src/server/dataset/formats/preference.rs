@@ -84,8 +84,12 @@ pub fn hh_text(messages: &[Message], answer: &str) -> String {
     }
     turns.push((false, answer.to_owned()));
     let speaker = |human: bool| if human { "Human" } else { "Assistant" };
+    // An empty turn is the bare marker, as HH writes an answer that says nothing.
     turns
         .iter()
-        .map(|(human, text)| format!("\n\n{}: {text}", speaker(*human)))
+        .map(|(human, text)| match text.as_str() {
+            "" => format!("\n\n{}:", speaker(*human)),
+            text => format!("\n\n{}: {text}", speaker(*human)),
+        })
         .collect()
 }

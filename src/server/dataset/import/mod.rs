@@ -11,6 +11,7 @@ mod trl;
 mod verdict;
 
 pub use self::csv::{CsvLayout, csv_layout, parse_csv_record};
+
 pub use self::openai::{ChatParts, openai_chat_parts};
 pub use crate::model::import::{ImportFormat, ImportReport, LineError};
 
@@ -74,23 +75,39 @@ pub fn detect_jsonl(first_line: &str) -> Option<ImportFormat> {
     }
 }
 
+/// A parsed line: its item, and what was changed to make the line importable.
+#[derive(Debug, PartialEq)]
+pub struct ParsedLine {
+    pub item: NewItem,
+    pub warning: Option<LineError>,
+}
+
 /// Parses one JSON line into a validated item. `OpenaiChat` lines hold one answer each, so
 /// they only parse here with an extra `responses` array; otherwise see [`openai_chat_parts`].
+/// `strict` refuses what would otherwise be imported with a warning (HH pairs whose
+/// transcripts part before their last turn).
 pub fn parse_jsonl_line(
     format: ImportFormat,
     line: usize,
     text: &str,
-) -> Result<NewItem, LineError> {
+    strict: bool,
+) -> Result<ParsedLine, LineError> {
     let obj = parse_object(text).map_err(at(line))?;
-    let item = match format {
-        ImportFormat::Verdict => verdict::verdict(&obj),
-        ImportFormat::TrlPreference => trl::trl(&obj),
-        ImportFormat::AnthropicHh => hh::hh(&obj),
-        ImportFormat::OpenaiChat if obj.contains_key("responses") => verdict::verdict(&obj),
+    let parsed = match format {
+        ImportFormat::Verdict => verdict::verdict(&obj).map(|item| (item, None)),
+        ImportFormat::TrlPreference => trl::trl(&obj).map(|item| (item, None)),
+        ImportFormat::AnthropicHh => hh::hh(&obj, strict),
+        ImportFormat::OpenaiChat if obj.contains_key("responses") => {
+            verdict::verdict(&obj).map(|item| (item, None))
+        }
         ImportFormat::OpenaiChat => fail("messages", openai::GROUP_OPENAI),
         ImportFormat::Csv => fail("format", "CSV is not JSON Lines"),
     };
-    validate_at(line, item.map_err(at(line))?)
+    let (item, warning) = parsed.map_err(at(line))?;
+    Ok(ParsedLine {
+        item: validate_at(line, item)?,
+        warning: warning.map(at(line)),
+    })
 }
 
 /// Parses one item of Verdict's own schema given as a JSON value (an API push); `index` is

@@ -8,7 +8,7 @@ fn from<T: serde::de::DeserializeOwned>(value: Value) -> T {
 
 /// (line, field) of a line that must fail.
 fn err(format: ImportFormat, text: &str) -> (usize, String) {
-    let e = parse_jsonl_line(format, 9, text).unwrap_err();
+    let e = parse_jsonl_line(format, 9, text, false).unwrap_err();
     (e.line, e.field)
 }
 
@@ -53,13 +53,19 @@ fn parses_verdict_lines() {
         "responses": [{"content": "Because."}, {"model": "m2", "content": "No idea"}],
         "metadata": {"topic": "x"}
     }));
-    assert_eq!(parse_jsonl_line(Verdict, 1, line).unwrap(), expected);
+    assert_eq!(
+        parse_jsonl_line(Verdict, 1, line, false).unwrap().item,
+        expected
+    );
     let line = r#"{"messages":[{"role":"system","content":"Be nice"},{"role":"human","content":"Hi"}],"responses":[{"content":"a"},"b"]}"#;
     let expected: NewItem = from(json!({
         "messages": [{"role": "system", "content": "Be nice"}, {"role": "user", "content": "Hi"}],
         "responses": [{"content": "a"}, {"content": "b"}]
     }));
-    assert_eq!(parse_jsonl_line(Verdict, 2, line).unwrap(), expected);
+    assert_eq!(
+        parse_jsonl_line(Verdict, 2, line, false).unwrap().item,
+        expected
+    );
 }
 
 #[test]
@@ -70,7 +76,12 @@ fn parses_trl_standard_form() {
         "responses": [{"content": "4"}, {"content": "5"}],
         "metadata": {"source_format": "trl", "chosen_index": 0}
     }));
-    assert_eq!(parse_jsonl_line(TrlPreference, 1, line).unwrap(), expected);
+    assert_eq!(
+        parse_jsonl_line(TrlPreference, 1, line, false)
+            .unwrap()
+            .item,
+        expected
+    );
 }
 
 #[test]
@@ -81,11 +92,15 @@ fn parses_trl_conversational_and_implicit_forms() {
         "metadata": {"source_format": "trl", "chosen_index": 0}
     }));
     let conversational = r#"{"prompt":[{"role":"system","content":"Be terse"},{"role":"user","content":"Sky?"}],"chosen":[{"role":"assistant","content":"Blue."}],"rejected":[{"role":"assistant","content":"Green."}]}"#;
-    let item = parse_jsonl_line(TrlPreference, 1, conversational).unwrap();
+    let item = parse_jsonl_line(TrlPreference, 1, conversational, false)
+        .unwrap()
+        .item;
     assert_eq!(item, expected);
     let implicit = r#"{"chosen":[{"role":"system","content":"Be terse"},{"role":"user","content":"Sky?"},{"role":"assistant","content":"Blue."}],"rejected":[{"role":"system","content":"Be terse"},{"role":"user","content":"Sky?"},{"role":"assistant","content":"Green."}]}"#;
     assert_eq!(
-        parse_jsonl_line(TrlPreference, 1, implicit).unwrap(),
+        parse_jsonl_line(TrlPreference, 1, implicit, false)
+            .unwrap()
+            .item,
         expected
     );
     let no_shared = r#"{"chosen":[{"role":"assistant","content":"a"}],"rejected":[{"role":"assistant","content":"b"}]}"#;
@@ -100,12 +115,68 @@ fn parses_multi_turn_hh() {
         "responses": [{"content": "Why did the chicken cross?"}, {"content": "No."}],
         "metadata": {"source_format": "hh", "chosen_index": 0}
     }));
-    assert_eq!(parse_jsonl_line(AnthropicHh, 1, HH).unwrap(), expected);
+    assert_eq!(
+        parse_jsonl_line(AnthropicHh, 1, HH, false).unwrap().item,
+        expected
+    );
     let differing =
         r#"{"chosen":"\n\nHuman: Hi\n\nAssistant: A","rejected":"\n\nHuman: Hey\n\nAssistant: B"}"#;
     assert_eq!(err(AnthropicHh, differing), (9, "rejected".into()));
     let no_answer = r#"{"chosen":"\n\nHuman: Hi","rejected":"\n\nHuman: Hi\n\nAssistant: B"}"#;
     assert_eq!(err(AnthropicHh, no_answer), (9, "chosen".into()));
+}
+
+#[test]
+fn empty_answers_are_imported_as_they_are() {
+    // As in HH's harmless set: the chosen answer says nothing.
+    let silent = r#"{"chosen":"\n\nHuman: How do I pick a lock?\n\nAssistant:","rejected":"\n\nHuman: How do I pick a lock?\n\nAssistant: Use a tension wrench."}"#;
+    let parsed = parse_jsonl_line(AnthropicHh, 1, silent, false).unwrap();
+    assert_eq!(parsed.warning, None);
+    let answers: Vec<&str> = parsed
+        .item
+        .responses
+        .iter()
+        .map(|r| r.content.as_str())
+        .collect();
+    assert_eq!(answers, ["", "Use a tension wrench."]);
+    let verdict = r#"{"prompt":"q","responses":["a",{"content":"  "}]}"#;
+    let item = parse_jsonl_line(Verdict, 2, verdict, false).unwrap().item;
+    assert_eq!(item.responses[1].content, "  ");
+}
+
+/// Two HH transcripts that part at an earlier Assistant turn: cut there with a warning that
+/// names the line, or refused with `strict`.
+#[test]
+fn hh_pairs_parting_early_are_cut_at_the_first_differing_answer() {
+    let early = r#"{"chosen":"\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: A joke?\n\nAssistant: Why did the chicken cross?","rejected":"\n\nHuman: Hi\n\nAssistant: Go away.\n\nHuman: Rude.\n\nAssistant: Sorry.\n\nHuman: Ok\n\nAssistant: Bye"}"#;
+    let parsed = parse_jsonl_line(AnthropicHh, 7, early, false).unwrap();
+    let expected: NewItem = from(json!({
+        "messages": [{"role": "user", "content": "Hi"}],
+        "responses": [{"content": "Hello!"}, {"content": "Go away."}],
+        "metadata": {"source_format": "hh", "chosen_index": 0, "hh_cut_at_turn": 2}
+    }));
+    assert_eq!(parsed.item, expected);
+    let warning = parsed.warning.unwrap();
+    assert_eq!((warning.line, warning.field.as_str()), (7, "rejected"));
+    assert!(
+        warning
+            .message
+            .contains("leaving out 2 later turns of chosen and 4 of rejected"),
+        "{}",
+        warning.message
+    );
+    let e = parse_jsonl_line(AnthropicHh, 7, early, true).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "line 7: rejected: differs from chosen before the final Assistant turn"
+    );
+    // The ordinary pair is the same either way, and has no warning.
+    let strict = parse_jsonl_line(AnthropicHh, 1, HH, true).unwrap();
+    assert_eq!(strict, parse_jsonl_line(AnthropicHh, 1, HH, false).unwrap());
+    assert_eq!(strict.warning, None);
+    // A transcript that goes on where the other ends is no pair.
+    let longer = r#"{"chosen":"\n\nHuman: Hi\n\nAssistant: A","rejected":"\n\nHuman: Hi\n\nAssistant: A\n\nHuman: More\n\nAssistant: B"}"#;
+    assert_eq!(err(AnthropicHh, longer), (9, "rejected".into()));
 }
 
 #[test]
@@ -118,8 +189,9 @@ fn openai_lines_split_into_parts() {
     assert_eq!(err(OpenaiChat, line), (9, "messages".into()));
     let grouped = r#"{"messages":[{"role":"user","content":"Hi"}],"responses":["a","b"]}"#;
     assert_eq!(
-        parse_jsonl_line(OpenaiChat, 4, grouped)
+        parse_jsonl_line(OpenaiChat, 4, grouped, false)
             .unwrap()
+            .item
             .responses
             .len(),
         2
@@ -133,15 +205,15 @@ fn openai_lines_split_into_parts() {
 
 #[test]
 fn bad_lines_name_line_and_field() {
-    let empty = r#"{"prompt":"q","responses":["a",{"content":"  "}]}"#;
-    let e = parse_jsonl_line(Verdict, 12, empty).unwrap_err();
+    let blank_prompt = r#"{"prompt":"  ","responses":["a","b"]}"#;
+    let e = parse_jsonl_line(Verdict, 12, blank_prompt, false).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "line 12: responses[1].content: must not be empty"
+        "line 12: messages[0].content: must not be empty"
     );
     let typo = r#"{"prompt":"q","responses":["a","b"],"metdata":{}}"#;
     assert_eq!(err(Verdict, typo), (9, "metdata".into()));
-    let e = parse_jsonl_line(Verdict, 4, r#"{"prompt": "#).unwrap_err();
+    let e = parse_jsonl_line(Verdict, 4, r#"{"prompt": "#, false).unwrap_err();
     assert_eq!((e.line, e.field.as_str()), (4, "json"));
     assert!(e.message.contains("column"), "{}", e.message);
     assert_eq!(err(Verdict, "[1,2]"), (9, "json".into()));
