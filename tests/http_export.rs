@@ -256,3 +256,131 @@ async fn a_download_that_fails_midway_is_broken_off(pool: sqlx::PgPool) {
         "the body ended cleanly after {received} bytes of a failed export"
     );
 }
+
+/// The admin's dataset pages: plain HTML without scripts, a form that makes a version (or
+/// says which field is wrong and keeps what was typed), the lineage page, a download that
+/// matches the SHA-256 it shows, and a diff between two versions.
+#[sqlx::test]
+async fn dataset_pages_make_show_download_and_compare_versions(pool: sqlx::PgPool) {
+    use common::{body_text, form_post, location};
+    use sha2::{Digest, Sha256};
+    let (app, admin, annotator) = labeled(pool).await;
+    let page = "/projects/demo/datasets";
+    let signed_out = app.get(page, None).await;
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&signed_out), "/login");
+    assert_eq!(
+        app.get(page, Some(&annotator)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let empty = app.get(page, Some(&admin)).await;
+    assert_eq!(empty.status(), StatusCode::OK);
+    let html = body_text(empty).await;
+    assert!(html.contains("No versions yet."), "{html}");
+    assert!(
+        !html.contains("<script"),
+        "the page loads no script: {html}"
+    );
+
+    let made = app
+        .send(form_post(page, "name=kto-set&version=&format=kto&pairs=all_pairs&min_agreement=&test_fraction=&from=&to=", Some(&admin)))
+        .await;
+    assert_eq!(
+        made.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        body_text(made).await
+    );
+    assert_eq!(location(&made), "/projects/demo/datasets/kto-set/1");
+
+    let refusals = [
+        (
+            "name=kto-set&version=1&format=kto",
+            "version: kto-set v1 exists already",
+        ),
+        ("name=other&format=nope", "format: "),
+        ("name=Bad+Name&format=kto", "name: "),
+        ("name=other&format=kto&test_fraction=2", "test_fraction: "),
+    ];
+    for (form, message) in refusals {
+        let refused = app.send(form_post(page, form, Some(&admin))).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{form}");
+        let html = body_text(refused).await;
+        assert!(html.contains(message), "{form}: {html}");
+        assert!(
+            html.contains("value=\"kto-set\"") || !form.starts_with("name=kto-set"),
+            "{html}"
+        );
+    }
+    let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM dataset_versions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(versions, 1, "a refused form makes nothing");
+
+    let shown = app
+        .get("/projects/demo/datasets/kto-set/1", Some(&admin))
+        .await;
+    assert_eq!(shown.status(), StatusCode::OK);
+    let html = body_text(shown).await;
+    assert!(!html.contains("<script"), "{html}");
+    assert!(
+        html.contains("kto-set v1") && html.contains("format=kto"),
+        "{html}"
+    );
+    let file = app
+        .get(
+            "/projects/demo/datasets/kto-set/1/files/jsonl",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(file.status(), StatusCode::OK);
+    let sha = file.headers()["x-verdict-sha256"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let bytes = body_text(file).await;
+    assert_eq!(format!("{:x}", Sha256::digest(bytes.as_bytes())), sha);
+    assert!(html.contains(&sha), "the page shows the file's SHA-256");
+    assert_eq!(bytes.lines().count(), 2, "{bytes}");
+    let forbidden = app
+        .get(
+            "/projects/demo/datasets/kto-set/1/files/jsonl",
+            Some(&annotator),
+        )
+        .await;
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+
+    let second = app
+        .send(form_post(
+            page,
+            "name=kto-set&format=kto&keep_flagged=on",
+            Some(&admin),
+        ))
+        .await;
+    assert_eq!(location(&second), "/projects/demo/datasets/kto-set/2");
+    let listed = body_text(app.get(page, Some(&admin)).await).await;
+    assert!(
+        listed.contains("kto-set v1") && listed.contains("kto-set v2"),
+        "{listed}"
+    );
+    let diff = app
+        .get(
+            "/projects/demo/datasets/diff?from=kto-set+v1&to=kto-set+v2",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(diff.status(), StatusCode::OK);
+    let html = body_text(diff).await;
+    assert!(
+        html.contains("kto-set v1 → kto-set v2") && html.contains("Added: 0 items"),
+        "{html}"
+    );
+    let bad = app
+        .get(
+            "/projects/demo/datasets/diff?from=nonsense&to=kto-set+v2",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -38,6 +38,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                         let export_href = format!("/projects/{}/export", p.slug);
                                         let assist_href = format!("/projects/{}/assist", p.slug);
                                         let import_href = format!("/projects/{}/import", p.slug);
+                                        let datasets_href = format!("/projects/{}/datasets", p.slug);
                                         view! {
                                             <tr>
                                                 <td>{p.name}</td>
@@ -51,6 +52,8 @@ fn Projects(user: UserView) -> impl IntoView {
                                                         <a href=settings_href.clone()>"Settings"</a>
                                                         <a href=import_href.clone()>"Import"</a>
                                                         <a href=export_href.clone()>"Export"</a>
+                                                        // Server-rendered, outside the app's router.
+                                                        <a href=datasets_href.clone() rel="external">"Datasets"</a>
                                                         <a href=assist_href.clone()>"Model assist"</a>
                                                     </Show>
                                                 </td>

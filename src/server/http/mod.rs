@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod datasets;
 pub mod export;
 pub mod health;
 pub mod session;
@@ -57,6 +58,20 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/projects/{slug}/export.parquet",
             get(export::download_parquet),
+        )
+        // Dataset versions: server-rendered pages outside the hydrated app (no WASM).
+        .route(
+            "/projects/{slug}/datasets",
+            get(datasets::list).post(datasets::create),
+        )
+        .route("/projects/{slug}/datasets/diff", get(datasets::diff))
+        .route(
+            "/projects/{slug}/datasets/{name}/{version}",
+            get(datasets::show),
+        )
+        .route(
+            "/projects/{slug}/datasets/{name}/{version}/files/{file}",
+            get(datasets::file),
         )
         // Admin uploads of items, streamed to disk, then imported.
         .route("/projects/{slug}/import", post(upload::upload))

@@ -1,0 +1,521 @@
+//! The admin's dataset-version pages, rendered on the server as plain HTML outside the
+//! hydrated app: they load no WASM (the labeling page's bundle does not grow for them) and
+//! their forms work without JavaScript. The services check who may see what, as for the API.
+//!
+//! - `GET  /projects/{slug}/datasets`: the versions (newest first, `?after=` pages) and a form
+//!   to save an export spec as a new version;
+//! - `POST /projects/{slug}/datasets`: makes it, then redirects to it (or shows the form again
+//!   with the refusal, naming the field);
+//! - `GET  /projects/{slug}/datasets/{name}/{version}`: its spec, counts, lineage and files;
+//! - `GET  /projects/{slug}/datasets/{name}/{version}/files/{file}`: a file, checked against
+//!   its SHA-256 as it is served;
+//! - `GET  /projects/{slug}/datasets/diff?from=NAME vA&to=NAME vB`: what changed.
+
+use super::session;
+use crate::server::dataset::ExportSpec;
+use crate::server::dataset::spec::{ExportFormat, PairStrategy};
+use crate::server::dataset::version::{Diff, FileKind, Manifest};
+use crate::server::services::{Actor, datasets};
+use crate::server::{AppState, Error};
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use leptos::prelude::*;
+use std::collections::BTreeMap;
+use tower_sessions::Session;
+
+type Fields = BTreeMap<String, String>;
+
+/// The signed-in actor, or the login page.
+async fn actor(state: &AppState, session: &Session) -> Result<Actor, Response> {
+    session::actor(&state.pool, session)
+        .await
+        .map_err(|e| error_page(&e))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+    Query(query): Query<Fields>,
+) -> Response {
+    let actor = match actor(&state, &session).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    list_page(
+        &state,
+        &actor,
+        &slug,
+        query.get("after"),
+        &Fields::new(),
+        None,
+    )
+    .await
+}
+
+async fn list_page(
+    state: &AppState,
+    actor: &Actor,
+    slug: &str,
+    after: Option<&String>,
+    form: &Fields,
+    refusal: Option<&Error>,
+) -> Response {
+    let page = match datasets::list(&state.pool, actor, slug, after.map(String::as_str), None).await
+    {
+        Ok(p) => p,
+        Err(e) => return error_page(&e),
+    };
+    let status = refusal.map_or(StatusCode::OK, Error::status);
+    let body = versions_view(slug, &page.versions, page.next_cursor, form, refusal);
+    (status, document(&format!("Datasets of {slug}"), body)).into_response()
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+    Form(form): Form<Fields>,
+) -> Response {
+    let actor = match actor(&state, &session).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match create_version(&state, &actor, &slug, &form).await {
+        Ok(manifest) => {
+            Redirect::to(&version_href(&slug, &manifest.name, manifest.version)).into_response()
+        }
+        Err(e @ (Error::Invalid(_) | Error::Conflict(_))) => {
+            list_page(&state, &actor, &slug, None, &form, Some(&e)).await
+        }
+        Err(e) => error_page(&e),
+    }
+}
+
+/// The form's `name` and `version`; every other field is the export spec.
+async fn create_version(
+    state: &AppState,
+    actor: &Actor,
+    slug: &str,
+    form: &Fields,
+) -> Result<Manifest, Error> {
+    let name = form.get("name").map_or("", |n| n.trim());
+    let number = match form.get("version").map(|v| v.trim()) {
+        None | Some("") => None,
+        Some(v) => Some(
+            v.parse()
+                .map_err(|_| Error::invalid("version", "must be a whole number"))?,
+        ),
+    };
+    let spec_fields = form
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "name" | "version"));
+    let spec = ExportSpec::from_pairs(spec_fields).map_err(Error::Invalid)?;
+    datasets::create(&state.pool, actor, slug, name, number, &spec).await
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Path((slug, name, number)): Path<(String, String, i32)>,
+) -> Response {
+    let actor = match actor(&state, &session).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let manifest = match datasets::show(&state.pool, &actor, &slug, &name, number).await {
+        Ok(m) => m,
+        Err(e) => return error_page(&e),
+    };
+    // The other versions, to compare with.
+    let others =
+        match datasets::list(&state.pool, &actor, &slug, None, Some(datasets::MAX_PAGE)).await {
+            Ok(page) => page.versions,
+            Err(e) => return error_page(&e),
+        };
+    let others: Vec<String> = others
+        .iter()
+        .filter(|m| !(m.name == manifest.name && m.version == manifest.version))
+        .map(Manifest::label)
+        .collect();
+    let title = format!("{} of {slug}", manifest.label());
+    document(&title, manifest_view(&slug, &manifest, others)).into_response()
+}
+
+pub async fn file(
+    State(state): State<AppState>,
+    session: Session,
+    Path((slug, name, number, file)): Path<(String, String, i32, String)>,
+) -> Response {
+    let actor = match actor(&state, &session).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(kind) = FileKind::parse(&file) else {
+        return error_page(&Error::NotFound("file"));
+    };
+    let served = match datasets::download(&state.pool, &actor, &slug, &name, number, kind).await {
+        Ok((manifest, made)) => super::export::serve_version_file(&manifest, kind, made).await,
+        Err(e) => Err(e),
+    };
+    served.unwrap_or_else(|e| error_page(&e))
+}
+
+pub async fn diff(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+    Query(query): Query<Fields>,
+) -> Response {
+    let actor = match actor(&state, &session).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let label = |field: &'static str| {
+        query
+            .get(field)
+            .and_then(|l| datasets::parse_label(l.trim()))
+            .ok_or_else(|| Error::invalid(field, "name a version as \"NAME vN\""))
+    };
+    let compared = match (label("from"), label("to")) {
+        (Ok(from), Ok(to)) => {
+            datasets::diff(&state.pool, &actor, &slug, (&from.0, from.1), (&to.0, to.1)).await
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    match compared {
+        Ok(diff) => {
+            let title = format!("{} → {}", diff.from, diff.to);
+            document(&title, diff_view(&slug, diff)).into_response()
+        }
+        Err(e) => error_page(&e),
+    }
+}
+
+fn versions_href(slug: &str) -> String {
+    format!("/projects/{slug}/datasets")
+}
+
+fn version_href(slug: &str, name: &str, number: i32) -> String {
+    format!("/projects/{slug}/datasets/{name}/{number}")
+}
+
+/// A whole page: the site's stylesheet and a way back into the app, no scripts.
+fn document(title: &str, body: AnyView) -> Html<String> {
+    let page = view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Verdict"</a>
+            <nav aria-label="Main">
+                <a href="/">"Projects"</a>
+                <a href="/admin/users">"Users"</a>
+                <a href="/admin/tokens">"API tokens"</a>
+            </nav>
+            <div class="who">
+                <form method="post" action="/auth/logout">
+                    <button type="submit" class="link">"Sign out"</button>
+                </form>
+            </div>
+        </header>
+        <main>{body}</main>
+    };
+    Html(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\
+         <link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\"/>\
+         <link rel=\"stylesheet\" href=\"/pkg/verdict.css\"/><title>{} · Verdict</title></head>\
+         <body>{}</body></html>",
+        html_escape(title),
+        page.to_html()
+    ))
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The error as a page with its status; signing in first leads to the login page.
+fn error_page(error: &Error) -> Response {
+    if matches!(error, Error::Unauthenticated) {
+        return Redirect::to("/login").into_response();
+    }
+    let message = error.to_app_error();
+    let body = view! {
+        <section>
+            <h1>"Dataset versions"</h1>
+            <p class="error" role="alert">
+                {message.field.map(|f| format!("{f}: "))}
+                {message.message}
+            </p>
+            <p><a href="/">"Back to the projects"</a></p>
+        </section>
+    };
+    (error.status(), document("Error", body.into_any())).into_response()
+}
+
+fn versions_view(
+    slug: &str,
+    versions: &[Manifest],
+    next_cursor: Option<String>,
+    form: &Fields,
+    refusal: Option<&Error>,
+) -> AnyView {
+    let rows = versions
+        .iter()
+        .map(|m| {
+            let href = version_href(slug, &m.name, m.version);
+            let data = m.file(FileKind::Jsonl);
+            let sha = data.map(|f| f.sha256[..12].to_owned());
+            view! {
+                <tr>
+                    <td><a href=href>{m.label()}</a></td>
+                    <td><code>{m.format.as_str()}</code></td>
+                    <td class="num">{m.counts.items}</td>
+                    <td class="num">{m.counts.records}</td>
+                    <td>{m.created_by.clone()}</td>
+                    <td>{m.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
+                    <td><code title="SHA-256 of the JSONL file">{sha}</code></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let value = |key: &str| form.get(key).cloned().unwrap_or_default();
+    let checked = |key: &str| form.contains_key(key);
+    let chosen_format = form
+        .get("format")
+        .cloned()
+        .unwrap_or_else(|| "dpo_pairs".into());
+    let chosen_pairs = form.get("pairs").cloned().unwrap_or_default();
+    let refusal = refusal.map(|e| {
+        let e = e.to_app_error();
+        let text = match e.field {
+            Some(field) => format!("{field}: {}", e.message),
+            None => e.message,
+        };
+        view! { <p class="error" role="alert">{text}</p> }
+    });
+    let more = next_cursor.map(|cursor| {
+        let href = format!("{}?after={cursor}", versions_href(slug));
+        view! { <p><a href=href>"Older versions"</a></p> }
+    });
+    view! {
+        <section>
+            <p><a href="/">"Projects"</a> " / " {slug.to_owned()}</p>
+            <h1>"Dataset versions"</h1>
+            <p class="muted">
+                "A version freezes exactly which annotations, items and answers an export spec selects; "
+                "later labels, edits and deleted items change nothing in it, and its files download "
+                "byte for byte the same, checked against their SHA-256."
+            </p>
+            {if versions.is_empty() {
+                view! { <p class="muted">"No versions yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="list" aria-label="Versions">
+                        <thead><tr>
+                            <th>"Version"</th><th>"Format"</th><th class="num">"Items"</th>
+                            <th class="num">"Records"</th><th>"Created by"</th><th>"Created"</th><th>"SHA-256"</th>
+                        </tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                }.into_any()
+            }}
+            {more}
+            <h2>"New version"</h2>
+            {refusal}
+            <form method="post" action=versions_href(slug) class="stack card narrow" aria-label="New version">
+                <label>"Name" <input type="text" name="name" required maxlength="80" pattern="[a-z0-9][a-z0-9._-]*" placeholder="sft-banking" value=value("name")/></label>
+                <label>"Version (the next free number when empty)" <input type="number" name="version" min="1" value=value("version")/></label>
+                <label>
+                    "Format"
+                    <select name="format">
+                        {ExportFormat::ALL.into_iter().map(|f| {
+                            let selected = f.as_str() == chosen_format;
+                            view! { <option value=f.as_str() selected=selected>{f.as_str()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "Pairs from rankings"
+                    <select name="pairs">
+                        {PairStrategy::ALL.into_iter().map(|p| {
+                            let selected = p.as_str() == chosen_pairs;
+                            view! { <option value=p.as_str() selected=selected>{p.as_str()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"Minimum agreement (0 to 1)" <input type="number" name="min_agreement" min="0" max="1" step="0.05" value=value("min_agreement")/></label>
+                <label>"Test fraction (0 to 0.99)" <input type="number" name="test_fraction" min="0" max="0.99" step="0.01" value=value("test_fraction")/></label>
+                <label>"Last changed from (day, UTC)" <input type="date" name="from" value=value("from")/></label>
+                <label>"Last changed before (day, UTC)" <input type="date" name="to" value=value("to")/></label>
+                <label class="inline"><input type="checkbox" name="complete_only" checked=checked("complete_only")/>"Complete items only"</label>
+                <label class="inline"><input type="checkbox" name="keep_flagged" checked=checked("keep_flagged")/>"Keep annotations flagged unsafe or not rankable"</label>
+                <label class="inline"><input type="checkbox" name="no_thumb_pairs" checked=checked("no_thumb_pairs")/>"No pairs from thumbs"</label>
+                <label class="inline"><input type="checkbox" name="no_edit_pairs" checked=checked("no_edit_pairs")/>"No pairs from edited ideal answers"</label>
+                <button type="submit" class="primary">"Save as a version"</button>
+            </form>
+        </section>
+    }
+    .into_any()
+}
+
+fn manifest_view(slug: &str, m: &Manifest, others: Vec<String>) -> AnyView {
+    let splits = m
+        .counts
+        .splits
+        .iter()
+        .map(|(split, c)| {
+            view! { <tr><td>{split.clone()}</td><td class="num">{c.items}</td><td class="num">{c.records}</td></tr> }
+        })
+        .collect_view();
+    let annotators = m
+        .annotators
+        .iter()
+        .map(|a| {
+            view! { <tr><td><code>{a.annotator.clone()}</code></td><td>{a.source.clone()}</td><td class="num">{a.labels}</td></tr> }
+        })
+        .collect_view();
+    let guidelines = m
+        .guidelines
+        .iter()
+        .map(|g| {
+            let version = g.version.map_or_else(
+                || "before versions were kept".to_owned(),
+                |v| format!("v{v}"),
+            );
+            view! { <tr><td>{version}</td><td class="num">{g.labels}</td></tr> }
+        })
+        .collect_view();
+    let proposals = m
+        .proposals
+        .iter()
+        .map(|p| {
+            view! { <tr><td><code>{p.model.clone()}</code></td><td class="num">{p.shown}</td><td class="num">{p.accepted}</td></tr> }
+        })
+        .collect_view();
+    let files = m
+        .files
+        .iter()
+        .map(|(kind, f)| {
+            let href = format!("{}/files/{kind}", version_href(slug, &m.name, m.version));
+            view! {
+                <tr>
+                    <td><a href=href download=f.name.clone()>{f.name.clone()}</a></td>
+                    <td class="num">{f.bytes}</td>
+                    <td><code class="sha">{f.sha256.clone()}</code></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let this = m.label();
+    let compare = (!others.is_empty()).then(|| {
+        view! {
+            <form method="get" action=format!("{}/diff", versions_href(slug)) class="stack card narrow" aria-label="Compare">
+                <input type="hidden" name="to" value=this.clone()/>
+                <label>
+                    "Compare with"
+                    <select name="from">
+                        {others.into_iter().map(|o| view! { <option value=o.clone()>{o.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <button type="submit">"Show what changed"</button>
+            </form>
+        }
+    });
+    let none = |rows: usize, text: &'static str| {
+        (rows == 0).then(|| view! { <p class="muted">{text}</p> })
+    };
+    view! {
+        <section>
+            <p><a href="/">"Projects"</a> " / " <a href=versions_href(slug)>{format!("{slug} datasets")}</a></p>
+            <h1>{this.clone()}</h1>
+            <dl class="facts">
+                <dt>"Spec"</dt><dd><code>{m.spec.clone()}</code></dd>
+                <dt>"Format"</dt><dd><code>{m.format.as_str()}</code></dd>
+                <dt>"Created by"</dt><dd>{m.created_by.clone()}</dd>
+                <dt>"Created"</dt><dd>{m.created_at.to_rfc3339()}</dd>
+                <dt>"Consensus"</dt><dd>{m.consensus.clone()}</dd>
+                <dt>"Items"</dt><dd>{m.counts.items}</dd>
+                <dt>"Annotations"</dt><dd>{m.counts.annotations}</dd>
+                <dt>"Records"</dt><dd>{m.counts.records}</dd>
+                <dt>"Pairs"</dt><dd>{m.counts.pairs.map_or_else(|| "—".to_owned(), |p| p.to_string())}</dd>
+            </dl>
+            <h2>"Files"</h2>
+            <p class="muted">"Each download is made again from the version's members and checked against the SHA-256 below."</p>
+            <table class="list" aria-label="Files">
+                <thead><tr><th>"File"</th><th class="num">"Bytes"</th><th>"SHA-256"</th></tr></thead>
+                <tbody>{files}</tbody>
+            </table>
+            <h2>"Splits"</h2>
+            <table class="list" aria-label="Splits">
+                <thead><tr><th>"Split"</th><th class="num">"Items"</th><th class="num">"Records"</th></tr></thead>
+                <tbody>{splits}</tbody>
+            </table>
+            <h2>"Annotators"</h2>
+            {none(m.annotators.len(), "No labels.")}
+            <table class="list" aria-label="Annotators">
+                <thead><tr><th>"Pseudonym"</th><th>"Source"</th><th class="num">"Labels"</th></tr></thead>
+                <tbody>{annotators}</tbody>
+            </table>
+            <h2>"Guideline versions"</h2>
+            <table class="list" aria-label="Guideline versions">
+                <thead><tr><th>"Guidelines"</th><th class="num">"Labels made under them"</th></tr></thead>
+                <tbody>{guidelines}</tbody>
+            </table>
+            <h2>"Model proposals"</h2>
+            {none(m.proposals.len(), "No label was made with a model's proposal shown.")}
+            <table class="list" aria-label="Model proposals">
+                <thead><tr><th>"Model"</th><th class="num">"Labels with it shown"</th><th class="num">"Accepted as proposed"</th></tr></thead>
+                <tbody>{proposals}</tbody>
+            </table>
+            <h2>"Compare"</h2>
+            {compare}
+        </section>
+    }
+    .into_any()
+}
+
+fn diff_view(slug: &str, diff: Diff) -> AnyView {
+    let list = |label: &'static str, changes: &[crate::server::dataset::version::ItemChange]| {
+        let shown = changes.len().min(500);
+        let rows = changes[..shown]
+            .iter()
+            .map(|c| {
+                let id = c.external_id.clone().unwrap_or_else(|| c.item_id.to_string());
+                view! { <tr><td><code>{id}</code></td><td class="num">{c.records_added}</td><td class="num">{c.records_removed}</td></tr> }
+            })
+            .collect_view();
+        let more = (changes.len() > shown).then(
+            || view! { <p class="muted">{format!("…and {} more.", changes.len() - shown)}</p> },
+        );
+        view! {
+            <h2>{format!("{label}: {} items", changes.len())}</h2>
+            <table class="list" aria-label=label>
+                <thead><tr><th>"Item"</th><th class="num">"Records added"</th><th class="num">"Records removed"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            {more}
+        }
+    };
+    view! {
+        <section>
+            <p><a href="/">"Projects"</a> " / " <a href=versions_href(slug)>{format!("{slug} datasets")}</a></p>
+            <h1>{format!("{} → {}", diff.from, diff.to)}</h1>
+            <dl class="facts">
+                <dt>"Records added"</dt><dd>{diff.records_added}</dd>
+                <dt>"Records removed"</dt><dd>{diff.records_removed}</dd>
+                <dt>"Annotations added"</dt><dd>{diff.annotations_added}</dd>
+                <dt>"Annotations removed"</dt><dd>{diff.annotations_removed}</dd>
+                <dt>"Annotations at another version"</dt><dd>{diff.annotations_changed}</dd>
+            </dl>
+            {list("Added", &diff.added)}
+            {list("Removed", &diff.removed)}
+            {list("Changed", &diff.changed)}
+        </section>
+    }
+    .into_any()
+}
