@@ -1,7 +1,7 @@
 use crate::app::components::error_box::ErrorBox;
 use crate::app::components::require_user::RequireUser;
 use crate::model::AppError;
-use crate::model::import::ImportReport;
+use crate::model::import::{ImportReport, LineError};
 use crate::model::user::Role;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -141,29 +141,30 @@ fn Report(report: ImportReport) -> impl IntoView {
         <div class="card" aria-label="Import report">
             <p role="status" class=if report.committed { "notice" } else { "error" }>{summary}</p>
             {(!report.invalid.is_empty()).then(|| view! {
-                <table class="list">
-                    <thead><tr><th class="num">"Line"</th><th>"Field"</th><th>"Why"</th></tr></thead>
-                    <tbody>
-                        {report.invalid.iter().map(|e| view! {
-                            <tr><td class="num">{e.line}</td><td><code>{e.field.clone()}</code></td><td>{e.message.clone()}</td></tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
+                <Lines lines=report.invalid.clone() label="Invalid lines" why="Why"/>
             })}
             {(more > 0).then(|| view! { <p class="muted">{format!("…and {more} more invalid lines.")}</p> })}
             {(!report.warnings.is_empty()).then(|| view! {
-                <table class="list" aria-label="Warnings">
-                    <caption>{format!("{} lines were imported with a change", report.warning_count)}</caption>
-                    <thead><tr><th class="num">"Line"</th><th>"Field"</th><th>"What changed"</th></tr></thead>
-                    <tbody>
-                        {report.warnings.iter().map(|e| view! {
-                            <tr><td class="num">{e.line}</td><td><code>{e.field.clone()}</code></td><td>{e.message.clone()}</td></tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
+                <p>{format!("{} lines were imported with a change:", report.warning_count)}</p>
+                <Lines lines=report.warnings.clone() label="Warnings" why="What changed"/>
             })}
             {(more_warnings > 0).then(|| view! { <p class="muted">{format!("…and {more_warnings} more warnings.")}</p> })}
         </div>
+    }
+}
+
+/// Lines of the file with what is wrong, or what was changed, in each.
+#[component]
+fn Lines(lines: Vec<LineError>, label: &'static str, why: &'static str) -> impl IntoView {
+    view! {
+        <table class="list" aria-label=label>
+            <thead><tr><th class="num">"Line"</th><th>"Field"</th><th>{why}</th></tr></thead>
+            <tbody>
+                {lines.into_iter().map(|e| view! {
+                    <tr><td class="num">{e.line}</td><td><code>{e.field}</code></td><td>{e.message}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }
 

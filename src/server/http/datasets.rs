@@ -27,32 +27,32 @@ use tower_sessions::Session;
 
 type Fields = BTreeMap<String, String>;
 
-/// The signed-in actor, or the login page.
-async fn actor(state: &AppState, session: &Session) -> Result<Actor, Response> {
-    session::actor(&state.pool, session)
-        .await
-        .map_err(|e| error_page(&e))
+/// A refusal, answered as a page (signing in first leads to the login page).
+pub struct PageError(Error);
+
+impl From<Error> for PageError {
+    fn from(error: Error) -> Self {
+        Self(error)
+    }
 }
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        error_page(&self.0)
+    }
+}
+
+type Page = Result<Response, PageError>;
 
 pub async fn list(
     State(state): State<AppState>,
     session: Session,
     Path(slug): Path<String>,
     Query(query): Query<Fields>,
-) -> Response {
-    let actor = match actor(&state, &session).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    list_page(
-        &state,
-        &actor,
-        &slug,
-        query.get("after"),
-        &Fields::new(),
-        None,
-    )
-    .await
+) -> Page {
+    let actor = session::actor(&state.pool, &session).await?;
+    let after = query.get("after");
+    list_page(&state, &actor, &slug, after, &Fields::new(), None).await
 }
 
 async fn list_page(
@@ -62,15 +62,11 @@ async fn list_page(
     after: Option<&String>,
     form: &Fields,
     refusal: Option<&Error>,
-) -> Response {
-    let page = match datasets::list(&state.pool, actor, slug, after.map(String::as_str), None).await
-    {
-        Ok(p) => p,
-        Err(e) => return error_page(&e),
-    };
+) -> Page {
+    let page = datasets::list(&state.pool, actor, slug, after.map(String::as_str), None).await?;
     let status = refusal.map_or(StatusCode::OK, Error::status);
     let body = versions_view(slug, &page.versions, page.next_cursor, form, refusal);
-    (status, document(&format!("Datasets of {slug}"), body)).into_response()
+    Ok((status, document(&format!("Datasets of {slug}"), body)).into_response())
 }
 
 pub async fn create(
@@ -78,19 +74,17 @@ pub async fn create(
     session: Session,
     Path(slug): Path<String>,
     Form(form): Form<Fields>,
-) -> Response {
-    let actor = match actor(&state, &session).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+) -> Page {
+    let actor = session::actor(&state.pool, &session).await?;
     match create_version(&state, &actor, &slug, &form).await {
         Ok(manifest) => {
-            Redirect::to(&version_href(&slug, &manifest.name, manifest.version)).into_response()
+            let href = version_href(&slug, &manifest.name, manifest.version);
+            Ok(Redirect::to(&href).into_response())
         }
         Err(e @ (Error::Invalid(_) | Error::Conflict(_))) => {
             list_page(&state, &actor, &slug, None, &form, Some(&e)).await
         }
-        Err(e) => error_page(&e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -120,47 +114,32 @@ pub async fn show(
     State(state): State<AppState>,
     session: Session,
     Path((slug, name, number)): Path<(String, String, i32)>,
-) -> Response {
-    let actor = match actor(&state, &session).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let manifest = match datasets::show(&state.pool, &actor, &slug, &name, number).await {
-        Ok(m) => m,
-        Err(e) => return error_page(&e),
-    };
+) -> Page {
+    let actor = session::actor(&state.pool, &session).await?;
+    let manifest = datasets::show(&state.pool, &actor, &slug, &name, number).await?;
     // The other versions, to compare with.
-    let others =
-        match datasets::list(&state.pool, &actor, &slug, None, Some(datasets::MAX_PAGE)).await {
-            Ok(page) => page.versions,
-            Err(e) => return error_page(&e),
-        };
+    let limit = Some(datasets::MAX_PAGE);
+    let others = datasets::list(&state.pool, &actor, &slug, None, limit).await?;
     let others: Vec<String> = others
+        .versions
         .iter()
         .filter(|m| !(m.name == manifest.name && m.version == manifest.version))
         .map(Manifest::label)
         .collect();
     let title = format!("{} of {slug}", manifest.label());
-    document(&title, manifest_view(&slug, &manifest, others)).into_response()
+    Ok(document(&title, manifest_view(&slug, &manifest, others)).into_response())
 }
 
 pub async fn file(
     State(state): State<AppState>,
     session: Session,
     Path((slug, name, number, file)): Path<(String, String, i32, String)>,
-) -> Response {
-    let actor = match actor(&state, &session).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let Some(kind) = FileKind::parse(&file) else {
-        return error_page(&Error::NotFound("file"));
-    };
-    let served = match datasets::download(&state.pool, &actor, &slug, &name, number, kind).await {
-        Ok((manifest, made)) => super::export::serve_version_file(&manifest, kind, made).await,
-        Err(e) => Err(e),
-    };
-    served.unwrap_or_else(|e| error_page(&e))
+) -> Page {
+    let actor = session::actor(&state.pool, &session).await?;
+    let kind = FileKind::parse(&file).ok_or(Error::NotFound("file"))?;
+    let (manifest, made) =
+        datasets::download(&state.pool, &actor, &slug, &name, number, kind).await?;
+    Ok(super::export::serve_version_file(&manifest, kind, made).await?)
 }
 
 pub async fn diff(
@@ -168,30 +147,19 @@ pub async fn diff(
     session: Session,
     Path(slug): Path<String>,
     Query(query): Query<Fields>,
-) -> Response {
-    let actor = match actor(&state, &session).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+) -> Page {
+    let actor = session::actor(&state.pool, &session).await?;
     let label = |field: &'static str| {
         query
             .get(field)
             .and_then(|l| datasets::parse_label(l.trim()))
             .ok_or_else(|| Error::invalid(field, "name a version as \"NAME vN\""))
     };
-    let compared = match (label("from"), label("to")) {
-        (Ok(from), Ok(to)) => {
-            datasets::diff(&state.pool, &actor, &slug, (&from.0, from.1), (&to.0, to.1)).await
-        }
-        (Err(e), _) | (_, Err(e)) => Err(e),
-    };
-    match compared {
-        Ok(diff) => {
-            let title = format!("{} → {}", diff.from, diff.to);
-            document(&title, diff_view(&slug, diff)).into_response()
-        }
-        Err(e) => error_page(&e),
-    }
+    let (from, to) = (label("from")?, label("to")?);
+    let (from, to) = ((from.0.as_str(), from.1), (to.0.as_str(), to.1));
+    let diff = datasets::diff(&state.pool, &actor, &slug, from, to).await?;
+    let title = format!("{} → {}", diff.from, diff.to);
+    Ok(document(&title, diff_view(&slug, diff)).into_response())
 }
 
 fn versions_href(slug: &str) -> String {
