@@ -5,8 +5,8 @@
 # per annotation), DPO pairs and Parquet pairs, each timed with its peak memory.
 # Usage: scripts/bench-export.sh [ANNOTATIONS]   (default 1000000)
 # With BASELINE=path/to/an/older/verdict, the same data is also generated in a second
-# database migrated by that binary, and every export runs interleaved, baseline then this
-# build, ROUNDS times (default 2): a before/after in one sitting, on the same machine load.
+# database migrated by that binary, and every export runs interleaved with it, ROUNDS
+# times (default 2): a before/after in one sitting, on the same machine load.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
@@ -82,9 +82,16 @@ for export in "${exports[@]}"; do
   if [ -z "$BASELINE" ]; then
     run "$label" "$CURRENT" "$CURRENT_URL" "${args[@]}"
   else
+    # Odd rounds run the baseline first, even rounds this build: neither always pays for
+    # the other's file still being written back.
     for round in $(seq 1 "$ROUNDS"); do
-      run "$label, baseline #$round" "$BASELINE" "$BASELINE_URL" "${args[@]}"
-      run "$label, this build #$round" "$CURRENT" "$CURRENT_URL" "${args[@]}"
+      if [ $((round % 2)) = 1 ]; then
+        run "$label, baseline #$round" "$BASELINE" "$BASELINE_URL" "${args[@]}"
+        run "$label, this build #$round" "$CURRENT" "$CURRENT_URL" "${args[@]}"
+      else
+        run "$label, this build #$round" "$CURRENT" "$CURRENT_URL" "${args[@]}"
+        run "$label, baseline #$round" "$BASELINE" "$BASELINE_URL" "${args[@]}"
+      fi
     done
   fi
 done

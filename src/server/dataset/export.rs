@@ -134,26 +134,22 @@ struct Writer<'s, 'k, 'p> {
 impl Writer<'_, '_, '_> {
     /// Writes the page's records; true once the limit is reached.
     async fn write(&mut self, page: Page) -> Result<bool> {
+        let full = |summary: &ExportSummary| self.limit.is_some_and(|l| summary.records >= l);
         for item in page.into_items(&mut self.annotators) {
             let records = ItemRecords::new(&item, self.options);
             for record in records.iter() {
                 self.sink.write(&record).await?;
                 self.summary.records += 1;
-                if self.full() {
+                if full(&self.summary) {
                     break;
                 }
             }
             self.summary.items += 1;
             self.observer.item(&item, &records, self.summary);
-            if self.full() {
+            if full(&self.summary) {
                 return Ok(true);
             }
         }
         Ok(false)
-    }
-
-    fn full(&self) -> bool {
-        self.limit
-            .is_some_and(|limit| self.summary.records >= limit)
     }
 }

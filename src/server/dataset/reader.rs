@@ -40,8 +40,9 @@ pub struct Page {
 
 impl Page {
     /// The page's items with their answers and annotations, skipping items without any
-    /// annotation.
-    pub fn into_items(self, annotators: &mut Pseudonyms) -> Vec<ExportItem> {
+    /// annotation; each is built as it is asked for, so the writer works on an item while
+    /// it is still in the cache.
+    pub fn into_items(self, annotators: &mut Pseudonyms) -> impl Iterator<Item = ExportItem> + '_ {
         let Page {
             items,
             answers,
@@ -49,8 +50,7 @@ impl Page {
         } = self;
         let mut answers = answers.into_iter().peekable();
         let mut annotations = annotations.into_iter().peekable();
-        let mut out = Vec::with_capacity(items.len());
-        for row in items {
+        items.into_iter().filter_map(move |row| {
             let mut item = ExportItem {
                 item_id: row.item_id,
                 external_id: row.external_id,
@@ -74,12 +74,11 @@ impl Page {
                 }
             }
             if item.annotations.is_empty() {
-                continue;
+                return None;
             }
             item.messages = row.messages.0;
-            out.push(item);
-        }
-        out
+            Some(item)
+        })
     }
 }
 

@@ -160,9 +160,9 @@ pub async fn status(
         })
         .collect();
     let ids: Vec<Uuid> = answers.iter().map(|a| a.response_id).collect();
-    let labeled = page.into_items(&mut Pseudonyms::new(project.project_id));
-    let annotations = labeled
-        .into_iter()
+    let mut annotators = Pseudonyms::new(project.project_id);
+    let annotations = page
+        .into_items(&mut annotators)
         .next()
         .map(|item| item.annotations)
         .unwrap_or_default();
