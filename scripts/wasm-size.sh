@@ -14,6 +14,9 @@ TOOLS=$PWD/end2end/node_modules/.bin
 SRC=${1:-$PWD}
 OUT=$(mktemp -d /tmp/verdict-wasm.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
+# Checkouts share the target directory: touching the crate root makes cargo build this one
+# instead of taking another checkout's artifact as fresh.
+touch "$SRC/src/lib.rs"
 (cd "$SRC" && SQLX_OFFLINE=true CARGO_TARGET_DIR=$TARGET_DIR cargo build --lib \
   --target wasm32-unknown-unknown --no-default-features --features hydrate \
   --profile wasm-release --quiet)
