@@ -1,6 +1,7 @@
 //! `verdict import` and `verdict export`, with progress on standard error.
 
 use super::{DatasetCommand, ExportArgs, ImportArgs};
+use crate::model::import::LineError;
 use crate::server::services::datasets;
 use crate::server::services::export::export_jsonl;
 use crate::server::services::{Actor, import};
@@ -52,24 +53,13 @@ pub async fn import(pool: &PgPool, args: ImportArgs) -> anyhow::Result<()> {
     ticker.abort();
     eprintln!();
     let report = result.map_err(|e| anyhow::anyhow!("{}", e.to_app_error()))?;
-    for e in &report.invalid {
-        eprintln!("  {e}");
-    }
-    if report.invalid_count > report.invalid.len() {
-        eprintln!(
-            "  … and {} more invalid lines",
-            report.invalid_count - report.invalid.len()
-        );
-    }
-    for w in &report.warnings {
-        eprintln!("  warning: {w}");
-    }
-    if report.warning_count > report.warnings.len() {
-        eprintln!(
-            "  … and {} more warnings",
-            report.warning_count - report.warnings.len()
-        );
-    }
+    print_lines("", &report.invalid, report.invalid_count, "invalid lines");
+    print_lines(
+        "warning: ",
+        &report.warnings,
+        report.warning_count,
+        "warnings",
+    );
     let seconds = started.elapsed().as_secs_f64();
     if !report.committed {
         anyhow::bail!(
@@ -312,4 +302,14 @@ pub async fn dataset(pool: &PgPool, command: DatasetCommand) -> anyhow::Result<(
         }
     }
     Ok(())
+}
+
+/// The report's lines of one kind, then how many more there were than it holds in full.
+fn print_lines(prefix: &str, lines: &[LineError], count: usize, kind: &str) {
+    for line in lines {
+        eprintln!("  {prefix}{line}");
+    }
+    if count > lines.len() {
+        eprintln!("  … and {} more {kind}", count - lines.len());
+    }
 }

@@ -301,19 +301,13 @@ fn versions_view(
                 <label>
                     "Format"
                     <select name="format">
-                        {ExportFormat::ALL.into_iter().map(|f| {
-                            let selected = f.as_str() == chosen_format;
-                            view! { <option value=f.as_str() selected=selected>{f.as_str()}</option> }
-                        }).collect_view()}
+                        {options(ExportFormat::ALL.map(ExportFormat::as_str), &chosen_format)}
                     </select>
                 </label>
                 <label>
                     "Pairs from rankings"
                     <select name="pairs">
-                        {PairStrategy::ALL.into_iter().map(|p| {
-                            let selected = p.as_str() == chosen_pairs;
-                            view! { <option value=p.as_str() selected=selected>{p.as_str()}</option> }
-                        }).collect_view()}
+                        {options(PairStrategy::ALL.map(PairStrategy::as_str), &chosen_pairs)}
                     </select>
                 </label>
                 <label>"Minimum agreement (0 to 1)" <input type="number" name="min_agreement" min="0" max="1" step="0.05" value=value("min_agreement")/></label>
@@ -329,6 +323,14 @@ fn versions_view(
         </section>
     }
     .into_any()
+}
+
+/// A select's options, `chosen` selected.
+fn options(values: impl IntoIterator<Item = &'static str>, chosen: &str) -> impl IntoView {
+    values
+        .into_iter()
+        .map(|v| view! { <option value=v selected=v == chosen>{v}</option> })
+        .collect_view()
 }
 
 fn manifest_view(slug: &str, m: &Manifest, others: Vec<String>) -> AnyView {
