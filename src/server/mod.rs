@@ -13,6 +13,7 @@ pub mod seed;
 pub mod services;
 pub mod startup;
 pub mod state;
+pub mod stats;
 pub mod store;
 pub mod telemetry;
 

@@ -41,6 +41,16 @@ pub async fn serve(db_config: &DbConfig, config: &ServeConfig) -> anyhow::Result
         PostgresStore::new(pool.clone()).continuously_delete_expired(Duration::from_secs(3600)),
     );
 
+    // Projects labeled before agreement was counted are counted beside serving.
+    let agreement_rebuild = tokio::spawn({
+        let pool = pool.clone();
+        async move {
+            if let Err(e) = services::quality::rebuild_pending(&pool).await {
+                tracing::warn!(error = %e, "counting agreement of earlier labels failed");
+            }
+        }
+    });
+
     let progress_folding = tokio::spawn(services::projects::fold_progress_forever(
         pool.clone(),
         Duration::from_secs(10),
@@ -75,6 +85,7 @@ pub async fn serve(db_config: &DbConfig, config: &ServeConfig) -> anyhow::Result
     tracing::info!("shutting down");
     session_cleanup.abort();
     progress_folding.abort();
+    agreement_rebuild.abort();
     // An item cut off here keeps its lease and is picked up again after it runs out.
     if let Some(worker) = worker {
         worker.abort();

@@ -52,6 +52,26 @@ pub enum Command {
     /// Ask the inference server to propose labels for the project's items without one,
     /// showing progress; the job also runs in any `verdict serve` on the same database.
     Prelabel(PrelabelArgs),
+    /// Agreement between a project's annotators.
+    #[command(subcommand)]
+    Quality(QualityCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QualityCommand {
+    /// Print the project's agreement figures (`--json`: the API's report).
+    Report {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Count every labeled item of the project again (the running sums are kept by every
+    /// submission; this repairs them, and is a no-op where they are right).
+    Rebuild {
+        #[arg(long)]
+        project: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -229,8 +249,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Migrate) => {
             let database = db::open(&cli.db).await?;
             db::migrate(&database.pool).await?;
+            let counted = crate::server::services::quality::rebuild_pending(&database.pool)
+                .await
+                .map_err(user_facing)?;
             println!("migrations applied");
+            if counted > 0 {
+                println!("agreement counted on {counted} items labeled before");
+            }
             Ok(())
+        }
+        Some(Command::Quality(command)) => {
+            let database = db::open(&cli.db).await?;
+            db::migrate(&database.pool).await?;
+            quality_command(&database.pool, command).await
         }
         Some(Command::Project(command)) => {
             let database = db::open(&cli.db).await?;
@@ -316,6 +347,30 @@ async fn user_command(pool: &sqlx::PgPool, command: UserCommand) -> anyhow::Resu
             if generated {
                 println!("password: {password}");
             }
+        }
+    }
+    Ok(())
+}
+
+async fn quality_command(pool: &sqlx::PgPool, command: QualityCommand) -> anyhow::Result<()> {
+    use crate::server::services::quality;
+    let actor = crate::server::services::Actor::cli();
+    match command {
+        QualityCommand::Report { project, json } => {
+            let report = quality::report(pool, &actor, &project)
+                .await
+                .map_err(user_facing)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", quality::summary(&report));
+            }
+        }
+        QualityCommand::Rebuild { project } => {
+            let counted = quality::rebuild_project(pool, &actor, &project)
+                .await
+                .map_err(user_facing)?;
+            println!("counted {counted} items of {project} with two or more labels");
         }
     }
     Ok(())

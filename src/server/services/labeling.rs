@@ -1,7 +1,7 @@
 //! The annotator's loop: take the next item (leased), submit or skip it and get the
 //! next one in the same call, reopen and edit earlier work.
 
-use super::{Actor, Result};
+use super::{Actor, Result, quality};
 use crate::model::annotation::Progress;
 use crate::model::annotation::{AnnotationInput, HistoryEntry, Submitted, Task};
 use crate::model::project::{Message, ProjectSettings, ResponseView};
@@ -254,6 +254,7 @@ async fn create(
         None
     };
     if let Some(version) = stored {
+        quality::recount(&mut *tx, project.project_id, &[input.item_id]).await?;
         tracing::info!(annotation.id = %input.annotation_id, item.id = %input.item_id, "annotation stored");
         return Ok((input.annotation_id, version));
     }
@@ -292,8 +293,11 @@ async fn edit(
         )));
     }
     let input = validate(tx, project, input).await?;
+    // The item's lock keeps its agreement count to one transaction at a time.
+    items::lock(&mut *tx, input.item_id).await?;
     // The replaced version is kept by the `annotations_keep_version` trigger.
     let version = annotations::update(&mut *tx, &input).await?;
+    quality::recount(&mut *tx, project.project_id, &[input.item_id]).await?;
     tracing::info!(annotation.id = %input.annotation_id, version, "annotation edited");
     Ok((input.annotation_id, version))
 }

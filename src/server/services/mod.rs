@@ -10,6 +10,7 @@ pub mod import;
 pub mod items;
 pub mod labeling;
 pub mod projects;
+pub mod quality;
 pub mod tokens;
 pub mod users;
 

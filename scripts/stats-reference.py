@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+"""Reference values for Verdict's agreement statistics (src/server/stats).
+
+Computes, on fixed data sets, the expected value of every statistic that
+`src/server/stats` implements, using well-known packages where one exists:
+
+* Krippendorff's alpha (nominal, ordinal): `krippendorff.alpha`
+* Cohen's kappa: `sklearn.metrics.cohen_kappa_score`
+* Kendall's W with the tie correction: `scipy.stats.friedmanchisquare`,
+  W = chi2 / (m (n - 1)) (the direct formula for 2 objects, where scipy refuses)
+* raw (pairwise percent) agreement and pairwise preference agreement: brute
+  force over every pair, as no package has them.
+
+The data sets are defined here: small hand-written ones for the edge cases and
+a few larger ones drawn from `numpy.random.default_rng` with fixed seeds. Every
+input is written out in full, so the Rust tests (src/server/stats/tests.rs)
+read the data from the JSON and never regenerate it. An undefined statistic is
+written as null; NaN never appears.
+
+Run (from the repository root):
+
+    python3 -m venv /tmp/statsref && \
+    /tmp/statsref/bin/pip install -r scripts/stats-reference.requirements.txt && \
+    /tmp/statsref/bin/python scripts/stats-reference.py > src/server/stats/reference.json
+"""
+
+import itertools
+import json
+import math
+import sys
+import warnings
+from importlib.metadata import version
+
+import krippendorff
+import numpy as np
+from scipy.stats import friedmanchisquare, rankdata
+from sklearn.metrics import cohen_kappa_score
+
+N = None  # a missing value in a coders x units matrix
+
+
+def plain(x):
+    """A numpy scalar or nested array as plain JSON values (ints where integral, NaN -> None)."""
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return [plain(v) for v in x]
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    x = float(x)
+    return int(x) if x.is_integer() else x
+
+
+def finite_or_none(x):
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+# ---------------------------------------------------------------- alpha
+
+def alpha_case(name, level, data, note=""):
+    matrix = np.array([[np.nan if v is None else v for v in row] for row in data], dtype=float)
+    source = f'krippendorff.alpha(level_of_measurement="{level}")'
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # 0/0 when D_e = 0
+            value = krippendorff.alpha(reliability_data=matrix, level_of_measurement=level)
+        expected = finite_or_none(value)
+        if expected is None:
+            source += "; the package returns nan (expected disagreement 0), written as null"
+    except ValueError as e:
+        expected = None
+        source += f"; the package raises ValueError ({e}), written as null"
+    return {"name": name, "level": level, "data": plain(data), "expected": expected,
+            "source": source + (f"; {note}" if note else "")}
+
+
+# Krippendorff (2011), "Computing Krippendorff's alpha-reliability", section C:
+# 4 coders x 12 units with missing values; nominal 0.743, ordinal 0.815.
+TEXTBOOK = [
+    [1, 2, 3, 3, 2, 1, 4, 1, 2, N, N, N],
+    [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, N, 3],
+    [N, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, N],
+    [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, N],
+]
+
+
+def generated_nominal(seed, coders, units, missing, p_right):
+    """Binary labels: each unit has a true label, each coder gives it with p_right."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 2, size=units)
+    right = rng.random((coders, units)) < p_right
+    labels = np.where(right, truth, 1 - truth).astype(float)
+    labels[rng.random((coders, units)) < missing] = np.nan
+    return labels
+
+
+def generated_ordinal(seed, coders, units, missing):
+    """Mid-rank values (1, 1.5, ..., 4): a true rank per unit plus noise, rounded to halves."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(1, 5, size=units)
+    noisy = truth + rng.normal(0.0, 0.7, size=(coders, units))
+    values = np.clip(np.round(noisy * 2) / 2, 1.0, 4.0)
+    values[rng.random((coders, units)) < missing] = np.nan
+    return values
+
+
+def alpha_cases():
+    nominal_big = generated_nominal(seed=20261201, coders=12, units=300, missing=0.4, p_right=0.8)
+    ordinal_big = generated_ordinal(seed=20261202, coders=6, units=200, missing=0.25)
+    return [
+        alpha_case("krippendorff 2011 example, nominal", "nominal", TEXTBOOK,
+                   "Krippendorff (2011) gives 0.743"),
+        alpha_case("krippendorff 2011 example, ordinal", "ordinal", TEXTBOOK,
+                   "Krippendorff (2011) gives 0.815"),
+        alpha_case("binary, two coders, missing values", "nominal",
+                   [[1, 1, 0, 1, N, 0, 1, 1],
+                    [1, 0, 0, 1, 1, N, 1, 0]]),
+        alpha_case("binary, three coders, missing values", "nominal",
+                   [[1, 1, 0, N, 0, 1, 1, 0, 1, N],
+                    [1, N, 0, 1, 0, 1, 0, 0, 1, 1],
+                    [N, 1, 1, 1, 0, N, 1, 0, 1, 0]]),
+        alpha_case("unit with one value, a value seen nowhere else", "nominal",
+                   [[0, 1, 2, 3, N, 1],
+                    [0, 1, 2, N, N, 2],
+                    [0, 2, N, N, N, 1]],
+                   "unit 4 has the only 3 and is not pairable; unit 5 has no value"),
+        alpha_case("perfect agreement, four categories", "nominal",
+                   [[0, 1, 2, 3, 1, N],
+                    [0, 1, 2, 3, N, 2],
+                    [0, N, 2, 3, 1, 2]]),
+        alpha_case("systematic disagreement, binary", "nominal",
+                   [[0, 1, 0, 1, 0, 1],
+                    [1, 0, 1, 0, 1, 0]]),
+        alpha_case("undefined: every value the same", "nominal",
+                   [[1, 1, 1, N],
+                    [1, 1, N, 1]]),
+        alpha_case("undefined: every pairable value the same, one unpairable other", "nominal",
+                   [[1, 1, 1, 0],
+                    [1, 1, 1, N]]),
+        alpha_case("undefined: no unit has two values", "nominal",
+                   [[0, N, 1],
+                    [N, 1, N]]),
+        alpha_case("ordinal, mid-ranks, three coders", "ordinal",
+                   [[1, 1.5, 2, 3, 3.5, 4, 2, N],
+                    [1, 1.5, 2.5, 3, 4, 3.5, N, 1],
+                    [1.5, 1, 2, 3.5, 3.5, 4, 3, 1.5]]),
+        alpha_case("ordinal, perfect agreement", "ordinal",
+                   [[1, 1.5, 3, 4, 2.5],
+                    [1, 1.5, 3, 4, N],
+                    [N, 1.5, 3, 4, 2.5]]),
+        alpha_case("ordinal, systematic disagreement", "ordinal",
+                   [[1, 4, 1.5, 3.5, 1, 4],
+                    [4, 1, 3.5, 1.5, 4, 1]]),
+        alpha_case("ordinal, unpairable value between pairable ones", "ordinal",
+                   [[1, 3, 4, 2.5, 1],
+                    [1.5, 3, 4, N, 1],
+                    [1, 3.5, N, N, 1.5]],
+                   "2.5 is only in unit 3, which has one value, so it weighs nothing"),
+        alpha_case("undefined: ordinal, every pairable value the same", "ordinal",
+                   [[2.5, 2.5, 4],
+                    [2.5, 2.5, N]]),
+        alpha_case("generated: 12 coders x 300 units, binary, ~40% missing", "nominal",
+                   nominal_big, "numpy.random.default_rng(20261201)"),
+        alpha_case("generated: 6 coders x 200 units, ordinal mid-ranks, ~25% missing", "ordinal",
+                   ordinal_big, "numpy.random.default_rng(20261202)"),
+        alpha_case("generated: 6 coders x 200 units, same data, nominal", "nominal",
+                   ordinal_big, "numpy.random.default_rng(20261202)"),
+    ]
+
+
+# ---------------------------------------------------------------- kappa
+
+def kappa_case(name, a, b, note=""):
+    assert len(a) == len(b)
+    source = "sklearn.metrics.cohen_kappa_score(a, b)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # UndefinedMetricWarning / RuntimeWarning when undefined
+        value = cohen_kappa_score(a, b)
+    expected = finite_or_none(value)
+    if expected is None:
+        source += "; returns nan (chance agreement is 1), written as null"
+    return {"name": name, "a": plain(a), "b": plain(b), "expected": expected,
+            "source": source + (f"; {note}" if note else "")}
+
+
+def kappa_cases():
+    rng = np.random.default_rng(20261203)
+    a = rng.choice(3, size=500, p=[0.5, 0.3, 0.2])
+    b = np.where(rng.random(500) < 0.7, a, rng.choice(3, size=500, p=[0.3, 0.4, 0.3]))
+    return [
+        kappa_case("perfect agreement", [0, 1, 2, 0, 1, 2, 2], [0, 1, 2, 0, 1, 2, 2]),
+        kappa_case("chance level", [0, 0, 1, 1], [0, 1, 0, 1]),
+        kappa_case("negative: always opposite", [0, 1, 0, 1, 1], [1, 0, 1, 0, 0]),
+        kappa_case("negative, three categories", [0, 1, 2, 0, 1, 2], [1, 2, 0, 2, 0, 1]),
+        kappa_case("undefined: both always the same single label", [1, 1, 1, 1], [1, 1, 1, 1]),
+        kappa_case("one rater constant, the other not", [1, 1, 1, 1], [1, 0, 1, 1]),
+        kappa_case("unequal marginals", [0, 0, 0, 0, 0, 0, 0, 1, 1, 1],
+                   [0, 0, 0, 0, 1, 1, 1, 1, 1, 1]),
+        kappa_case("label used by one rater only, sparse label values",
+                   [2, 7, 7, 11, 2, 2, 7, 11], [2, 7, 11, 11, 2, 40, 7, 2]),
+        kappa_case("undefined: a single unit", [3], [3]),
+        kappa_case("generated: 500 labels, 3 categories", a, b, "numpy.random.default_rng(20261203)"),
+    ]
+
+
+# ---------------------------------------------------------------- raw agreement
+
+def raw_case(name, data, note=""):
+    rows = [list(r) for r in data]
+    agree = pairs = 0
+    for u in range(len(rows[0])):  # brute force: every ordered pair of coders in a unit
+        for i, j in itertools.permutations(range(len(rows)), 2):
+            if rows[i][u] is not None and rows[j][u] is not None:
+                pairs += 1
+                agree += rows[i][u] == rows[j][u]
+    f_agree = f_pairs = 0  # formula: sum n_uc (n_uc - 1) / sum m_u (m_u - 1), m_u >= 2
+    for u in range(len(rows[0])):
+        values = [r[u] for r in rows if r[u] is not None]
+        if len(values) >= 2:
+            f_agree += sum(values.count(c) * (values.count(c) - 1) for c in set(values))
+            f_pairs += len(values) * (len(values) - 1)
+    assert (agree, pairs) == (f_agree, f_pairs), name
+    return {"name": name, "data": plain(rows), "expected": agree / pairs if pairs else None,
+            "source": "brute force over ordered pairs of coders within each unit (no package has it), "
+                      "checked equal to sum n_uc(n_uc-1) / sum m_u(m_u-1)"
+                      + ("; null: no unit has two values" if not pairs else "")
+                      + (f"; {note}" if note else "")}
+
+
+def raw_cases():
+    rng = np.random.default_rng(20261204)
+    truth = rng.integers(0, 3, size=100)
+    gen = np.where(rng.random((8, 100)) < 0.7, truth, rng.integers(0, 3, size=(8, 100)))
+    gen = [[None if rng.random() < 0.3 else int(v) for v in row] for row in gen]
+    return [
+        raw_case("krippendorff 2011 example", TEXTBOOK),
+        raw_case("binary, two coders, missing values",
+                 [[1, 1, 0, 1, N, 0, 1, 1],
+                  [1, 0, 0, 1, 1, N, 1, 0]]),
+        raw_case("units of different sizes",
+                 [[0, 1, 2, N, 3, 1],
+                  [0, 1, N, N, 3, 2],
+                  [0, 2, N, 1, 2, 2],
+                  [1, N, N, N, 3, 2]]),
+        raw_case("perfect agreement", [[0, 1, 2, N], [0, 1, 2, 3], [N, 1, 2, 3]]),
+        raw_case("no agreement", [[0, 1, 0], [1, 0, 1]]),
+        raw_case("undefined: no unit has two values", [[0, N, 1], [N, 1, N]]),
+        raw_case("generated: 8 coders x 100 units, 3 categories, ~30% missing", gen,
+                 "numpy.random.default_rng(20261204)"),
+    ]
+
+
+# ---------------------------------------------------------------- rankings
+
+def tier_index(tiers, objects):
+    """Position of each object's tier (0 = best); checks that every object appears once."""
+    index = {o: p for p, tier in enumerate(tiers) for o in tier}
+    assert sorted(o for tier in tiers for o in tier) == list(range(objects)), tiers
+    return [index[o] for o in range(objects)]
+
+
+def kendall_case(name, tiers, objects):
+    m, n = len(tiers), objects
+    ranks = np.array([rankdata(tier_index(t, n), method="average") for t in tiers])
+    ties = sum(len(tier) ** 3 - len(tier) for t in tiers for tier in t)
+    denominator = m * m * (n ** 3 - n) - m * ties
+    s = float(((ranks.sum(axis=0) - m * (n + 1) / 2) ** 2).sum())
+    direct = 12 * s / denominator if denominator else None
+    if n >= 3 and m >= 2:
+        source = "scipy.stats.friedmanchisquare(*columns): W = chi2 / (m (n - 1))"
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")  # division by 0 when everything is tied
+            chi2 = friedmanchisquare(*ranks.T).statistic
+        expected = finite_or_none(chi2 / (m * (n - 1)))
+        assert (expected is None) == (direct is None), name
+        if expected is not None:
+            assert abs(expected - direct) <= 1e-12, (name, expected, direct)
+    else:
+        source = "direct formula 12 S / (m^2 (n^3 - n) - m sum(t^3 - t)) (scipy needs n >= 3)"
+        expected = direct
+    if expected is None:
+        source += "; null: every rater tied everything (denominator 0)"
+    return {"name": name, "tiers": tiers, "objects": n, "expected": expected, "source": source}
+
+
+def random_ranking(rng, objects, p_cut=0.7, bias=None):
+    """A random ranking in tier form: a (biased) shuffle cut into tiers at random gaps."""
+    scores = rng.random(objects) + (0 if bias is None else bias)
+    order = [int(o) for o in np.argsort(-scores, kind="stable")]
+    tiers = [[order[0]]]
+    for o in order[1:]:
+        if rng.random() < p_cut:
+            tiers.append([o])
+        else:
+            tiers[-1].append(o)
+    return [sorted(t) for t in tiers]
+
+
+def kendall_cases():
+    rng = np.random.default_rng(20261205)
+    bias = np.linspace(1.0, 0.0, 6)  # raters tend to prefer low-numbered objects
+    generated = [random_ranking(rng, 6, bias=bias) for _ in range(10)]
+    full = [[0], [1], [2], [3]]
+    return [
+        kendall_case("full agreement, 3 raters x 4 objects", [full, full, full], 4),
+        kendall_case("complete reversal, 2 raters x 4 objects", [full, full[::-1]], 4),
+        kendall_case("ties, 3 raters x 5 objects",
+                     [[[0, 1], [2], [3, 4]], [[0], [1, 2, 3], [4]], [[1], [0], [2], [4], [3]]], 5),
+        kendall_case("one rater ties everything", [[[0, 1, 2]], [[0], [1], [2]], [[0], [2], [1]]], 3),
+        kendall_case("undefined: every rater ties everything", [[[0, 1, 2]], [[0, 1, 2]]], 3),
+        kendall_case("2 objects, 3 raters, one dissents", [[[0], [1]], [[0], [1]], [[1], [0]]], 2),
+        kendall_case("2 objects, a tie", [[[0], [1]], [[0, 1]]], 2),
+        kendall_case("undefined: 2 objects, all tied", [[[0, 1]], [[0, 1]], [[0, 1]]], 2),
+        kendall_case("5 raters x 4 objects",
+                     [[[0], [1], [2], [3]], [[1], [0], [2], [3]], [[0], [2], [1], [3]],
+                      [[0], [1], [3], [2]], [[3], [0], [1], [2]]], 4),
+        kendall_case("generated: 10 raters x 6 objects, random ties", generated, 6),
+    ]
+
+
+def pairwise_case(name, rankings, objects, note=""):
+    positions = [tier_index(r, objects) for r in rankings if r is not None]
+    agree = compared = 0
+    for p, q in itertools.combinations(positions, 2):
+        for x, y in itertools.combinations(range(objects), 2):
+            compared += 1
+            # relation: -1 x above y, 1 y above x, 0 tie (same tier)
+            agree += np.sign(p[x] - p[y]) == np.sign(q[x] - q[y])
+    return {"name": name, "rankings": rankings, "objects": objects, "agree": int(agree),
+            "compared": compared,
+            "source": "brute force over unordered rater pairs x unordered object pairs; "
+                      "a tie agrees only with a tie" + (f"; {note}" if note else "")}
+
+
+def pairwise_cases():
+    rng = np.random.default_rng(20261206)
+    bias = np.linspace(0.8, 0.0, 5)
+    generated = [random_ranking(rng, 5, bias=bias) for _ in range(7)]
+    full = [[0], [1], [2], [3]]
+    return [
+        pairwise_case("all agree", [full, full, full], 4),
+        pairwise_case("one dissenter", [full, full, [[1], [0], [2], [3]]], 4),
+        pairwise_case("ties both sides", [[[0, 1], [2]], [[0, 1], [2]]], 3),
+        pairwise_case("tie vs strict", [[[0, 1], [2]], [[0], [1], [2]]], 3),
+        pairwise_case("a null rater", [full, None, [[0], [2], [1], [3]]], 4, "null is left out"),
+        pairwise_case("a single rater", [full], 4),
+        pairwise_case("a single rater and a null one", [None, full], 4),
+        pairwise_case("reversal with ties", [[[0], [1, 2], [3]], [[3], [1, 2], [0]], [[0, 1, 2, 3]]], 4),
+        pairwise_case("generated: 7 raters x 5 objects", generated, 5, "numpy.random.default_rng(20261206)"),
+    ]
+
+
+def main():
+    # Krippendorff (2011) gives alpha = 0.743 (nominal) and 0.815 (ordinal) for its example.
+    alpha = alpha_cases()
+    assert round(alpha[0]["expected"], 3) == 0.743 and round(alpha[1]["expected"], 3) == 0.815, alpha[:2]
+    doc = {
+        "generated_by": "scripts/stats-reference.py",
+        "packages": {p: version(p) for p in ["krippendorff", "scipy", "numpy", "scikit-learn"]},
+        "alpha": alpha,
+        "kappa": kappa_cases(),
+        "raw_agreement": raw_cases(),
+        "kendall_w": kendall_cases(),
+        "pairwise": pairwise_cases(),
+    }
+    json.dump(doc, sys.stdout, indent=1, sort_keys=False, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

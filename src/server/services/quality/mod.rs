@@ -1,0 +1,364 @@
+//! Quality: how well the annotators of a project agree. The figures are sums over items
+//! (see [`item`]), kept current by every submission and edit in its own transaction, so a
+//! report reads the project's running totals (a few hundred rows) whatever its size.
+
+pub mod item;
+
+use super::Actor;
+use super::projects::authorize;
+use crate::model::annotation::Flag;
+use crate::model::api::Scope;
+use crate::server::stats::{Coincidences, Contingency, Level};
+use crate::server::store::{agreement, users};
+use crate::server::{Error, Result};
+use item::{ItemPart, Label, metric};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A running total's cells by metric: ((a, b), n).
+type ByMetric = BTreeMap<String, Vec<((i64, i64), f64)>>;
+
+/// How many items a rebuild counts per transaction.
+const REBUILD_BATCH: i64 = 500;
+/// How many contentious items a report lists.
+const CONTENTIOUS: i64 = 20;
+
+/// Counts the items' labels anew and adds what changed to the project's sums. The caller
+/// holds the items' locks (a submission holds its item's), so two transactions never count
+/// one item at once.
+pub async fn recount(db: &mut PgConnection, project_id: Uuid, item_ids: &[Uuid]) -> Result<()> {
+    let labels = agreement::labels(&mut *db, item_ids).await?;
+    let mut old: BTreeMap<Uuid, ItemPart> = BTreeMap::new();
+    for (item_id, part) in agreement::parts(&mut *db, item_ids).await? {
+        let part = ItemPart::from_json(part.0).map_err(|e| {
+            Error::Internal(anyhow::anyhow!("item {item_id}'s agreement part: {e}"))
+        })?;
+        old.insert(item_id, part);
+    }
+    let mut by_item: BTreeMap<Uuid, Vec<Label>> = item_ids.iter().map(|&id| (id, vec![])).collect();
+    for row in labels {
+        by_item.entry(row.item_id).or_default().push(Label {
+            user_id: row.user_id,
+            ranking: row.ranking.map(|r| r.0),
+            thumbs: row.thumbs.0,
+            flags: row.flags,
+        });
+    }
+    let mut cells = BTreeMap::new();
+    let mut pairs = BTreeMap::new();
+    let mut rows = Vec::new();
+    for (item_id, labels) in by_item {
+        let part = ItemPart::of(&labels);
+        let before = old.remove(&item_id);
+        if part.is_empty() && before.is_none() {
+            continue; // one annotator so far: nothing to compare
+        }
+        let delta = part.minus(&before.unwrap_or_default());
+        let slot = i16::from(item_id.as_bytes()[15] % 16);
+        for ((m, a, b), n) in delta.cells {
+            *cells.entry((slot, m, a, b)).or_insert(0.0) += n;
+        }
+        for (key, n) in delta.pairs {
+            *pairs.entry(key).or_insert(0.0) += n;
+        }
+        rows.push(agreement::ItemRow {
+            item_id,
+            annotators: part.annotators,
+            kendall_w: part.kendall_w,
+            pref_agree: part.preference.agree as i32,
+            pref_compared: part.preference.compared as i32,
+            part: part.to_json(),
+        });
+    }
+    agreement::add_cells(&mut *db, project_id, &cells).await?;
+    agreement::add_pairs(&mut *db, project_id, &pairs).await?;
+    agreement::save_items(&mut *db, project_id, &rows).await?;
+    Ok(())
+}
+
+/// Counts every labeled item of the projects still waiting for it (labeled before the sums
+/// existed), a batch per transaction; submissions may go on meanwhile. Returns the items
+/// counted.
+pub async fn rebuild_pending(pool: &PgPool) -> Result<u64> {
+    let mut counted = 0;
+    for project_id in agreement::pending_rebuilds(pool).await? {
+        counted += rebuild(pool, project_id).await?;
+        agreement::finish_rebuild(pool, project_id).await?;
+        tracing::info!(project.id = %project_id, counted, "agreement counted");
+    }
+    Ok(counted)
+}
+
+/// Counts every item of the project with two or more labels again (a no-op where the sums
+/// are right). Returns the items counted.
+pub async fn rebuild(pool: &PgPool, project_id: Uuid) -> Result<u64> {
+    let mut after = 0;
+    let mut counted = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let batch =
+            agreement::lock_labeled_items(&mut *tx, project_id, after, REBUILD_BATCH).await?;
+        let Some(&(_, last)) = batch.last() else {
+            break;
+        };
+        let ids: Vec<Uuid> = batch.iter().map(|&(id, _)| id).collect();
+        recount(&mut tx, project_id, &ids).await?;
+        tx.commit().await?;
+        counted += ids.len() as u64;
+        after = last;
+    }
+    Ok(counted)
+}
+
+/// The CLI's `verdict quality rebuild`.
+pub async fn rebuild_project(pool: &PgPool, actor: &Actor, slug: &str) -> Result<u64> {
+    let project = authorize(pool, actor, slug, &[]).await?;
+    rebuild(pool, project.project_id).await
+}
+
+/// A project's agreement figures. Undefined figures (too few labels to compare, or no
+/// variation to expect disagreement from) are `null`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QualityReport {
+    pub project: String,
+    /// Items with labels from two or more annotators: the items compared.
+    pub items_compared: u64,
+    pub thumbs: ThumbsAgreement,
+    pub ranking: RankingAgreement,
+    pub flags: Vec<FlagAgreement>,
+    /// Every pair of annotators who labeled an item in common.
+    pub pairs: Vec<PairAgreement>,
+    /// The items whose rankings agree least (lowest Kendall's W), at most 20.
+    pub contentious: Vec<ContentiousItem>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThumbsAgreement {
+    /// Krippendorff's alpha (nominal) over answers: the units are the answers, the values
+    /// the annotators' thumbs.
+    pub alpha: Option<f64>,
+    /// The share of annotator pairs that gave an answer the same thumb.
+    pub raw_agreement: Option<f64>,
+    /// Thumbs in answers that two or more annotators thumbed.
+    pub pairable: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RankingAgreement {
+    /// Krippendorff's alpha (ordinal) over answers: the units are the answers, the values
+    /// their ranks within the item (tied answers share the mean of the ranks they span).
+    pub alpha_ordinal: Option<f64>,
+    /// Over every pair of annotators and pair of answers both ranked: the share ordered
+    /// alike. A tie agrees only with a tie.
+    pub pairwise_agreement: Option<f64>,
+    pub pairs_compared: u64,
+    /// The mean of the items' Kendall's W (with the tie correction).
+    pub mean_kendall_w: Option<f64>,
+    pub items_ranked: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagAgreement {
+    #[schema(value_type = String)]
+    pub flag: Flag,
+    /// Krippendorff's alpha (nominal) of flagged or not, over items.
+    pub alpha: Option<f64>,
+    /// Labels that carry the flag, among the items compared.
+    pub flagged: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PairAgreement {
+    pub annotator_a: Annotator,
+    pub annotator_b: Annotator,
+    /// Items both labeled.
+    pub items: u64,
+    /// Cohen's kappa of their thumbs on the answers both thumbed.
+    pub thumbs_kappa: Option<f64>,
+    /// The share of those answers they gave the same thumb.
+    pub thumbs_agreement: Option<f64>,
+    pub thumbs_compared: u64,
+    /// The share of answer pairs both ranked that they ordered alike.
+    pub pairwise_agreement: Option<f64>,
+    pub pairs_compared: u64,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Annotator {
+    pub user_id: Uuid,
+    pub display_name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContentiousItem {
+    pub item_id: Uuid,
+    pub external_id: Option<String>,
+    pub annotators: i32,
+    pub kendall_w: Option<f64>,
+    pub pairwise_agreement: Option<f64>,
+}
+
+/// The project's agreement report (admins, and tokens that may export the project).
+pub async fn report(pool: &PgPool, actor: &Actor, slug: &str) -> Result<QualityReport> {
+    let project = authorize(pool, actor, slug, &[Scope::ExportRead]).await?;
+    let totals = agreement::totals(pool, project.project_id).await?;
+    let mut by_metric = ByMetric::new();
+    for (m, a, b, n) in totals {
+        by_metric.entry(m).or_default().push(((a, b), n));
+    }
+    let cells = |m: &str| by_metric.get(m).cloned().unwrap_or_default();
+    let count = |m: &str| cells(m).iter().map(|(_, n)| n).sum::<f64>();
+    let ratio = |num: f64, den: f64| (den > 0.5).then(|| num / den);
+
+    let thumbs = Coincidences::from_cells(cells(metric::THUMBS));
+    let rank = Coincidences::from_cells(cells(metric::RANK));
+    let flags = Flag::ALL
+        .into_iter()
+        .map(|flag| {
+            let matrix = Coincidences::from_cells(cells(metric::flag(flag)));
+            let flagged = matrix
+                .cells()
+                .filter(|((c, _), _)| *c == 1)
+                .map(|(_, o)| o)
+                .sum();
+            FlagAgreement {
+                flag,
+                alpha: matrix.alpha(Level::Nominal),
+                flagged: round_count(flagged),
+            }
+        })
+        .collect();
+
+    let names: BTreeMap<Uuid, String> = users::list(pool)
+        .await?
+        .into_iter()
+        .map(|u| (u.user_id, u.display_name))
+        .collect();
+    let annotator = |user_id: Uuid| Annotator {
+        user_id,
+        display_name: names.get(&user_id).cloned().unwrap_or_default(),
+    };
+    let mut per_pair: BTreeMap<(Uuid, Uuid), ByMetric> = BTreeMap::new();
+    for row in agreement::pair_totals(pool, project.project_id).await? {
+        per_pair
+            .entry((row.user_a, row.user_b))
+            .or_default()
+            .entry(row.metric)
+            .or_default()
+            .push(((i64::from(row.a), i64::from(row.b)), row.n));
+    }
+    let pairs = per_pair
+        .into_iter()
+        .filter_map(|((a, b), metrics)| {
+            let sum = |m: &str| {
+                metrics
+                    .get(m)
+                    .map_or(0.0, |c| c.iter().map(|(_, n)| n).sum())
+            };
+            let items = round_count(sum(metric::ITEMS)) as u64;
+            (items > 0).then(|| {
+                let table = Contingency::from_cells(
+                    metrics.get(metric::THUMBS).cloned().unwrap_or_default(),
+                );
+                let compared = round_count(sum(metric::PREF_COMPARED));
+                PairAgreement {
+                    annotator_a: annotator(a),
+                    annotator_b: annotator(b),
+                    items,
+                    thumbs_kappa: table.kappa(),
+                    thumbs_agreement: table.observed(),
+                    thumbs_compared: round_count(table.units()) as u64,
+                    pairwise_agreement: ratio(sum(metric::PREF_AGREE), compared),
+                    pairs_compared: compared as u64,
+                }
+            })
+        })
+        .collect();
+
+    let contentious = agreement::contentious(pool, project.project_id, CONTENTIOUS)
+        .await?
+        .into_iter()
+        .map(|c| ContentiousItem {
+            item_id: c.item_id,
+            external_id: c.external_id,
+            annotators: c.annotators,
+            kendall_w: c.kendall_w,
+            pairwise_agreement: ratio(f64::from(c.pref_agree), f64::from(c.pref_compared)),
+        })
+        .collect();
+
+    let w_items = round_count(count(metric::W_ITEMS));
+    let compared = round_count(count(metric::PREF_COMPARED));
+    Ok(QualityReport {
+        project: project.slug,
+        items_compared: round_count(count(metric::ITEMS)) as u64,
+        thumbs: ThumbsAgreement {
+            alpha: thumbs.alpha(Level::Nominal),
+            raw_agreement: ratio(count(metric::THUMBS_SAME), count(metric::THUMBS_PAIRS)),
+            pairable: round_count(thumbs.pairable()),
+        },
+        ranking: RankingAgreement {
+            alpha_ordinal: rank.alpha(Level::Ordinal),
+            pairwise_agreement: ratio(count(metric::PREF_AGREE), compared),
+            pairs_compared: compared as u64,
+            mean_kendall_w: ratio(count(metric::W_SUM), w_items),
+            items_ranked: w_items as u64,
+        },
+        flags,
+        pairs,
+        contentious,
+    })
+}
+
+/// Counts kept as running sums of floating-point parts come back within rounding of an
+/// integer.
+fn round_count(n: f64) -> f64 {
+    n.round()
+}
+
+/// A figure for people: three decimals, or "n/a" when undefined.
+pub fn figure(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.3}"))
+}
+
+/// The report as the CLI prints it.
+pub fn summary(r: &QualityReport) -> String {
+    let mut out = format!(
+        "{}: {} items with two or more annotators\n\
+         thumbs   alpha (nominal) {}  raw agreement {}  ({} pairable thumbs)\n\
+         ranking  alpha (ordinal) {}  pairwise agreement {} ({} compared)  mean Kendall's W {} ({} items)\n",
+        r.project,
+        r.items_compared,
+        figure(r.thumbs.alpha),
+        figure(r.thumbs.raw_agreement),
+        r.thumbs.pairable,
+        figure(r.ranking.alpha_ordinal),
+        figure(r.ranking.pairwise_agreement),
+        r.ranking.pairs_compared,
+        figure(r.ranking.mean_kendall_w),
+        r.ranking.items_ranked,
+    );
+    for f in &r.flags {
+        out += &format!(
+            "flag     {:<16} alpha (nominal) {}  ({} flagged)\n",
+            f.flag.label(),
+            figure(f.alpha),
+            f.flagged
+        );
+    }
+    for p in &r.pairs {
+        out += &format!(
+            "pair     {} / {}: {} items, thumbs kappa {} (agreement {}), pairwise {}\n",
+            p.annotator_a.display_name,
+            p.annotator_b.display_name,
+            p.items,
+            figure(p.thumbs_kappa),
+            figure(p.thumbs_agreement),
+            figure(p.pairwise_agreement)
+        );
+    }
+    out
+}

@@ -1,0 +1,15 @@
+//! Agreement statistics: pure functions, no SQL and no I/O. The quality service feeds them
+//! from the store's running sums; each is checked against a reference implementation on
+//! fixed data (`reference.json`, written by `scripts/stats-reference.py` with the
+//! `krippendorff`, `scipy` and `scikit-learn` packages; see `tests.rs`).
+
+pub mod alpha;
+pub mod kappa;
+pub mod ranking;
+
+pub use alpha::{Coincidences, Level, unit_agreement};
+pub use kappa::Contingency;
+pub use ranking::{Agreement, kendall_w, mid_ranks, pairwise};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,217 @@
+//! Every figure against the reference values in `reference.json`. That file is written by
+//! `scripts/stats-reference.py` (run as its docstring says): alpha by the `krippendorff`
+//! package, kappa by scikit-learn's `cohen_kappa_score`, Kendall's W from
+//! `scipy.stats.friedmanchisquare` (W = chi2 / (m (n - 1)), the same tie correction), and raw
+//! and pairwise agreement by the script's brute force over every pair. Each case names its
+//! source.
+
+use super::*;
+use serde::Deserialize;
+
+const REFERENCE: &str = include_str!("reference.json");
+
+#[derive(Deserialize)]
+struct Reference {
+    alpha: Vec<AlphaCase>,
+    kappa: Vec<KappaCase>,
+    raw_agreement: Vec<RawCase>,
+    kendall_w: Vec<WCase>,
+    pairwise: Vec<PairwiseCase>,
+}
+
+#[derive(Deserialize)]
+struct AlphaCase {
+    name: String,
+    level: String,
+    data: Vec<Vec<Option<f64>>>,
+    expected: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct KappaCase {
+    name: String,
+    a: Vec<i64>,
+    b: Vec<i64>,
+    expected: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct RawCase {
+    name: String,
+    data: Vec<Vec<Option<f64>>>,
+    expected: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct WCase {
+    name: String,
+    tiers: Vec<Vec<Vec<u32>>>,
+    objects: u32,
+    expected: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct PairwiseCase {
+    name: String,
+    rankings: Vec<Option<Vec<Vec<u32>>>>,
+    agree: u64,
+    compared: u64,
+}
+
+fn reference() -> Reference {
+    serde_json::from_str(REFERENCE).expect("reference.json parses")
+}
+
+/// Twice the value, so that half ranks are integers; a reference value that is not a
+/// multiple of a half would be a fixture error.
+fn key(value: f64) -> i64 {
+    let doubled = value * 2.0;
+    assert_eq!(
+        doubled.fract(),
+        0.0,
+        "value {value} is not a multiple of 1/2"
+    );
+    doubled as i64
+}
+
+/// The values of each unit (column), missing ones left out.
+fn units(data: &[Vec<Option<f64>>]) -> Vec<Vec<i64>> {
+    let width = data.iter().map(Vec::len).max().unwrap_or(0);
+    (0..width)
+        .map(|u| {
+            data.iter()
+                .filter_map(|row| row.get(u).copied().flatten())
+                .map(key)
+                .collect()
+        })
+        .collect()
+}
+
+fn assert_close(name: &str, got: Option<f64>, expected: Option<f64>) {
+    match (got, expected) {
+        (Some(g), Some(e)) => assert!(
+            (g - e).abs() <= 1e-9 * e.abs().max(1.0),
+            "{name}: got {g}, reference {e}"
+        ),
+        (None, None) => {}
+        _ => panic!("{name}: got {got:?}, reference {expected:?}"),
+    }
+}
+
+#[test]
+fn alpha_matches_the_krippendorff_package() {
+    let cases = reference().alpha;
+    assert!(cases.len() >= 8, "the reference has its alpha cases");
+    for case in cases {
+        let level = match case.level.as_str() {
+            "nominal" => Level::Nominal,
+            "ordinal" => Level::Ordinal,
+            other => panic!("{}: level {other}", case.name),
+        };
+        let mut matrix = Coincidences::new();
+        for unit in units(&case.data) {
+            matrix.add_unit(&unit);
+        }
+        assert_close(&case.name, matrix.alpha(level), case.expected);
+    }
+}
+
+#[test]
+fn alpha_from_running_sums_equals_alpha_from_units() {
+    // What the store does: sum each unit's cells, then take some units away again.
+    let case = reference()
+        .alpha
+        .into_iter()
+        .max_by_key(|c| c.data.first().map_or(0, Vec::len))
+        .unwrap();
+    let units = units(&case.data);
+    let mut whole = Coincidences::new();
+    let mut running: Vec<((i64, i64), f64)> = Vec::new();
+    for (i, unit) in units.iter().enumerate() {
+        let mut one = Coincidences::new();
+        one.add_unit(unit);
+        running.extend(one.cells());
+        if i % 3 == 0 {
+            // added, then removed: as when an annotation is edited
+            running.extend(one.cells().map(|(k, o)| (k, -o)));
+        } else {
+            whole.add_unit(unit);
+        }
+    }
+    let summed = Coincidences::from_cells(running);
+    for level in [Level::Nominal, Level::Ordinal] {
+        assert_close(&case.name, summed.alpha(level), whole.alpha(level));
+    }
+}
+
+#[test]
+fn kappa_matches_scikit_learn() {
+    let cases = reference().kappa;
+    assert!(cases.len() >= 5);
+    for case in cases {
+        assert_eq!(case.a.len(), case.b.len(), "{}", case.name);
+        let mut table = Contingency::new();
+        for (&a, &b) in case.a.iter().zip(&case.b) {
+            table.add(a, b);
+        }
+        assert_close(&case.name, table.kappa(), case.expected);
+    }
+}
+
+#[test]
+fn raw_agreement_matches_the_brute_force() {
+    let cases = reference().raw_agreement;
+    assert!(cases.len() >= 3);
+    for case in cases {
+        let mut agreeing = 0.0;
+        let mut pairs = 0.0;
+        for unit in units(&case.data) {
+            let (a, p) = unit_agreement(&unit);
+            agreeing += a;
+            pairs += p;
+        }
+        let got = (pairs > 0.0).then(|| agreeing / pairs);
+        assert_close(&case.name, got, case.expected);
+    }
+}
+
+#[test]
+fn kendall_w_matches_scipy_friedman() {
+    let cases = reference().kendall_w;
+    assert!(cases.len() >= 5);
+    for case in cases {
+        let objects: Vec<u32> = (0..case.objects).collect();
+        let rankings: Vec<&[Vec<u32>]> = case.tiers.iter().map(Vec::as_slice).collect();
+        assert_close(&case.name, kendall_w(&objects, &rankings), case.expected);
+    }
+}
+
+#[test]
+fn pairwise_agreement_matches_the_brute_force() {
+    let cases = reference().pairwise;
+    assert!(cases.len() >= 5);
+    for case in cases {
+        let ranked: Vec<&Vec<Vec<u32>>> = case.rankings.iter().flatten().collect();
+        let mut total = Agreement::default();
+        for (i, first) in ranked.iter().enumerate() {
+            for second in &ranked[i + 1..] {
+                total += pairwise(first, second);
+            }
+        }
+        assert_eq!(
+            (total.agree, total.compared),
+            (case.agree, case.compared),
+            "{}",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn mid_ranks_share_the_ranks_a_tie_spans() {
+    let ranks = mid_ranks(&[vec!['a'], vec!['b', 'c'], vec!['d']]);
+    assert_eq!(
+        ranks.into_iter().collect::<Vec<_>>(),
+        [('a', 1.0), ('b', 2.5), ('c', 2.5), ('d', 4.0)]
+    );
+}

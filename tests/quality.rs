@@ -1,0 +1,469 @@
+//! Agreement through the real submission path: the running sums a report reads agree with
+//! the reference values of `src/server/stats/reference.json` (computed by
+//! `scripts/stats-reference.py` with the `krippendorff`, `scipy` and `scikit-learn` packages)
+//! when the same labels arrive as submissions, after edits, and after a rebuild.
+
+mod common;
+
+use serde_json::Value;
+use sqlx::PgPool;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+use verdict::model::annotation::{AnnotationBody, AnnotationInput, Flag, Task};
+use verdict::model::project::{ChatRole, Message, NewItem, NewResponse};
+use verdict::model::user::{NewUser, Role};
+use verdict::server::services::{self, Actor, labeling, quality};
+use verdict::server::stats::{self, Coincidences, Level};
+use verdict::server::store::projects;
+
+const REFERENCE: &str = include_str!("../src/server/stats/reference.json");
+
+fn case(section: &str, name: &str) -> Value {
+    let reference: Value = serde_json::from_str(REFERENCE).unwrap();
+    reference[section]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {section} case {name:?} in reference.json"))
+        .clone()
+}
+
+/// Project `p` (answers in their original order, ties allowed, overlap `overlap`) with one
+/// item per entry of `answers`, named `q0`, `q1`….
+async fn project(pool: &PgPool, answers: &[usize], overlap: i32) {
+    let project_id = projects::ensure(pool, "p", "Quality", "").await.unwrap();
+    let mut settings = projects::find_settings(pool, "p").await.unwrap().unwrap();
+    settings.overlap = overlap;
+    settings.shuffle_answers = false;
+    settings.kinds.allow_ties = true;
+    projects::update_settings(pool, &settings).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    for (n, &k) in answers.iter().enumerate() {
+        let item = NewItem {
+            external_id: Some(format!("q{n}")),
+            messages: vec![Message {
+                role: ChatRole::User,
+                content: format!("Question {n}?"),
+            }],
+            responses: (0..k)
+                .map(|a| NewResponse {
+                    model: None,
+                    content: format!("Answer {a} to {n}"),
+                })
+                .collect(),
+            metadata: serde_json::json!({}),
+        };
+        services::items::add(&mut conn, project_id, &item)
+            .await
+            .unwrap();
+    }
+}
+
+async fn annotators(pool: &PgPool, n: usize) -> Vec<Actor> {
+    let mut actors = Vec::new();
+    for i in 0..n {
+        let new = NewUser::parse(
+            &format!("a{i}@example.org"),
+            &format!("Annotator {i}"),
+            "a long test password",
+            Role::Annotator,
+        )
+        .unwrap();
+        actors.push(Actor::from(
+            &services::users::create_account(pool, new).await.unwrap(),
+        ));
+    }
+    actors
+}
+
+/// What one annotator says about one item, by answer position.
+#[derive(Clone, Default)]
+struct Says {
+    tiers: Vec<Vec<usize>>,
+    thumbs: BTreeMap<usize, bool>,
+    flags: Vec<Flag>,
+}
+
+fn input(task: &Task, says: &Says) -> AnnotationInput {
+    let id = |i: usize| task.answers[i].response_id;
+    AnnotationInput {
+        annotation_id: Uuid::new_v4(),
+        item_id: task.item_id,
+        body: AnnotationBody {
+            ranking: Some(
+                says.tiers
+                    .iter()
+                    .map(|t| t.iter().map(|&i| id(i)).collect())
+                    .collect(),
+            ),
+            thumbs: says.thumbs.iter().map(|(&i, &up)| (id(i), up)).collect(),
+            flags: says.flags.clone(),
+            ..Default::default()
+        },
+        shown_order: task.answers.iter().map(|a| a.response_id).collect(),
+        time_spent_ms: 1000,
+        ..Default::default()
+    }
+}
+
+/// Each annotator takes items from the queue in order and labels each as `says(annotator,
+/// item)` tells; returns the stored inputs by (annotator, item).
+async fn label_all(
+    pool: &PgPool,
+    people: &[Actor],
+    says: impl Fn(usize, usize) -> Says,
+) -> BTreeMap<(usize, usize), AnnotationInput> {
+    let mut stored = BTreeMap::new();
+    for (a, person) in people.iter().enumerate() {
+        while let Some(task) = labeling::next(pool, person, "p").await.unwrap() {
+            let n: usize = task_number(&task);
+            let input = input(&task, &says(a, n));
+            labeling::submit(pool, person, "p", input.clone())
+                .await
+                .unwrap();
+            stored.insert((a, n), input);
+        }
+    }
+    stored
+}
+
+fn task_number(task: &Task) -> usize {
+    let text = &task.messages[0].content;
+    text.trim_start_matches("Question ")
+        .trim_end_matches('?')
+        .parse()
+        .unwrap()
+}
+
+fn close(got: Option<f64>, expected: Option<f64>, what: &str) {
+    match (got, expected) {
+        (Some(g), Some(e)) => assert!((g - e).abs() < 1e-9, "{what}: {g} against {e}"),
+        (None, None) => {}
+        _ => panic!("{what}: {got:?} against {expected:?}"),
+    }
+}
+
+fn thumb(value: &Value) -> Option<bool> {
+    value.as_f64().map(|v| v == 1.0)
+}
+
+#[sqlx::test]
+async fn thumbs_alpha_and_kendall_w_of_submissions_match_the_references(pool: PgPool) {
+    // The reference's ten units are the answers of five two-answer items; the Kendall's W
+    // case's five objects are the answers of a sixth item.
+    let alpha = case("alpha", "binary, three coders, missing values");
+    let w = case("kendall_w", "ties, 3 raters x 5 objects");
+    project(&pool, &[2, 2, 2, 2, 2, 5], 3).await;
+    let people = annotators(&pool, 3).await;
+    label_all(&pool, &people, |a, n| {
+        if n == 5 {
+            let tiers = w["tiers"][a].as_array().unwrap();
+            return Says {
+                tiers: tiers
+                    .iter()
+                    .map(|t| {
+                        t.as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|o| o.as_u64().unwrap() as usize)
+                            .collect()
+                    })
+                    .collect(),
+                ..Says::default()
+            };
+        }
+        let row = &alpha["data"][a];
+        Says {
+            tiers: vec![vec![0], vec![1]],
+            thumbs: (0..2)
+                .filter_map(|i| thumb(&row[2 * n + i]).map(|up| (i, up)))
+                .collect(),
+            ..Says::default()
+        }
+    })
+    .await;
+
+    let report = quality::report(&pool, &Actor::cli(), "p").await.unwrap();
+    assert_eq!(report.items_compared, 6);
+    close(
+        report.thumbs.alpha,
+        alpha["expected"].as_f64(),
+        "thumbs alpha",
+    );
+    let worst = &report.contentious[0];
+    assert_eq!(worst.external_id.as_deref(), Some("q5"));
+    close(worst.kendall_w, w["expected"].as_f64(), "Kendall's W of q5");
+    // Five items where everyone ranked alike (W = 1) and q5.
+    close(
+        report.ranking.mean_kendall_w,
+        Some((5.0 + w["expected"].as_f64().unwrap()) / 6.0),
+        "mean W",
+    );
+    assert_eq!(report.pairs.len(), 3, "three annotator pairs");
+}
+
+#[sqlx::test]
+async fn pair_kappa_matches_scikit_learn(pool: PgPool) {
+    let kappa = case("kappa", "unequal marginals");
+    let labels = |side: &str| -> Vec<bool> {
+        kappa[side]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap() == 1)
+            .collect()
+    };
+    let (first, second) = (labels("a"), labels("b"));
+    assert_eq!(first.len(), 10, "ten thumbs: five items of two answers");
+    project(&pool, &[2; 5], 2).await;
+    let people = annotators(&pool, 2).await;
+    label_all(&pool, &people, |a, n| {
+        let side = if a == 0 { &first } else { &second };
+        Says {
+            tiers: vec![vec![0, 1]],
+            thumbs: (0..2).map(|i| (i, side[2 * n + i])).collect(),
+            ..Says::default()
+        }
+    })
+    .await;
+    let report = quality::report(&pool, &Actor::cli(), "p").await.unwrap();
+    let pair = &report.pairs[0];
+    assert_eq!((pair.items, pair.thumbs_compared), (5, 10));
+    close(pair.thumbs_kappa, kappa["expected"].as_f64(), "kappa");
+    // Both tied every item: every answer pair ordered alike.
+    close(pair.pairwise_agreement, Some(1.0), "pairwise agreement");
+}
+
+/// A stored label: ranking, thumbs, flags.
+type Row = (Option<Value>, Value, Vec<String>);
+
+/// The figures recomputed from every stored label, without the running sums.
+async fn from_scratch(pool: &PgPool) -> (Option<f64>, Option<f64>, Option<f64>, Option<f64>) {
+    let rows: Vec<(Uuid, Option<Value>, Value, Vec<String>)> = sqlx::query_as(
+        "SELECT item_id, ranking, thumbs, flags::text[] FROM annotations ORDER BY item_id, user_id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut by_item: BTreeMap<Uuid, Vec<Row>> = BTreeMap::new();
+    for (item, ranking, thumbs, flags) in rows {
+        by_item
+            .entry(item)
+            .or_default()
+            .push((ranking, thumbs, flags));
+    }
+    let mut thumbs = Coincidences::new();
+    let mut ranks = Coincidences::new();
+    let mut unsafe_flag = Coincidences::new();
+    let mut agreement = stats::Agreement::default();
+    for labels in by_item.values() {
+        let answers: std::collections::BTreeSet<String> = labels
+            .iter()
+            .flat_map(|(_, t, _)| t.as_object().unwrap().keys().cloned())
+            .collect();
+        for answer in &answers {
+            let values: Vec<i64> = labels
+                .iter()
+                .filter_map(|(_, t, _)| t.get(answer).and_then(Value::as_bool))
+                .map(i64::from)
+                .collect();
+            thumbs.add_unit(&values);
+        }
+        let tiers: Vec<Vec<Vec<Uuid>>> = labels
+            .iter()
+            .filter_map(|(r, _, _)| r.clone())
+            .map(|r| serde_json::from_value(r).unwrap())
+            .collect();
+        let mids: Vec<BTreeMap<Uuid, f64>> = tiers.iter().map(|t| stats::mid_ranks(t)).collect();
+        let ranked: std::collections::BTreeSet<&Uuid> =
+            mids.iter().flat_map(|m| m.keys()).collect();
+        if mids.len() >= 2 {
+            for answer in ranked {
+                let values: Vec<i64> = mids
+                    .iter()
+                    .filter_map(|m| m.get(answer))
+                    .map(|r| (r * 2.0) as i64)
+                    .collect();
+                ranks.add_unit(&values);
+            }
+        }
+        for (i, a) in tiers.iter().enumerate() {
+            for b in &tiers[i + 1..] {
+                agreement += stats::pairwise(a, b);
+            }
+        }
+        let flagged: Vec<i64> = labels
+            .iter()
+            .map(|(_, _, f)| i64::from(f.iter().any(|f| f == "unsafe")))
+            .collect();
+        unsafe_flag.add_unit(&flagged);
+    }
+    (
+        thumbs.alpha(Level::Nominal),
+        ranks.alpha(Level::Ordinal),
+        agreement.share(),
+        unsafe_flag.alpha(Level::Nominal),
+    )
+}
+
+async fn reported(pool: &PgPool) -> (Option<f64>, Option<f64>, Option<f64>, Option<f64>) {
+    let r = quality::report(pool, &Actor::cli(), "p").await.unwrap();
+    let unsafe_alpha = r
+        .flags
+        .iter()
+        .find(|f| f.flag == Flag::Unsafe)
+        .unwrap()
+        .alpha;
+    (
+        r.thumbs.alpha,
+        r.ranking.alpha_ordinal,
+        r.ranking.pairwise_agreement,
+        unsafe_alpha,
+    )
+}
+
+fn same(
+    got: (Option<f64>, Option<f64>, Option<f64>, Option<f64>),
+    want: (Option<f64>, Option<f64>, Option<f64>, Option<f64>),
+) {
+    close(got.0, want.0, "thumbs alpha");
+    close(got.1, want.1, "ordinal alpha");
+    close(got.2, want.2, "pairwise agreement");
+    close(got.3, want.3, "unsafe alpha");
+}
+
+#[sqlx::test]
+async fn edits_and_a_rebuild_keep_the_running_sums_right(pool: PgPool) {
+    project(&pool, &[3, 4, 2, 3, 4, 3, 2, 4], 4).await;
+    let people = annotators(&pool, 4).await;
+    // Labels that vary with annotator and item, with ties, missing thumbs and flags.
+    let says = |a: usize, n: usize| {
+        let k = [3, 4, 2, 3, 4, 3, 2, 4][n];
+        let mut order: Vec<usize> = (0..k).collect();
+        order.rotate_left((a * n + a) % k);
+        let mut tiers: Vec<Vec<usize>> = order.iter().map(|&i| vec![i]).collect();
+        if (a + n).is_multiple_of(3) && tiers.len() > 2 {
+            let tail = tiers.pop().unwrap();
+            tiers.last_mut().unwrap().extend(tail);
+        }
+        Says {
+            tiers,
+            thumbs: (0..k)
+                .filter(|i| !(a + i + n).is_multiple_of(4))
+                .map(|i| (i, (a * 7 + i * 3 + n) % 5 < 3))
+                .collect(),
+            flags: if (a + 2 * n).is_multiple_of(5) {
+                vec![Flag::Unsafe]
+            } else {
+                vec![]
+            },
+        }
+    };
+    let stored = label_all(&pool, &people, says).await;
+    let expected = from_scratch(&pool).await;
+    assert!(expected.0.is_some() && expected.1.is_some() && expected.3.is_some());
+    same(reported(&pool).await, expected);
+
+    // Edits change the figures; the sums follow.
+    for ((a, n), input) in stored.iter().filter(|((a, n), _)| (a + n) % 2 == 0) {
+        let mut edit = input.clone();
+        edit.base_version = Some(1);
+        edit.body.thumbs = edit
+            .body
+            .thumbs
+            .iter()
+            .map(|(&id, &up)| (id, !up))
+            .collect();
+        if let Some(ranking) = edit.body.ranking.as_mut() {
+            ranking.reverse();
+        }
+        edit.body.flags = if n % 2 == 0 {
+            vec![Flag::Unsafe]
+        } else {
+            vec![]
+        };
+        labeling::submit(&pool, &people[*a], "p", edit)
+            .await
+            .unwrap();
+    }
+    let edited = from_scratch(&pool).await;
+    assert_ne!(edited.0, expected.0, "the edits changed the thumbs");
+    same(reported(&pool).await, edited);
+
+    // Emptied and rebuilt from the labels (as after the migration): the same figures.
+    sqlx::query("TRUNCATE item_agreement, agreement_cells, agreement_pairs")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO agreement_rebuilds SELECT project_id FROM projects")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(quality::rebuild_pending(&pool).await.unwrap(), 8);
+    same(reported(&pool).await, edited);
+    // Counting again changes nothing.
+    assert_eq!(
+        quality::rebuild_project(&pool, &Actor::cli(), "p")
+            .await
+            .unwrap(),
+        8
+    );
+    same(reported(&pool).await, edited);
+}
+
+#[sqlx::test]
+async fn only_admins_read_the_report(pool: PgPool) {
+    project(&pool, &[2], 2).await;
+    let people = annotators(&pool, 1).await;
+    assert!(matches!(
+        quality::report(&pool, &people[0], "p").await,
+        Err(verdict::server::Error::Forbidden)
+    ));
+    assert!(matches!(
+        quality::report(&pool, &Actor::cli(), "nope").await,
+        Err(verdict::server::Error::NotFound(_))
+    ));
+}
+
+#[sqlx::test]
+async fn racing_submissions_keep_the_running_sums_right(pool: PgPool) {
+    // Eight annotators at once on items of three answers: the items' locks serialise each
+    // item's count, and the shared sums are taken in one order (no deadlock, nothing lost).
+    project(&pool, &[3; 12], 4).await;
+    let people = annotators(&pool, 8).await;
+    let handles: Vec<_> = people
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(a, person)| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                while let Some(task) = labeling::next(&pool, &person, "p").await.unwrap() {
+                    let n = task_number(&task);
+                    let mut order = [0, 1, 2];
+                    order.rotate_left((a + n) % 3);
+                    let says = Says {
+                        tiers: order.iter().map(|&i| vec![i]).collect(),
+                        thumbs: (0..3)
+                            .map(|i| (i, !(a + i * n).is_multiple_of(3)))
+                            .collect(),
+                        flags: vec![],
+                    };
+                    labeling::submit(&pool, &person, "p", input(&task, &says))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let labels: i64 = sqlx::query_scalar("SELECT count(*) FROM annotations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(labels, 48, "every item labeled four times");
+    same(reported(&pool).await, from_scratch(&pool).await);
+}
