@@ -75,6 +75,8 @@ DATABASE_URL=$E2E_DB target/debug/verdict import end2end/fixtures/untrusted.json
 # A small project for model-assisted labeling (pre-labeled by the server's worker in the test).
 DATABASE_URL=$E2E_DB target/debug/verdict project create --slug assisted --name "Assisted" >/dev/null
 DATABASE_URL=$E2E_DB target/debug/verdict import end2end/fixtures/assisted.jsonl --project assisted >/dev/null
+DATABASE_URL=$E2E_DB target/debug/verdict project create --slug checks --name "Gold checks" >/dev/null
+DATABASE_URL=$E2E_DB target/debug/verdict import end2end/fixtures/checks.jsonl --project checks >/dev/null
 if ! (cd end2end && npx playwright test 2>&1 | tee "$PG_DIR/e2e.log"); then
   echo "--- server log ---" >&2
   tail -50 "$PG_DIR/verdict.log" >&2

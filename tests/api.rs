@@ -180,10 +180,10 @@ async fn every_route_refuses_missing_wrong_and_out_of_scope_tokens(pool: sqlx::P
         .into_iter()
         .filter(|(_, path)| !path.ends_with("/openapi.json") && !path.ends_with("/docs"))
         .collect();
-    assert_eq!(ops.len(), 12, "{ops:?}");
+    assert_eq!(ops.len(), 14, "{ops:?}");
     let body = json!({});
     for (method, path) in &ops {
-        let body = (method == "POST").then_some(&body);
+        let body = (method == "POST" || method == "PUT").then_some(&body);
         for bad in [None, Some("vdt_not-a-real-token"), Some("garbage")] {
             let (status, _, reply) = api_call(&app, method, path, bad, body).await;
             assert_eq!(
@@ -193,8 +193,11 @@ async fn every_route_refuses_missing_wrong_and_out_of_scope_tokens(pool: sqlx::P
             );
             assert_eq!(error_code(&reply), "unauthenticated");
         }
-        // The export and dataset routes are the ones the export:read token may use.
-        let (scope_token, expected) = if path.ends_with("/export") || path.contains("/datasets") {
+        // The export, dataset and quality routes are the ones the export:read token may use.
+        let (scope_token, expected) = if path.ends_with("/export")
+            || path.contains("/datasets")
+            || path.ends_with("/quality")
+        {
             (&other_project, StatusCode::FORBIDDEN)
         } else {
             (&wrong_scope, StatusCode::FORBIDDEN)
@@ -238,11 +241,13 @@ async fn the_openapi_document_covers_every_route_and_each_exists(pool: sqlx::PgP
         "GET /api/v1/projects/qa/export",
         "GET /api/v1/projects/qa/feedback",
         "GET /api/v1/projects/qa/items/x",
+        "GET /api/v1/projects/qa/quality",
         "POST /api/v1/projects/qa/consumers/trainer/ack",
         "POST /api/v1/projects/qa/consumers/trainer/pull",
         "POST /api/v1/projects/qa/datasets",
         "POST /api/v1/projects/qa/feedback",
         "POST /api/v1/projects/qa/items",
+        "PUT /api/v1/projects/qa/items/x/gold",
     ];
     assert_eq!(documented, expected);
     // Each documented route exists: with a token of every scope it is never "no such route".
@@ -259,7 +264,7 @@ async fn the_openapi_document_covers_every_route_and_each_exists(pool: sqlx::PgP
     .await;
     for (method, path) in operations() {
         let body = json!({"items": []});
-        let body = (method == "POST").then_some(&body);
+        let body = (method == "POST" || method == "PUT").then_some(&body);
         let (status, _, reply) = api_call(&app, &method, &path, Some(&all), body).await;
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         let missing_route = reply["error"]["message"].as_str() == Some("API route not found");

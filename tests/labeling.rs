@@ -43,6 +43,7 @@ fn question(n: usize) -> NewItem {
             })
             .collect(),
         metadata: serde_json::json!({}),
+        gold: None,
     }
 }
 

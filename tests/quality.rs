@@ -53,6 +53,7 @@ async fn project(pool: &PgPool, answers: &[usize], overlap: i32) {
                 })
                 .collect(),
             metadata: serde_json::json!({}),
+            gold: None,
         };
         services::items::add(&mut conn, project_id, &item)
             .await
@@ -466,4 +467,99 @@ async fn racing_submissions_keep_the_running_sums_right(pool: PgPool) {
         .unwrap();
     assert_eq!(labels, 48, "every item labeled four times");
     same(reported(&pool).await, from_scratch(&pool).await);
+}
+
+#[sqlx::test]
+async fn the_quality_page_and_the_api_show_the_report(pool: PgPool) {
+    use axum::http::StatusCode;
+    let kappa = case("kappa", "unequal marginals");
+    let labels = |side: &str| -> Vec<bool> {
+        kappa[side]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap() == 1)
+            .collect()
+    };
+    let (first, second) = (labels("a"), labels("b"));
+    project(&pool, &[2; 5], 2).await;
+    projects::ensure(&pool, "other", "Other", "").await.unwrap();
+    let people = annotators(&pool, 2).await;
+    label_all(&pool, &people, |a, n| {
+        let side = if a == 0 { &first } else { &second };
+        Says {
+            tiers: vec![vec![0], vec![1]],
+            thumbs: (0..2).map(|i| (i, side[2 * n + i])).collect(),
+            ..Says::default()
+        }
+    })
+    .await;
+    let app = common::TestApp::new(pool.clone()).await;
+    let expected = format!("{:.3}", kappa["expected"].as_f64().unwrap());
+
+    app.user("admin@example.org", Role::Admin).await;
+    let admin = app.session_for("admin@example.org").await;
+    let page = app.get("/projects/p/quality", Some(&admin)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = common::body_text(page).await;
+    assert!(html.contains("Krippendorff"), "{html}");
+    assert!(
+        html.contains(&expected),
+        "the pair's kappa {expected} in {html}"
+    );
+    assert!(html.contains("Annotator 0") && html.contains("Annotator 1"));
+    assert!(!html.contains("<script"), "the page loads no script");
+
+    let annotator = app.session_for("a0@example.org").await;
+    let refused = app.get("/projects/p/quality", Some(&annotator)).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let nobody = app.get("/projects/p/quality", None).await;
+    assert_eq!(common::location(&nobody), "/login");
+
+    let reader = common::token(&app, &["export:read"], None).await;
+    let (status, _, body) = common::api_call(
+        &app,
+        "GET",
+        "/api/v1/projects/p/quality",
+        Some(&reader),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let pair_kappa = body["pairs"][0]["thumbs_kappa"].as_f64().unwrap();
+    assert!((pair_kappa - kappa["expected"].as_f64().unwrap()).abs() < 1e-9);
+    assert_eq!(body["items_compared"], 5);
+    assert!(body["ranking"]["mean_kendall_w"].is_number());
+
+    let pusher = common::token(&app, &["items:write"], None).await;
+    let (status, _, body) = common::api_call(
+        &app,
+        "GET",
+        "/api/v1/projects/p/quality",
+        Some(&pusher),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let elsewhere = common::token(&app, &["export:read"], Some("other")).await;
+    let (status, _, _) = common::api_call(
+        &app,
+        "GET",
+        "/api/v1/projects/p/quality",
+        Some(&elsewhere),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, body) = common::api_call(
+        &app,
+        "GET",
+        "/api/v1/projects/none/quality",
+        Some(&reader),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (_, _, doc) = common::api_call(&app, "GET", "/api/v1/openapi.json", None, None).await;
+    assert!(doc["paths"]["/projects/{slug}/quality"]["get"].is_object());
 }

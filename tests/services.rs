@@ -123,6 +123,7 @@ fn item(external_id: &str, answers: usize) -> NewItem {
             })
             .collect(),
         metadata: serde_json::json!({}),
+        gold: None,
     }
 }
 

@@ -30,6 +30,9 @@ struct Args {
     /// Items per project (one project per level).
     #[arg(long, default_value_t = 10_000)]
     items: usize,
+    /// Annotators per item: from 2 on, each submission also counts its item's agreement.
+    #[arg(long, default_value_t = 1)]
+    overlap: i32,
     /// Seconds of load per level.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
@@ -53,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
             "bench-{level}-{}",
             Uuid::new_v4().simple().to_string().split_at(6).0
         );
-        seed_project(&pool, &slug, args.items).await?;
+        seed_project(&pool, &slug, args.items, args.overlap).await?;
         eprintln!("{level} annotators labeling for {} s…", args.seconds);
         let run = drive(&args, &slug, &users[..level]).await?;
         let pgbench = match &args.pgbench {
@@ -109,8 +112,13 @@ fn text(seed: usize, words: usize) -> String {
         .join(" ")
 }
 
-async fn seed_project(pool: &PgPool, slug: &str, items: usize) -> anyhow::Result<()> {
+async fn seed_project(pool: &PgPool, slug: &str, items: usize, overlap: i32) -> anyhow::Result<()> {
     let project_id = projects::ensure(pool, slug, slug, "").await?;
+    let mut settings = projects::find_settings(pool, slug)
+        .await?
+        .context("the project just made")?;
+    settings.overlap = overlap;
+    projects::update_settings(pool, &settings).await?;
     for chunk in (0..items).collect::<Vec<_>>().chunks(500) {
         let mut tx = pool.begin().await?;
         for &n in chunk {
@@ -127,6 +135,7 @@ async fn seed_project(pool: &PgPool, slug: &str, items: usize) -> anyhow::Result
                     })
                     .collect(),
                 metadata: serde_json::json!({}),
+                gold: None,
             };
             services::items::add(&mut tx, project_id, &item).await?;
         }

@@ -290,6 +290,9 @@ pub struct Submitted {
     pub annotation_id: Option<Uuid>,
     pub version: Option<i32>,
     pub next: Option<Task>,
+    /// Why there is no next item although the project has some (the annotator was paused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
 /// One row of "My history".

@@ -6,6 +6,7 @@ pub mod api;
 pub mod diff;
 pub mod error;
 pub mod export;
+pub mod gold;
 pub mod highlight;
 pub mod import;
 pub mod markdown;

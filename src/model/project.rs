@@ -95,6 +95,9 @@ pub struct NewItem {
     pub responses: Vec<NewResponse>,
     #[serde(default = "empty_object")]
     pub metadata: serde_json::Value,
+    /// Makes the item a gold item: its expected label, answers named by position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gold: Option<crate::model::gold::Gold>,
 }
 
 fn empty_object() -> serde_json::Value {
@@ -150,6 +153,9 @@ impl NewItem {
         if !self.metadata.is_object() {
             return Err(AppError::invalid("metadata", "must be a JSON object"));
         }
+        if let Some(gold) = &self.gold {
+            gold.validate("gold", self.responses.len())?;
+        }
         Ok(())
     }
 }
@@ -189,6 +195,7 @@ mod tests {
                 })
                 .collect(),
             metadata: empty_object(),
+            gold: None,
         }
     }
 

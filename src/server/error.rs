@@ -14,6 +14,9 @@ pub enum Error {
     Unauthenticated,
     #[error("you are not allowed to do this")]
     Forbidden,
+    /// The annotator is paused on the project; the message says why.
+    #[error("{0}")]
+    Paused(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     /// Bad input; the `AppError` names the field.
@@ -46,7 +49,7 @@ impl Error {
             Error::Unauthenticated | Error::BadToken => ErrorCode::Unauthenticated,
             Error::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Error::BadRequest(_) => ErrorCode::BadRequest,
-            Error::Forbidden => ErrorCode::Forbidden,
+            Error::Forbidden | Error::Paused(_) => ErrorCode::Forbidden,
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::Invalid(_) => ErrorCode::Invalid,
             Error::Conflict(_) => ErrorCode::Conflict,

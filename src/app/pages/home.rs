@@ -39,6 +39,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                         let assist_href = format!("/projects/{}/assist", p.slug);
                                         let import_href = format!("/projects/{}/import", p.slug);
                                         let datasets_href = format!("/projects/{}/datasets", p.slug);
+                                        let quality_href = format!("/projects/{}/quality", p.slug);
                                         view! {
                                             <tr>
                                                 <td>{p.name}</td>
@@ -54,6 +55,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                                         <a href=export_href.clone()>"Export"</a>
                                                         // Server-rendered, outside the app's router.
                                                         <a href=datasets_href.clone() rel="external">"Datasets"</a>
+                                                        <a href=quality_href.clone() rel="external">"Quality"</a>
                                                         <a href=assist_href.clone()>"Model assist"</a>
                                                     </Show>
                                                 </td>

@@ -2,6 +2,7 @@ use crate::app::api::labeling::{next_task, reopen_annotation};
 use crate::app::components::error_box::ErrorBox;
 use crate::app::components::require_user::RequireUser;
 use crate::app::components::workspace::TaskView;
+use crate::model::AppError;
 use crate::model::annotation::Task;
 use crate::model::user::Role;
 use leptos::either::EitherOf3;
@@ -30,8 +31,9 @@ fn Workspace() -> impl IntoView {
         },
     );
     // After a submission or skip, the server's answer carries the next task.
-    let replaced = RwSignal::new(None::<Option<Task>>);
-    let on_next = Callback::new(move |next: Option<Task>| replaced.set(Some(next)));
+    let replaced = RwSignal::new(None);
+    let on_next =
+        Callback::new(move |next: Result<Option<Task>, AppError>| replaced.set(Some(next)));
 
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the next item…"</p> }>
@@ -39,7 +41,7 @@ fn Workspace() -> impl IntoView {
                 let first = first.await;
                 move || {
                     let current = match replaced.get() {
-                        Some(task) => Ok(task),
+                        Some(next) => next,
                         None => first.clone(),
                     };
                     match current {

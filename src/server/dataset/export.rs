@@ -49,6 +49,8 @@ pub fn live(project_id: Uuid, filters: &ExportFilters) -> Source {
         from: filters.from,
         to: filters.to,
         complete_only: filters.complete_only,
+        include_gold: filters.include_gold,
+        exclude_flagged_annotators: filters.exclude_flagged_annotators,
     }
 }
 

@@ -21,6 +21,8 @@ pub enum Source {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
         complete_only: bool,
+        include_gold: bool,
+        exclude_flagged_annotators: bool,
     },
     /// A dataset version's frozen members: the annotation versions, items and answers it
     /// was made of, whatever has changed since.
@@ -148,8 +150,19 @@ async fn read_items(
         Source::Live {
             project_id,
             complete_only,
+            include_gold,
             ..
-        } => items::export_items(&mut *tx, *project_id, *complete_only, after, PAGE).await,
+        } => {
+            items::export_items(
+                &mut *tx,
+                *project_id,
+                *complete_only,
+                *include_gold,
+                after,
+                PAGE,
+            )
+            .await
+        }
         Source::Frozen { version_id } => {
             datasets::frozen_items(&mut *tx, *version_id, after, PAGE).await
         }
@@ -163,7 +176,7 @@ async fn read_page(
     items: Vec<items::ExportItemRow>,
     range: (i64, i64),
 ) -> Result<Page> {
-    let (project_id, from, to) = match source {
+    let (project_id, from, to, without_flagged) = match source {
         Source::Frozen { version_id } => {
             let annotations = datasets::frozen_annotations(&mut *tx, *version_id, range).await?;
             let answers = datasets::frozen_answers(&mut *tx, *version_id, range).await?;
@@ -177,10 +190,12 @@ async fn read_page(
             project_id,
             from,
             to,
+            exclude_flagged_annotators,
             ..
-        } => (*project_id, *from, *to),
+        } => (*project_id, *from, *to, *exclude_flagged_annotators),
     };
-    let annotations = items::export_annotations(&mut *tx, project_id, range, from, to).await?;
+    let annotations =
+        items::export_annotations(&mut *tx, project_id, range, from, to, without_flagged).await?;
     // Answers only of the items that have annotations (both lists are by item_seq).
     let mut labeled: Vec<Uuid> = Vec::new();
     let mut seqs: Vec<i64> = annotations.iter().map(|a| a.item_seq).collect();

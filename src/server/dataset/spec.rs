@@ -50,6 +50,14 @@ pub struct ExportSpec {
     #[arg(long)]
     #[serde(deserialize_with = "form::checkbox")]
     pub complete_only: bool,
+    /// Also gold items (left out by default: they check annotators, they are not data).
+    #[arg(long)]
+    #[serde(deserialize_with = "form::checkbox")]
+    pub include_gold: bool,
+    /// Leave out the labels of annotators flagged by their gold accuracy (paused ones too).
+    #[arg(long)]
+    #[serde(deserialize_with = "form::checkbox")]
+    pub exclude_flagged_annotators: bool,
     /// Share of items (by a stable hash of the item id) marked `"split": "test"` (0 to
     /// 0.99); 0 = no split key.
     #[arg(long, default_value_t = 0.0)]
@@ -103,6 +111,10 @@ pub struct ExportFilters {
     pub to: Option<DateTime<Utc>>,
     /// Only items that have all the annotations the project's overlap asks for.
     pub complete_only: bool,
+    /// Gold items too.
+    pub include_gold: bool,
+    /// Not the labels of annotators flagged by their gold accuracy.
+    pub exclude_flagged_annotators: bool,
     /// Stop after this many records (a preview).
     pub limit: Option<u64>,
 }
@@ -204,6 +216,8 @@ impl ExportSpec {
             from: self.from.map(|t| t.0),
             to: self.to.map(|t| t.0),
             complete_only: self.complete_only,
+            include_gold: self.include_gold,
+            exclude_flagged_annotators: self.exclude_flagged_annotators,
             limit: None,
         }
     }
@@ -231,6 +245,11 @@ impl ExportSpec {
             ("no_edit_pairs", self.no_edit_pairs),
             ("keep_flagged", self.keep_flagged),
             ("complete_only", self.complete_only),
+            ("include_gold", self.include_gold),
+            (
+                "exclude_flagged_annotators",
+                self.exclude_flagged_annotators,
+            ),
         ] {
             if on {
                 query.append_pair(name, "true");

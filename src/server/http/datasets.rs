@@ -11,6 +11,7 @@
 //!   its SHA-256 as it is served;
 //! - `GET  /projects/{slug}/datasets/diff?from=NAME vA&to=NAME vB`: what changed.
 
+use super::page::{Page, document};
 use super::session;
 use crate::server::dataset::ExportSpec;
 use crate::server::dataset::spec::{ExportFormat, PairStrategy};
@@ -20,29 +21,12 @@ use crate::server::{AppState, Error};
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 use tower_sessions::Session;
 
 type Fields = BTreeMap<String, String>;
-
-/// A refusal, answered as a page (signing in first leads to the login page).
-pub struct PageError(Error);
-
-impl From<Error> for PageError {
-    fn from(error: Error) -> Self {
-        Self(error)
-    }
-}
-
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        error_page(&self.0)
-    }
-}
-
-type Page = Result<Response, PageError>;
 
 pub async fn list(
     State(state): State<AppState>,
@@ -170,61 +154,6 @@ fn version_href(slug: &str, name: &str, number: i32) -> String {
     format!("/projects/{slug}/datasets/{name}/{number}")
 }
 
-/// A whole page: the site's stylesheet and a way back into the app, no scripts.
-fn document(title: &str, body: AnyView) -> Html<String> {
-    let page = view! {
-        <header class="topbar">
-            <a class="brand" href="/">"Verdict"</a>
-            <nav aria-label="Main">
-                <a href="/">"Projects"</a>
-                <a href="/admin/users">"Users"</a>
-                <a href="/admin/tokens">"API tokens"</a>
-            </nav>
-            <div class="who">
-                <form method="post" action="/auth/logout">
-                    <button type="submit" class="link">"Sign out"</button>
-                </form>
-            </div>
-        </header>
-        <main>{body}</main>
-    };
-    Html(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\
-         <link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\"/>\
-         <link rel=\"stylesheet\" href=\"/pkg/verdict.css\"/><title>{} · Verdict</title></head>\
-         <body>{}</body></html>",
-        html_escape(title),
-        page.to_html()
-    ))
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// The error as a page with its status; signing in first leads to the login page.
-fn error_page(error: &Error) -> Response {
-    if matches!(error, Error::Unauthenticated) {
-        return Redirect::to("/login").into_response();
-    }
-    let message = error.to_app_error();
-    let body = view! {
-        <section>
-            <h1>"Dataset versions"</h1>
-            <p class="error" role="alert">
-                {message.field.map(|f| format!("{f}: "))}
-                {message.message}
-            </p>
-            <p><a href="/">"Back to the projects"</a></p>
-        </section>
-    };
-    (error.status(), document("Error", body.into_any())).into_response()
-}
-
 fn versions_view(
     slug: &str,
     versions: &[Manifest],
@@ -315,6 +244,8 @@ fn versions_view(
                 <label>"Last changed from (day, UTC)" <input type="date" name="from" value=value("from")/></label>
                 <label>"Last changed before (day, UTC)" <input type="date" name="to" value=value("to")/></label>
                 <label class="inline"><input type="checkbox" name="complete_only" checked=checked("complete_only")/>"Complete items only"</label>
+                <label class="inline"><input type="checkbox" name="include_gold" checked=checked("include_gold")/>"Include gold items"</label>
+                <label class="inline"><input type="checkbox" name="exclude_flagged_annotators" checked=checked("exclude_flagged_annotators")/>"Leave out annotators flagged by gold accuracy"</label>
                 <label class="inline"><input type="checkbox" name="keep_flagged" checked=checked("keep_flagged")/>"Keep annotations flagged unsafe or not rankable"</label>
                 <label class="inline"><input type="checkbox" name="no_thumb_pairs" checked=checked("no_thumb_pairs")/>"No pairs from thumbs"</label>
                 <label class="inline"><input type="checkbox" name="no_edit_pairs" checked=checked("no_edit_pairs")/>"No pairs from edited ideal answers"</label>

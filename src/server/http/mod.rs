@@ -7,6 +7,8 @@ pub mod auth;
 pub mod datasets;
 pub mod export;
 pub mod health;
+pub mod page;
+pub mod quality;
 pub mod session;
 pub mod upload;
 
@@ -65,6 +67,9 @@ pub fn router(state: AppState) -> Router {
             get(datasets::list).post(datasets::create),
         )
         .route("/projects/{slug}/datasets/diff", get(datasets::diff))
+        .route("/projects/{slug}/quality", get(quality::show))
+        .route("/projects/{slug}/quality/gold", post(quality::save_gold))
+        .route("/projects/{slug}/quality/resume", post(quality::resume))
         .route(
             "/projects/{slug}/datasets/{name}/{version}",
             get(datasets::show),

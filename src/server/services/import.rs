@@ -209,8 +209,15 @@ pub(crate) async fn insert(
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(anyhow::Error::from)?;
     let metadata: Vec<serde_json::Value> = batch.iter().map(|i| i.metadata.clone()).collect();
-    let inserted =
-        items::insert_batch(&mut *db, project_id, &ids, &external, &messages, &metadata).await?;
+    let gold = batch
+        .iter()
+        .map(|i| i.gold.as_ref().map(serde_json::to_value).transpose())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::from)?;
+    let inserted = items::insert_batch(
+        &mut *db, project_id, &ids, &external, &messages, &metadata, &gold,
+    )
+    .await?;
     let inserted_set: std::collections::HashSet<Uuid> = inserted.iter().copied().collect();
     let created: Vec<Option<Uuid>> = ids
         .iter()
@@ -348,6 +355,7 @@ fn parse(
                     messages,
                     responses,
                     metadata: serde_json::json!({}),
+                    gold: None,
                 };
                 match validate_at(line, item) {
                     Ok(item) => push(batch, item),

@@ -23,12 +23,19 @@ pub async fn add(
 ) -> Result<Option<Uuid>> {
     item.validate()?;
     let messages = serde_json::to_value(&item.messages).map_err(anyhow::Error::from)?;
+    let gold = item
+        .gold
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(anyhow::Error::from)?;
     let Some(item_id) = items::insert(
         &mut *conn,
         project_id,
         item.external_id.as_deref(),
         &messages,
         &item.metadata,
+        gold.as_ref(),
     )
     .await?
     else {
@@ -143,7 +150,7 @@ pub async fn status(
         .ok_or(Error::NotFound("item"))?;
     let (item_id, range) = (row.item_id, (row.item_seq, row.item_seq));
     let annotations =
-        items::export_annotations(&mut *tx, project.project_id, range, None, None).await?;
+        items::export_annotations(&mut *tx, project.project_id, range, None, None, false).await?;
     let page = Page {
         answers: items::export_answers(&mut *tx, project.project_id, range, &[item_id]).await?,
         items: vec![row],

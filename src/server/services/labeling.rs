@@ -1,7 +1,7 @@
 //! The annotator's loop: take the next item (leased), submit or skip it and get the
 //! next one in the same call, reopen and edit earlier work.
 
-use super::{Actor, Result, quality};
+use super::{Actor, Result, gold, quality};
 use crate::model::annotation::Progress;
 use crate::model::annotation::{AnnotationInput, HistoryEntry, Submitted, Task};
 use crate::model::project::{Message, ProjectSettings, ResponseView};
@@ -46,6 +46,7 @@ async fn lease_in(
     project: &ProjectSettings,
 ) -> Result<Option<assignments::Lease>> {
     assignments::serialize_user(&mut *tx, actor.user_id, project.project_id).await?;
+    gold::ensure_active(&mut *tx, project.project_id, actor.user_id).await?;
     match assignments::find_active(&mut *tx, actor.user_id, project.project_id).await? {
         Some(lease) => Ok(Some(lease)),
         None => lease_new(tx, actor, project).await,
@@ -79,6 +80,13 @@ async fn lease_new(
     actor: &Actor,
     project: &ProjectSettings,
 ) -> Result<Option<assignments::Lease>> {
+    // A gold item, when one is due: it has room for every annotator.
+    if let Some(candidate) =
+        gold::due_candidate(&mut *tx, project.project_id, actor.user_id).await?
+        && let Some(lease) = lease_candidate(tx, actor, project, candidate, i32::MAX).await?
+    {
+        return Ok(Some(lease));
+    }
     for _ in 0..MAX_CANDIDATES {
         let Some(candidate) = items::lock_next_candidate(
             &mut *tx,
@@ -90,27 +98,39 @@ async fn lease_new(
         else {
             return Ok(None);
         };
-        let mut order = candidate.answers;
-        if project.shuffle_answers {
-            order.shuffle(&mut rand::thread_rng());
-        }
-        // The candidate query judged capacity on its snapshot; the lease is taken only if a
-        // fresh statement, now that the row is ours, still finds room.
-        let lease = assignments::lease_if_free(
-            &mut *tx,
-            candidate.item_id,
-            actor.user_id,
-            project.project_id,
-            &order,
-            project.lease_seconds,
-            project.overlap,
-        )
-        .await?;
-        if lease.is_some() {
-            return Ok(lease);
+        if let Some(lease) = lease_candidate(tx, actor, project, candidate, project.overlap).await?
+        {
+            return Ok(Some(lease));
         }
     }
     Ok(None)
+}
+
+/// Leases the locked candidate in the order this annotator will see its answers, if it still
+/// has room for `capacity` annotators.
+async fn lease_candidate(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    project: &ProjectSettings,
+    candidate: items::Candidate,
+    capacity: i32,
+) -> Result<Option<assignments::Lease>> {
+    let mut order = candidate.answers;
+    if project.shuffle_answers {
+        order.shuffle(&mut rand::thread_rng());
+    }
+    // The candidate query judged capacity on its snapshot; the lease is taken only if a
+    // fresh statement, now that the row is ours, still finds room.
+    Ok(assignments::lease_if_free(
+        &mut *tx,
+        candidate.item_id,
+        actor.user_id,
+        project.project_id,
+        &order,
+        project.lease_seconds,
+        capacity,
+    )
+    .await?)
 }
 
 async fn task(
@@ -192,14 +212,20 @@ pub async fn submit(
     } else {
         create(&mut tx, actor, &project, input).await?
     };
-    // The next lease is taken in the same transaction: one commit per submission.
-    let lease = lease_in(&mut tx, actor, &project).await?;
+    // The next lease is taken in the same transaction: one commit per submission. A label
+    // that just paused its author on the project is kept; they are told why instead.
+    let (lease, notice) = match lease_in(&mut tx, actor, &project).await {
+        Ok(lease) => (lease, None),
+        Err(Error::Paused(reason)) => (None, Some(reason)),
+        Err(e) => return Err(e),
+    };
     tx.commit().await?;
     let next = task_for(pool, actor, &project, lease).await?;
     Ok(Submitted {
         annotation_id: Some(stored.0),
         version: Some(stored.1),
         next,
+        notice,
     })
 }
 
@@ -230,13 +256,19 @@ async fn create(
             outcome(p, input.body.ranking.as_ref(), &input.body.thumbs),
         )
     });
-    let stored = if item.annotation_count < project.overlap {
+    // A gold item takes every annotator's label.
+    let overlap = if item.gold.is_some() {
+        i32::MAX
+    } else {
+        project.overlap
+    };
+    let stored = if item.annotation_count < overlap {
         annotations::insert_counted(
             &mut *tx,
             &input,
             project.project_id,
             actor.user_id,
-            project.overlap,
+            overlap,
             proposal,
         )
         .await
@@ -255,6 +287,17 @@ async fn create(
     };
     if let Some(version) = stored {
         quality::recount(&mut *tx, project.project_id, &[input.item_id]).await?;
+        if let Some(expected) = &item.gold {
+            gold::check(
+                tx,
+                project.project_id,
+                actor.user_id,
+                &input,
+                &item.answers,
+                expected,
+            )
+            .await?;
+        }
         tracing::info!(annotation.id = %input.annotation_id, item.id = %input.item_id, "annotation stored");
         return Ok((input.annotation_id, version));
     }
@@ -344,6 +387,7 @@ pub async fn skip(
         annotation_id: None,
         version: None,
         next,
+        notice: None,
     })
 }
 

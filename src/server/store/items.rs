@@ -17,16 +17,18 @@ pub async fn insert(
     external_id: Option<&str>,
     messages: &serde_json::Value,
     metadata: &serde_json::Value,
+    gold: Option<&serde_json::Value>,
 ) -> sqlx::Result<Option<Uuid>> {
     sqlx::query_scalar!(
-        r#"INSERT INTO items (project_id, external_id, messages, metadata)
-           VALUES ($1, $2, $3, $4)
+        r#"INSERT INTO items (project_id, external_id, messages, metadata, gold, is_gold)
+           VALUES ($1, $2, $3, $4, $5, $5::jsonb IS NOT NULL)
            ON CONFLICT (project_id, external_id) DO NOTHING
            RETURNING item_id"#,
         project_id,
         external_id,
         Json(messages) as _,
         Json(metadata) as _,
+        gold.map(Json) as _,
     )
     .fetch_optional(db)
     .await
@@ -79,7 +81,7 @@ pub async fn lock_next_candidate(
                   (SELECT coalesce(array_agg(r.response_id ORDER BY r.ordinal), '{}')
                    FROM responses r WHERE r.item_id = i.item_id) AS "answers!"
            FROM items i
-           WHERE i.project_id = $1 AND i.completed_at IS NULL
+           WHERE i.project_id = $1 AND i.completed_at IS NULL AND NOT i.is_gold
              AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.item_id AND a.user_id = $2)
              AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.item_id AND s.user_id = $2)
              AND i.annotation_count + (SELECT count(*) FROM assignments l
@@ -100,6 +102,8 @@ pub struct LockedItem {
     pub annotation_count: i32,
     /// The item's answers in their original order.
     pub answers: Vec<Uuid>,
+    /// Its expected label, when it is a gold item.
+    pub gold: Option<sqlx::types::Json<crate::model::gold::Gold>>,
 }
 
 /// Locks an item for a submission; returns it with its answers.
@@ -108,7 +112,8 @@ pub async fn lock(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<Option
         LockedItem,
         r#"SELECT i.project_id, i.annotation_count,
                   (SELECT coalesce(array_agg(r.response_id ORDER BY r.ordinal), '{}')
-                   FROM responses r WHERE r.item_id = i.item_id) AS "answers!"
+                   FROM responses r WHERE r.item_id = i.item_id) AS "answers!",
+                  i.gold AS "gold: sqlx::types::Json<crate::model::gold::Gold>"
            FROM items i WHERE i.item_id = $1 FOR NO KEY UPDATE OF i"#,
         item_id
     )
@@ -203,11 +208,13 @@ pub async fn insert_batch(
     external_ids: &[Option<String>],
     messages: &[serde_json::Value],
     metadata: &[serde_json::Value],
+    gold: &[Option<serde_json::Value>],
 ) -> sqlx::Result<Vec<Uuid>> {
     sqlx::query_scalar!(
-        r#"INSERT INTO items (item_id, project_id, external_id, messages, metadata)
-           SELECT u.item_id, $1, u.external_id, u.messages, u.metadata
-           FROM UNNEST($2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[]) AS u(item_id, external_id, messages, metadata)
+        r#"INSERT INTO items (item_id, project_id, external_id, messages, metadata, gold, is_gold)
+           SELECT u.item_id, $1, u.external_id, u.messages, u.metadata, u.gold, u.gold IS NOT NULL
+           FROM UNNEST($2::uuid[], $3::text[], $4::jsonb[], $5::jsonb[], $6::jsonb[])
+                AS u(item_id, external_id, messages, metadata, gold)
            ON CONFLICT (project_id, external_id) DO NOTHING
            RETURNING item_id"#,
         project_id,
@@ -215,6 +222,7 @@ pub async fn insert_batch(
         external_ids as &[Option<String>],
         messages,
         metadata,
+        gold as &[Option<serde_json::Value>],
     )
     .fetch_all(db)
     .await
@@ -386,6 +394,7 @@ pub async fn export_items(
     db: impl PgExecutor<'_>,
     project_id: Uuid,
     complete_only: bool,
+    include_gold: bool,
     after: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<ExportItemRow>> {
@@ -395,11 +404,13 @@ pub async fn export_items(
                   i.messages AS "messages: Json<Vec<crate::model::project::Message>>"
            FROM items i
            WHERE i.project_id = $1 AND i.item_seq > $3 AND (NOT $2 OR i.completed_at IS NOT NULL)
+             AND ($5 OR NOT i.is_gold)
            ORDER BY i.item_seq LIMIT $4"#,
         project_id,
         complete_only,
         after,
-        limit
+        limit,
+        include_gold
     )
     .fetch_all(db)
     .await
@@ -468,6 +479,7 @@ pub async fn export_annotations(
     (first, last): (i64, i64),
     from: Option<chrono::DateTime<chrono::Utc>>,
     to: Option<chrono::DateTime<chrono::Utc>>,
+    without_flagged: bool,
 ) -> sqlx::Result<Vec<ExportAnnotationRow>> {
     sqlx::query_as!(
         ExportAnnotationRow,
@@ -483,12 +495,15 @@ pub async fn export_annotations(
            WHERE i.project_id = $1 AND i.item_seq BETWEEN $2 AND $3
              AND ($4::timestamptz IS NULL OR a.updated_at >= $4)
              AND ($5::timestamptz IS NULL OR a.updated_at < $5)
+             AND (NOT $6 OR NOT EXISTS (SELECT 1 FROM annotator_status s
+                                        WHERE s.project_id = $1 AND s.user_id = a.user_id AND s.flagged))
            ORDER BY i.item_seq, a.created_at"#,
         project_id,
         first,
         last,
         from as _,
-        to as _
+        to as _,
+        without_flagged
     )
     .fetch_all(db)
     .await

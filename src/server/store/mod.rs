@@ -6,6 +6,7 @@ pub mod annotations;
 pub mod assignments;
 pub mod consumers;
 pub mod datasets;
+pub mod gold;
 pub mod items;
 pub mod jobs;
 pub mod login_failures;

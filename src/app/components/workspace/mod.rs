@@ -17,9 +17,13 @@ use leptos::prelude::*;
 use state::Form;
 use std::sync::Arc;
 
-/// Shows `task` and reports the next task (or `None`) once it is submitted or skipped.
+/// Shows `task` and reports the next task (or `None`, or why the annotator may not go on)
+/// once it is submitted or skipped.
 #[component]
-pub fn TaskView(task: Task, on_next: Callback<Option<Task>>) -> impl IntoView {
+pub fn TaskView(
+    task: Task,
+    on_next: Callback<Result<Option<Task>, crate::model::AppError>>,
+) -> impl IntoView {
     let task = Arc::new(task);
     let form = Form::new(&task);
     let help = RwSignal::new(false);
@@ -36,7 +40,13 @@ pub fn TaskView(task: Task, on_next: Callback<Option<Task>>) -> impl IntoView {
         move |result: Option<Result<Submitted, crate::model::AppError>>, item_id| match result {
             Some(Ok(submitted)) => {
                 draft::clear(item_id);
-                on_next.run(submitted.next);
+                on_next.run(match submitted.notice {
+                    Some(notice) => Err(crate::model::AppError::new(
+                        crate::model::ErrorCode::Forbidden,
+                        notice,
+                    )),
+                    None => Ok(submitted.next),
+                });
             }
             Some(Err(e)) => error.set(Some(e)),
             None => {}

@@ -121,6 +121,7 @@ pub fn parse_csv_record(
             messages,
             responses,
             metadata: json!({}),
+            gold: None,
         },
     )
 }

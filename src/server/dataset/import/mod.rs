@@ -216,5 +216,6 @@ fn pair_item(
         messages,
         responses: vec![answer(chosen), answer(rejected)],
         metadata: json!({"source_format": source, "chosen_index": 0}),
+        gold: None,
     })
 }

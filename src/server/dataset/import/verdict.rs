@@ -1,11 +1,18 @@
-//! Verdict's own JSONL: `{"external_id"?, "messages" | "prompt", "responses", "metadata"?}`.
+//! Verdict's own JSONL: `{"external_id"?, "messages" | "prompt", "responses", "metadata"?,
+//! "gold"?}`; `gold` makes a gold item (see `model::gold::Gold`).
 
 use super::*;
 
-pub(super) const VERDICT_KEYS: [&str; 5] =
-    ["messages", "prompt", "responses", "external_id", "metadata"];
+pub(super) const VERDICT_KEYS: [&str; 6] = [
+    "messages",
+    "prompt",
+    "responses",
+    "external_id",
+    "metadata",
+    "gold",
+];
 pub(super) const UNKNOWN_KEY: &str =
-    "unknown key (use messages or prompt, responses, external_id, metadata)";
+    "unknown key (use messages or prompt, responses, external_id, metadata, gold)";
 
 pub(super) fn verdict(obj: &Obj) -> Result<NewItem, Fail> {
     if let Some(key) = obj.keys().find(|k| !VERDICT_KEYS.contains(&k.as_str())) {
@@ -24,11 +31,20 @@ pub(super) fn verdict(obj: &Obj) -> Result<NewItem, Fail> {
     let metadata = obj.get("metadata").filter(|m| !m.is_null()).cloned();
     let metadata = metadata.unwrap_or_else(|| json!({}));
     let external_id = external_id(obj, &["external_id"])?;
+    // The answers it names are checked by `validate`.
+    let gold = match obj.get("gold").filter(|g| !g.is_null()) {
+        Some(g) => Some(
+            serde_json::from_value(g.clone())
+                .map_err(|e| bad("gold", format!("not a gold label: {e}")))?,
+        ),
+        None => None,
+    };
     Ok(NewItem {
         external_id,
         messages,
         responses,
         metadata,
+        gold,
     })
 }
 

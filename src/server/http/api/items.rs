@@ -140,3 +140,38 @@ pub async fn delete(
     items::delete(&state.pool, &actor, &slug, &external_id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
+
+/// Make the item a gold item with this expected label (answers named by position, 0-based,
+/// in the item's order), or, with `null`, an ordinary item again. Gold items are mixed into
+/// annotators' queues at the project's gold rate, served like any other item, and left out
+/// of progress and training exports.
+#[utoipa::path(
+    put,
+    path = "/projects/{slug}/items/{external_id}/gold",
+    tag = "items",
+    params(
+        ("slug" = String, Path, description = "The project's slug"),
+        ("external_id" = String, Path, description = "The id the item was pushed or imported with")
+    ),
+    request_body(content = Option<crate::model::gold::Gold>, description = "The expected label, or null"),
+    responses((status = 204, description = "Set"), CommonErrors),
+    security(("bearer" = ["items:write"]))
+)]
+pub async fn set_gold(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((slug, external_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<axum::http::StatusCode, Error> {
+    let gold: Option<crate::model::gold::Gold> = serde_json::from_slice(&body)
+        .map_err(|e| Error::invalid("gold", format!("not a gold label: {e}")))?;
+    crate::server::services::gold::set_item(
+        &state.pool,
+        &actor,
+        &slug,
+        &external_id,
+        gold.as_ref(),
+    )
+    .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -8,6 +8,7 @@ mod docs;
 mod export;
 mod feedback;
 mod items;
+mod quality;
 
 use crate::server::error::envelope;
 use crate::server::services::{Actor, tokens};
@@ -48,6 +49,7 @@ pub const PREFIX: &str = "/api/v1";
         (name = "feedback", description = "End-user feedback in; the feedback stream out"),
         (name = "export", description = "Whole-project exports"),
         (name = "datasets", description = "Immutable dataset versions: manifests and files"),
+        (name = "quality", description = "Agreement between annotators"),
         (name = "meta", description = "This document")
     )
 )]
@@ -74,6 +76,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(items::push))
         .routes(routes!(items::status, items::delete))
+        .routes(routes!(items::set_gold))
         .routes(routes!(feedback::capture, feedback::page))
         .routes(routes!(feedback::consumer_pull))
         .routes(routes!(feedback::consumer_ack))
@@ -81,6 +84,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(datasets::list, datasets::create))
         .routes(routes!(datasets::show))
         .routes(routes!(datasets::download))
+        .routes(routes!(quality::report))
         .routes(routes!(docs::openapi_json))
         .routes(routes!(docs::page))
         .split_for_parts()

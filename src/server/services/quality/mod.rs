@@ -133,6 +133,25 @@ pub struct QualityReport {
     pub pairs: Vec<PairAgreement>,
     /// The items whose rankings agree least (lowest Kendall's W), at most 20.
     pub contentious: Vec<ContentiousItem>,
+    /// Accuracy on gold items, per annotator who labeled one.
+    pub gold: Vec<GoldAccuracy>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GoldAccuracy {
+    pub annotator: Annotator,
+    /// Gold labels checked, and right.
+    pub checked: u64,
+    pub correct: u64,
+    pub accuracy: Option<f64>,
+    /// Over their last N gold labels (N: the project's `recent` setting).
+    pub recent_checked: u64,
+    pub recent_accuracy: Option<f64>,
+    /// Below the project's threshold after its minimum number of gold items.
+    pub flagged: bool,
+    /// Paused on the project until an admin resumes them.
+    pub paused: bool,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -290,6 +309,22 @@ pub async fn report(pool: &PgPool, actor: &Actor, slug: &str) -> Result<QualityR
         })
         .collect();
 
+    let (_, records) = super::gold::accuracy(pool, project.project_id).await?;
+    let gold = records
+        .into_iter()
+        .map(|r| GoldAccuracy {
+            annotator: annotator(r.user_id),
+            checked: r.checked as u64,
+            correct: r.correct as u64,
+            accuracy: ratio(r.correct as f64, r.checked as f64),
+            recent_checked: r.recent_checked as u64,
+            recent_accuracy: ratio(r.recent_correct as f64, r.recent_checked as f64),
+            flagged: r.flagged,
+            paused: r.paused,
+            reason: r.reason.filter(|_| r.flagged),
+        })
+        .collect();
+
     let w_items = round_count(count(metric::W_ITEMS));
     let compared = round_count(count(metric::PREF_COMPARED));
     Ok(QualityReport {
@@ -310,13 +345,14 @@ pub async fn report(pool: &PgPool, actor: &Actor, slug: &str) -> Result<QualityR
         flags,
         pairs,
         contentious,
+        gold,
     })
 }
 
 /// Counts kept as running sums of floating-point parts come back within rounding of an
 /// integer.
 fn round_count(n: f64) -> f64 {
-    n.round()
+    n.round().max(0.0)
 }
 
 /// A figure for people: three decimals, or "n/a" when undefined.

@@ -1,0 +1,79 @@
+//! Server-rendered admin pages outside the hydrated app (datasets, quality): the shared
+//! document around them and their error page. They load no WASM, so the labeling page's
+//! bundle does not grow for them.
+
+use crate::server::Error;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use leptos::prelude::*;
+
+/// A refusal, answered as a page (signing in first leads to the login page).
+pub struct PageError(pub Error);
+
+impl From<Error> for PageError {
+    fn from(error: Error) -> Self {
+        Self(error)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        error_page(&self.0)
+    }
+}
+
+pub type Page = Result<Response, PageError>;
+
+/// A whole page: the site's stylesheet and a way back into the app, no scripts.
+pub fn document(title: &str, body: AnyView) -> Html<String> {
+    let page = view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Verdict"</a>
+            <nav aria-label="Main">
+                <a href="/">"Projects"</a>
+                <a href="/admin/users">"Users"</a>
+                <a href="/admin/tokens">"API tokens"</a>
+            </nav>
+            <div class="who">
+                <form method="post" action="/auth/logout">
+                    <button type="submit" class="link">"Sign out"</button>
+                </form>
+            </div>
+        </header>
+        <main>{body}</main>
+    };
+    Html(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\
+         <link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\"/>\
+         <link rel=\"stylesheet\" href=\"/pkg/verdict.css\"/><title>{} · Verdict</title></head>\
+         <body>{}</body></html>",
+        html_escape(title),
+        page.to_html()
+    ))
+}
+
+pub fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The error as a page with its status; signing in first leads to the login page.
+pub fn error_page(error: &Error) -> Response {
+    if matches!(error, Error::Unauthenticated) {
+        return Redirect::to("/login").into_response();
+    }
+    let message = error.to_app_error();
+    let body = view! {
+        <section>
+            <h1>"This page cannot be shown"</h1>
+            <p class="error" role="alert">
+                {message.field.map(|f| format!("{f}: "))}
+                {message.message}
+            </p>
+            <p><a href="/">"Back to the projects"</a></p>
+        </section>
+    };
+    (error.status(), document("Error", body.into_any())).into_response()
+}

@@ -1,0 +1,224 @@
+//! Gold items: settings, expected labels, mixing them into queues, checking labels against
+//! them, and flagging (maybe pausing) annotators whose accuracy falls below the project's
+//! threshold. Annotators never learn which items are gold: the queue serves them like any
+//! other and nothing in the task says so.
+
+use super::projects::authorize;
+use super::{Actor, Result};
+use crate::model::annotation::AnnotationInput;
+use crate::model::api::Scope;
+use crate::model::gold::Gold;
+use crate::model::user::Role;
+use crate::server::Error;
+use crate::server::store::gold::{self, Accuracy, GoldSettings};
+use crate::server::store::items::{self, Candidate};
+use sqlx::{PgConnection, PgPool};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+pub use crate::server::store::gold::GoldSettings as Settings;
+
+/// The settings form's fields (as a page posts them) turned into settings; an unticked box is
+/// absent. Refusals name the field.
+pub fn parse_settings(fields: &BTreeMap<String, String>) -> Result<GoldSettings> {
+    fn number<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
+        fields: &BTreeMap<String, String>,
+        name: &str,
+        default: T,
+        range: (T, T),
+    ) -> Result<T> {
+        let value = match fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            None => default,
+            Some(v) => v
+                .parse()
+                .map_err(|_| Error::invalid(name, format!("not a number: {v:?}")))?,
+        };
+        if value < range.0 || value > range.1 {
+            return Err(Error::invalid(
+                name,
+                format!("must be between {} and {}", range.0, range.1),
+            ));
+        }
+        Ok(value)
+    }
+    let d = GoldSettings::default();
+    let tick = |name: &str| {
+        fields
+            .get(name)
+            .is_some_and(|v| v == "on" || v == "true" || v == "1")
+    };
+    Ok(GoldSettings {
+        rate: number(fields, "rate", d.rate, (0.0, 1.0))?,
+        onboarding: number(fields, "onboarding", d.onboarding, (0, 1000))?,
+        threshold: number(fields, "threshold", d.threshold, (0.0, 1.0))?,
+        minimum: number(fields, "minimum", d.minimum, (1, 1000))?,
+        recent: number(fields, "recent", d.recent, (1, 1000))?,
+        pause: tick("pause"),
+        // Not shown in the workspace yet; kept off.
+        feedback: false,
+    })
+}
+
+/// The project's gold settings (defaults when never set).
+pub async fn settings(pool: &PgPool, actor: &Actor, slug: &str) -> Result<GoldSettings> {
+    actor.require(Role::Admin)?;
+    let project = authorize(pool, actor, slug, &[]).await?;
+    Ok(gold::settings(pool, project.project_id)
+        .await?
+        .unwrap_or_default())
+}
+
+pub async fn save_settings(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    settings: &GoldSettings,
+) -> Result<()> {
+    actor.require(Role::Admin)?;
+    let project = authorize(pool, actor, slug, &[]).await?;
+    gold::save_settings(pool, project.project_id, settings).await?;
+    tracing::info!(project = slug, ?settings, "gold settings saved");
+    Ok(())
+}
+
+/// Makes the item (by external id) a gold item with this expected label, or, with `None`,
+/// an ordinary one again (admins, and tokens that push items). The label must name the
+/// item's own answers.
+pub async fn set_item(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    external_id: &str,
+    expected: Option<&Gold>,
+) -> Result<()> {
+    let project = authorize(pool, actor, slug, &[Scope::ItemsWrite]).await?;
+    let mut tx = pool.begin().await?;
+    let item_id = items::find_by_external_id(&mut *tx, project.project_id, external_id)
+        .await?
+        .ok_or(Error::NotFound("item"))?
+        .item_id;
+    let locked = items::lock(&mut *tx, item_id)
+        .await?
+        .ok_or(Error::NotFound("item"))?;
+    if let Some(g) = expected {
+        g.validate("gold", locked.answers.len())?;
+    }
+    gold::set_item(&mut *tx, item_id, expected).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Resumes (and unflags) a flagged annotator; false when they were not flagged.
+pub async fn resume(pool: &PgPool, actor: &Actor, slug: &str, user_id: Uuid) -> Result<bool> {
+    actor.require(Role::Admin)?;
+    let project = authorize(pool, actor, slug, &[]).await?;
+    let resumed = gold::resume(pool, project.project_id, user_id).await?;
+    if resumed {
+        tracing::info!(project = slug, user.id = %user_id, "annotator resumed");
+    }
+    Ok(resumed)
+}
+
+/// Every annotator's gold record on the project (for the quality report).
+pub async fn accuracy(pool: &PgPool, project_id: Uuid) -> Result<(GoldSettings, Vec<Accuracy>)> {
+    let settings = gold::settings(pool, project_id).await?.unwrap_or_default();
+    let records = gold::accuracy(pool, project_id, settings.recent, None).await?;
+    Ok((settings, records))
+}
+
+/// Refuses an annotator paused on the project, saying why.
+pub async fn ensure_active(db: &mut PgConnection, project_id: Uuid, user_id: Uuid) -> Result<()> {
+    match gold::paused(&mut *db, project_id, user_id).await? {
+        Some(reason) => Err(Error::Paused(reason)),
+        None => Ok(()),
+    }
+}
+
+/// A gold item for the annotator's next lease, when one is due: during onboarding always,
+/// then at the project's rate. `None` when none is due or none is left for them.
+pub async fn due_candidate(
+    db: &mut PgConnection,
+    project_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<Candidate>> {
+    let Some(settings) = gold::settings(&mut *db, project_id).await? else {
+        return Ok(None);
+    };
+    if settings.onboarding == 0 && settings.rate <= 0.0 {
+        return Ok(None);
+    }
+    let onboarding =
+        gold::labeled(&mut *db, project_id, user_id).await? < i64::from(settings.onboarding);
+    if !onboarding && rand::random::<f64>() >= settings.rate {
+        return Ok(None);
+    }
+    Ok(gold::lock_candidate(&mut *db, project_id, user_id).await?)
+}
+
+/// Checks a new label of a gold item, records the outcome, and flags (or pauses) its author
+/// when their accuracy since they were last resumed is below the threshold. Returns the
+/// explanation to show after a miss, when the project shows one.
+pub async fn check(
+    db: &mut PgConnection,
+    project_id: Uuid,
+    user_id: Uuid,
+    input: &AnnotationInput,
+    answers: &[Uuid],
+    expected: &Gold,
+) -> Result<Option<String>> {
+    let position = |id: &Uuid| answers.iter().position(|a| a == id);
+    let ranking: Option<Vec<Vec<usize>>> = input.body.ranking.as_ref().map(|tiers| {
+        tiers
+            .iter()
+            .map(|t| t.iter().filter_map(position).collect())
+            .collect()
+    });
+    let thumbs: BTreeMap<usize, bool> = input
+        .body
+        .thumbs
+        .iter()
+        .filter_map(|(id, &up)| position(id).map(|p| (p, up)))
+        .collect();
+    let correct = expected.matches(ranking.as_deref(), &thumbs, &input.body.flags);
+    gold::record(
+        &mut *db,
+        input.annotation_id,
+        project_id,
+        user_id,
+        input.item_id,
+        correct,
+    )
+    .await?;
+    let settings = gold::settings(&mut *db, project_id)
+        .await?
+        .unwrap_or_default();
+    if settings.threshold > 0.0 {
+        let record = gold::accuracy(&mut *db, project_id, settings.recent, Some(user_id))
+            .await?
+            .pop()
+            .unwrap_or_default();
+        let rate = record.since_correct as f64 / record.since_checked.max(1) as f64;
+        if !record.flagged
+            && record.since_checked >= i64::from(settings.minimum)
+            && rate < settings.threshold
+        {
+            let reason = format!(
+                "{} of your last {} check items were right ({:.0}%), below this project's {:.0}%.{}",
+                record.since_correct,
+                record.since_checked,
+                rate * 100.0,
+                settings.threshold * 100.0,
+                if settings.pause {
+                    " You are paused on this project until an admin resumes you."
+                } else {
+                    ""
+                }
+            );
+            gold::flag(&mut *db, project_id, user_id, settings.pause, &reason).await?;
+            tracing::info!(user.id = %user_id, rate, paused = settings.pause, "annotator flagged by gold accuracy");
+        }
+    }
+    Ok((!correct && settings.feedback)
+        .then(|| expected.explanation.clone())
+        .flatten())
+}

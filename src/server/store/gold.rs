@@ -1,0 +1,269 @@
+//! Gold items: the project's gold settings, each checked gold label, and the annotators
+//! flagged or paused by their accuracy.
+
+use crate::model::gold::Gold;
+use sqlx::PgExecutor;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+/// A project's gold settings (see the migration `gold`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GoldSettings {
+    pub rate: f64,
+    pub onboarding: i32,
+    pub threshold: f64,
+    pub minimum: i32,
+    pub recent: i32,
+    pub pause: bool,
+    pub feedback: bool,
+}
+
+impl Default for GoldSettings {
+    fn default() -> Self {
+        Self {
+            rate: 0.0,
+            onboarding: 0,
+            threshold: 0.0,
+            minimum: 5,
+            recent: 20,
+            pause: false,
+            feedback: false,
+        }
+    }
+}
+
+pub async fn settings(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+) -> sqlx::Result<Option<GoldSettings>> {
+    sqlx::query_as!(
+        GoldSettings,
+        "SELECT rate, onboarding, threshold, minimum, recent, pause, feedback
+         FROM project_gold WHERE project_id = $1",
+        project_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn save_settings(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    s: &GoldSettings,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO project_gold (project_id, rate, onboarding, threshold, minimum, recent, pause, feedback)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (project_id) DO UPDATE SET rate = $2, onboarding = $3, threshold = $4,
+             minimum = $5, recent = $6, pause = $7, feedback = $8",
+        project_id,
+        s.rate,
+        s.onboarding,
+        s.threshold,
+        s.minimum,
+        s.recent,
+        s.pause,
+        s.feedback
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Sets (or, with `None`, clears) an item's expected label.
+pub async fn set_item(
+    db: impl PgExecutor<'_>,
+    item_id: Uuid,
+    gold: Option<&Gold>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE items SET gold = $2, is_gold = $2::jsonb IS NOT NULL WHERE item_id = $1",
+        item_id,
+        gold.map(Json) as _
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A gold item the annotator has neither labeled nor skipped, locked like a queue
+/// candidate; with its answers in their original order.
+pub async fn lock_candidate(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    user_id: Uuid,
+) -> sqlx::Result<Option<super::items::Candidate>> {
+    sqlx::query_as!(
+        super::items::Candidate,
+        r#"SELECT i.item_id,
+                  (SELECT coalesce(array_agg(r.response_id ORDER BY r.ordinal), '{}')
+                   FROM responses r WHERE r.item_id = i.item_id) AS "answers!"
+           FROM items i
+           WHERE i.project_id = $1 AND i.is_gold
+             AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.item_id AND a.user_id = $2)
+             AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.item_id AND s.user_id = $2)
+           ORDER BY i.item_seq
+           LIMIT 1
+           FOR NO KEY UPDATE OF i SKIP LOCKED"#,
+        project_id,
+        user_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// How many items the annotator has labeled in the project (gold ones included).
+pub async fn labeled(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    user_id: Uuid,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(sum(annotations), 0)::bigint AS "n!" FROM annotator_days
+           WHERE user_id = $1 AND project_id = $2"#,
+        user_id,
+        project_id
+    )
+    .fetch_one(db)
+    .await
+}
+
+pub async fn record(
+    db: impl PgExecutor<'_>,
+    annotation_id: Uuid,
+    project_id: Uuid,
+    user_id: Uuid,
+    item_id: Uuid,
+    correct: bool,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO gold_results (annotation_id, project_id, user_id, item_id, correct)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (annotation_id) DO NOTHING",
+        annotation_id,
+        project_id,
+        user_id,
+        item_id,
+        correct
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// An annotator's gold record on a project.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Accuracy {
+    pub user_id: Uuid,
+    pub checked: i64,
+    pub correct: i64,
+    /// Over their last `recent` gold items.
+    pub recent_checked: i64,
+    pub recent_correct: i64,
+    /// Since an admin last resumed them (what the threshold looks at).
+    pub since_checked: i64,
+    pub since_correct: i64,
+    pub flagged: bool,
+    pub paused: bool,
+    pub reason: Option<String>,
+}
+
+/// Every annotator's gold record on the project (one: `only`).
+pub async fn accuracy(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    recent: i32,
+    only: Option<Uuid>,
+) -> sqlx::Result<Vec<Accuracy>> {
+    sqlx::query_as!(
+        Accuracy,
+        r#"WITH ranked AS (
+               SELECT g.user_id, g.correct, g.checked_at,
+                      row_number() OVER (PARTITION BY g.user_id ORDER BY g.checked_at DESC, g.annotation_id) AS n
+               FROM gold_results g
+               WHERE g.project_id = $1 AND ($3::uuid IS NULL OR g.user_id = $3))
+           SELECT r.user_id AS "user_id!",
+                  count(*) AS "checked!", count(*) FILTER (WHERE r.correct) AS "correct!",
+                  count(*) FILTER (WHERE r.n <= $2) AS "recent_checked!",
+                  count(*) FILTER (WHERE r.n <= $2 AND r.correct) AS "recent_correct!",
+                  count(*) FILTER (WHERE s.resumed_at IS NULL OR r.checked_at > s.resumed_at) AS "since_checked!",
+                  count(*) FILTER (WHERE (s.resumed_at IS NULL OR r.checked_at > s.resumed_at) AND r.correct) AS "since_correct!",
+                  coalesce(bool_or(s.flagged), false) AS "flagged!",
+                  coalesce(bool_or(s.paused), false) AS "paused!",
+                  max(s.reason) AS reason
+           FROM ranked r
+           LEFT JOIN annotator_status s ON s.project_id = $1 AND s.user_id = r.user_id
+           GROUP BY r.user_id ORDER BY r.user_id"#,
+        project_id,
+        i64::from(recent),
+        only
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Flags the annotator (and pauses them, when `paused`), saying why.
+pub async fn flag(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    user_id: Uuid,
+    paused: bool,
+    reason: &str,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO annotator_status (project_id, user_id, flagged, paused, reason)
+         VALUES ($1, $2, true, $3, $4)
+         ON CONFLICT (project_id, user_id) DO UPDATE
+             SET flagged = true, paused = $3, reason = $4, flagged_at = now()",
+        project_id,
+        user_id,
+        paused,
+        reason
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Why the annotator is paused on the project, if they are.
+pub async fn paused(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    user_id: Uuid,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar!(
+        "SELECT reason FROM annotator_status WHERE project_id = $1 AND user_id = $2 AND paused",
+        project_id,
+        user_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Unflags and resumes the annotator; only gold labels from now on count toward a new flag.
+/// False when they were not flagged.
+pub async fn resume(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    user_id: Uuid,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE annotator_status SET flagged = false, paused = false, resumed_at = now()
+         WHERE project_id = $1 AND user_id = $2 AND flagged",
+        project_id,
+        user_id
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The expected label of the item, if it is a gold item.
+pub async fn of_item(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<Option<Gold>> {
+    let gold = sqlx::query_scalar!(
+        r#"SELECT gold AS "gold: Json<Gold>" FROM items WHERE item_id = $1"#,
+        item_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(gold.flatten().map(|g| g.0))
+}

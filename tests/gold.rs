@@ -1,0 +1,365 @@
+//! Gold items against a real database: mixed into queues at onboarding, hidden in what the
+//! annotator is served, out of progress and exports, checked on submission, and flagging,
+//! pausing and resuming an annotator; bad gold input refused, naming the field.
+
+mod common;
+
+use axum::http::StatusCode;
+use serde_json::json;
+use sqlx::PgPool;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+use verdict::model::annotation::{AnnotationBody, AnnotationInput, Task};
+use verdict::model::gold::Gold;
+use verdict::model::project::{ChatRole, Message, NewItem, NewResponse};
+use verdict::model::user::{NewUser, Role};
+use verdict::server::Error;
+use verdict::server::services::{self, Actor, gold, labeling, quality};
+use verdict::server::store::projects;
+
+const EXPLANATION: &str = "Answer one cites the statute.";
+
+/// Project `p` (overlap 1, answers in their order) with `plain` ordinary items `q0…` and
+/// `golds` gold items `g0…` whose expected best answer is the second.
+async fn project(pool: &PgPool, plain: usize, golds: usize) {
+    let project_id = projects::ensure(pool, "p", "Gold", "").await.unwrap();
+    let mut settings = projects::find_settings(pool, "p").await.unwrap().unwrap();
+    settings.shuffle_answers = false;
+    projects::update_settings(pool, &settings).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let item = |id: String, gold: Option<Gold>| NewItem {
+        external_id: Some(id.clone()),
+        messages: vec![Message {
+            role: ChatRole::User,
+            content: format!("Question {id}?"),
+        }],
+        responses: (0..3)
+            .map(|a| NewResponse {
+                model: None,
+                content: format!("Answer {a} to {id}"),
+            })
+            .collect(),
+        metadata: json!({}),
+        gold,
+    };
+    let expected = Gold {
+        best: Some(1),
+        explanation: Some(EXPLANATION.into()),
+        ..Gold::default()
+    };
+    for n in 0..golds {
+        services::items::add(
+            &mut conn,
+            project_id,
+            &item(format!("g{n}"), Some(expected.clone())),
+        )
+        .await
+        .unwrap();
+    }
+    for n in 0..plain {
+        services::items::add(&mut conn, project_id, &item(format!("q{n}"), None))
+            .await
+            .unwrap();
+    }
+}
+
+async fn annotator(pool: &PgPool, i: usize) -> Actor {
+    let new = NewUser::parse(
+        &format!("a{i}@example.org"),
+        &format!("Annotator {i}"),
+        "a long test password",
+        Role::Annotator,
+    )
+    .unwrap();
+    Actor::from(&services::users::create_account(pool, new).await.unwrap())
+}
+
+fn settings(fields: &[(&str, &str)]) -> gold::Settings {
+    let fields: BTreeMap<String, String> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    gold::parse_settings(&fields).unwrap()
+}
+
+/// Ranks the answers with `best` first, then the others in order.
+fn label(task: &Task, best: usize) -> AnnotationInput {
+    let mut order: Vec<usize> = (0..task.answers.len()).collect();
+    order.retain(|&i| i != best);
+    order.insert(0, best);
+    AnnotationInput {
+        annotation_id: Uuid::new_v4(),
+        item_id: task.item_id,
+        body: AnnotationBody {
+            ranking: Some(
+                order
+                    .iter()
+                    .map(|&i| vec![task.answers[i].response_id])
+                    .collect(),
+            ),
+            ..Default::default()
+        },
+        shown_order: task.answers.iter().map(|a| a.response_id).collect(),
+        time_spent_ms: 900,
+        ..Default::default()
+    }
+}
+
+fn is_gold(task: &Task) -> bool {
+    task.messages[0].content.starts_with("Question g")
+}
+
+#[sqlx::test]
+async fn onboarding_serves_gold_first_hidden_and_outside_progress(pool: PgPool) {
+    project(&pool, 4, 2).await;
+    gold::save_settings(&pool, &Actor::cli(), "p", &settings(&[("onboarding", "2")]))
+        .await
+        .unwrap();
+    for i in 0..2 {
+        let person = annotator(&pool, i).await;
+        let mut served = Vec::new();
+        while let Some(task) = labeling::next(&pool, &person, "p").await.unwrap() {
+            // What the annotator is sent says nothing of gold.
+            let sent = serde_json::to_string(&task).unwrap();
+            assert!(
+                !sent.contains("gold") && !sent.contains(EXPLANATION),
+                "{sent}"
+            );
+            assert_eq!(task.progress.total, 4, "gold items are not progress");
+            served.push(is_gold(&task));
+            labeling::submit(&pool, &person, "p", label(&task, 1))
+                .await
+                .unwrap();
+        }
+        // Both annotators get both gold items, first (each labels them: overlap 1 does not
+        // apply); the second annotator finds the ordinary items done.
+        let expected = if i == 0 {
+            vec![true, true, false, false, false, false]
+        } else {
+            vec![true, true]
+        };
+        assert_eq!(served, expected, "annotator {i}");
+    }
+    let progress: (i64, i64) =
+        sqlx::query_as("SELECT sum(items)::bigint, sum(completed)::bigint FROM project_progress")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(progress, (4, 4));
+    let report = quality::report(&pool, &Actor::cli(), "p").await.unwrap();
+    assert_eq!(report.gold.len(), 2);
+    assert!(
+        report
+            .gold
+            .iter()
+            .all(|g| g.checked == 2 && g.correct == 2 && !g.flagged)
+    );
+}
+
+#[sqlx::test]
+async fn a_careless_annotator_is_paused_until_resumed(pool: PgPool) {
+    project(&pool, 3, 4).await;
+    let rules = settings(&[
+        ("onboarding", "2"),
+        ("threshold", "0.6"),
+        ("minimum", "2"),
+        ("pause", "on"),
+    ]);
+    gold::save_settings(&pool, &Actor::cli(), "p", &rules)
+        .await
+        .unwrap();
+    let person = annotator(&pool, 0).await;
+
+    let first = labeling::next(&pool, &person, "p").await.unwrap().unwrap();
+    assert!(is_gold(&first));
+    let after_one = labeling::submit(&pool, &person, "p", label(&first, 0))
+        .await
+        .unwrap();
+    assert!(after_one.notice.is_none(), "one miss is under the minimum");
+    let second = after_one.next.unwrap();
+    assert!(is_gold(&second));
+    // The second miss: stored, and the answer says why there is no next item.
+    let paused = labeling::submit(&pool, &person, "p", label(&second, 2))
+        .await
+        .unwrap();
+    assert!(paused.annotation_id.is_some() && paused.next.is_none());
+    let notice = paused.notice.expect("a notice");
+    assert!(
+        notice.contains("0 of your last 2") && notice.contains("paused"),
+        "{notice}"
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM annotations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 2, "the label that paused them is kept");
+    match labeling::next(&pool, &person, "p").await {
+        Err(Error::Paused(reason)) => assert_eq!(reason, notice),
+        other => panic!("{other:?}"),
+    }
+    let report = quality::report(&pool, &Actor::cli(), "p").await.unwrap();
+    let record = &report.gold[0];
+    assert!(record.flagged && record.paused);
+    assert_eq!(
+        (record.checked, record.correct, record.accuracy),
+        (2, 0, Some(0.0))
+    );
+
+    // Flagged labels can be left out of an export; gold items are left out unless asked.
+    let count = |spec: &str| {
+        let pool = pool.clone();
+        let spec = spec.to_owned();
+        async move {
+            let spec = verdict::server::dataset::ExportSpec::from_query(&spec).unwrap();
+            let (options, filters) = spec.resolve(None).unwrap();
+            let mut out: Vec<u8> = Vec::new();
+            services::export::export_jsonl(
+                &pool,
+                &Actor::cli(),
+                "p",
+                &options,
+                &filters,
+                &mut out,
+                &mut |_| {},
+            )
+            .await
+            .unwrap();
+            String::from_utf8(out).unwrap().lines().count()
+        }
+    };
+    assert_eq!(count("format=raw").await, 0, "only gold items are labeled");
+    assert_eq!(count("format=raw&include_gold=on").await, 2);
+    assert_eq!(
+        count("format=raw&include_gold=on&exclude_flagged_annotators=on").await,
+        0
+    );
+
+    // An admin resumes them: the old misses no longer count.
+    assert!(
+        gold::resume(&pool, &Actor::cli(), "p", person.user_id)
+            .await
+            .unwrap()
+    );
+    let third = labeling::next(&pool, &person, "p").await.unwrap().unwrap();
+    let resumed = labeling::submit(&pool, &person, "p", label(&third, 1))
+        .await
+        .unwrap();
+    assert!(resumed.notice.is_none() && resumed.next.is_some());
+    let report = quality::report(&pool, &Actor::cli(), "p").await.unwrap();
+    assert!(!report.gold[0].flagged && !report.gold[0].paused);
+    assert_eq!(
+        count("format=raw&include_gold=on&exclude_flagged_annotators=on").await,
+        3
+    );
+}
+
+#[sqlx::test]
+async fn bad_gold_input_names_the_field_and_changes_nothing(pool: PgPool) {
+    project(&pool, 1, 0).await;
+    let field = |e: Error| match e {
+        Error::Invalid(e) => e.field.unwrap(),
+        other => panic!("{other:?}"),
+    };
+    for (name, value) in [
+        ("rate", "1.5"),
+        ("rate", "-0.1"),
+        ("threshold", "2"),
+        ("onboarding", "x"),
+    ] {
+        let fields: BTreeMap<String, String> = [(name.to_string(), value.to_string())].into();
+        assert_eq!(field(gold::parse_settings(&fields).unwrap_err()), name);
+    }
+    // A ranking naming an answer the item does not have.
+    let foreign = Gold {
+        ranking: Some(vec![vec![0], vec![1], vec![3]]),
+        ..Gold::default()
+    };
+    let refused = gold::set_item(&pool, &Actor::cli(), "p", "q0", Some(&foreign)).await;
+    assert_eq!(field(refused.unwrap_err()), "gold.ranking");
+    let golds: i64 = sqlx::query_scalar("SELECT count(*) FROM items WHERE is_gold")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(golds, 0);
+
+    // Over the API: set, refuse, clear.
+    let app = common::TestApp::new(pool.clone()).await;
+    let token = common::token(&app, &["items:write"], None).await;
+    let path = "/api/v1/projects/p/items/q0/gold";
+    let (status, _, body) =
+        common::api_call(&app, "PUT", path, Some(&token), Some(&json!({"best": 7}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["details"]["field"], "gold.best");
+    let (status, _, _) =
+        common::api_call(&app, "PUT", path, Some(&token), Some(&json!({"best": 2}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let stored: serde_json::Value = sqlx::query_scalar("SELECT gold FROM items")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, json!({"best": 2}));
+    let (status, _, _) = common::api_call(
+        &app,
+        "PUT",
+        path,
+        Some(&token),
+        Some(&serde_json::Value::Null),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let golds: i64 = sqlx::query_scalar("SELECT count(*) FROM items WHERE is_gold")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(golds, 0);
+}
+
+#[sqlx::test]
+async fn gold_arrives_by_import_and_a_bad_one_stops_the_file(pool: PgPool) {
+    projects::ensure(&pool, "p", "Gold", "").await.unwrap();
+    let good = r#"{"external_id": "g", "prompt": "2+2?", "responses": ["4", "5"], "gold": {"best": 0, "explanation": "Arithmetic."}}
+{"external_id": "q", "prompt": "Capital of France?", "responses": ["Paris", "Lyon"]}
+"#;
+    let bad = r#"{"external_id": "x", "prompt": "?", "responses": ["a", "b"]}
+{"external_id": "y", "prompt": "?", "responses": ["a", "b"], "gold": {"ranking": [[0], [1], [2]]}}
+"#;
+    let import = |text: &str| {
+        let pool = pool.clone();
+        let path = std::env::temp_dir().join(format!("gold-{}.jsonl", Uuid::new_v4()));
+        std::fs::write(&path, text).unwrap();
+        async move {
+            let options = services::import::ImportOptions {
+                format: None,
+                skip_invalid: false,
+                strict: false,
+            };
+            let progress = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+            services::import::import_file(&pool, &Actor::cli(), "p", &path, options, progress)
+                .await
+                .unwrap()
+        }
+    };
+    let refused = import(bad).await;
+    assert_eq!(refused.imported, 0);
+    let line = &refused.invalid[0];
+    assert_eq!(
+        (line.line, line.field.as_str()),
+        (2, "gold.ranking"),
+        "{line:?}"
+    );
+    let items: i64 = sqlx::query_scalar("SELECT count(*) FROM items")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(items, 0, "all or nothing");
+    assert_eq!(import(good).await.imported, 2);
+    let gold: (bool, serde_json::Value) =
+        sqlx::query_as("SELECT is_gold, gold FROM items WHERE external_id = 'g'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        gold,
+        (true, json!({"best": 0, "explanation": "Arithmetic."}))
+    );
+}
