@@ -5,7 +5,8 @@
 #   1. `verdict quality rebuild` counts every item from its labels (what the server does once
 #      for projects labeled before agreement was counted), timed;
 #   2. the agreement report over the API, ROUNDS times (default 20), each timed by curl:
-#      the figures come from the running sums, not from the labels.
+#      the figures come from the running sums, not from the labels;
+#   3. the annotators' scorecards over the API, 5 times (these read the labels).
 # Usage: scripts/bench-quality.sh [ANNOTATIONS]   (default 1000000)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -71,4 +72,10 @@ done | sort -n >"$OUT/times"
 printf 'report over the API, %d requests: median %.1f ms, slowest %.1f ms\n' "$ROUNDS" \
   "$(awk '{a[NR]=$1} END {print a[int((NR+1)/2)] * 1000}' "$OUT/times")" \
   "$(tail -1 "$OUT/times" | awk '{print $1 * 1000}')"
+# The scorecards read the labels themselves (per annotator: counts, median time, first picks).
+for _ in $(seq 5); do
+  curl -s -o "$OUT/cards.json" -w '%{time_total}\n' -H "Authorization: Bearer $SECRET" "$URL/annotators"
+done | sort -n >"$OUT/card-times"
+printf 'scorecards over the API, 5 requests: median %.0f ms\n' \
+  "$(awk '{a[NR]=$1} END {print a[int((NR+1)/2)] * 1000}' "$OUT/card-times")"
 target/release/verdict quality report --project bench

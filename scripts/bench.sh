@@ -3,8 +3,9 @@
 # next → submit over HTTP against a release build, next to pgbench's single-row insert
 # rate at the same concurrency, on a throwaway PostgreSQL with default durability.
 # Usage: scripts/bench.sh [--levels 1,10,50] [--items 10000] [--seconds 10]
-# VERDICT_BIN=path serves another build (to compare two); BENCH_PG_EXTRA adds postgres -c
-# settings.
+# VERDICT_BIN=path serves another build (to compare two), VERDICT_BENCH_BIN=path drives it
+# with another build of verdict-bench (an older one seeds an older schema), VERDICT_NO_BUILD=1
+# skips the build; BENCH_PG_EXTRA adds postgres -c settings.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
@@ -18,7 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release --features ssr --bins
+[ -n "${VERDICT_NO_BUILD:-}" ] || cargo build --release --features ssr --bins
 # Default durability: the comparison with pgbench is about committed writes.
 # pg_stat_statements shows where the database's time went (printed at the end).
 throwaway_pg "${VERDICT_BENCH_PG_PORT:-54340}" shared_preload_libraries=pg_stat_statements ${BENCH_PG_EXTRA:-}
@@ -37,7 +38,7 @@ done
 if [ "$healthy" = no ]; then echo "the server did not start:" >&2; cat "$PG_DIR/verdict.log" >&2; exit 1; fi
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-target/release/verdict-bench --base-url "http://127.0.0.1:$PORT" --pgbench "$PG_BIN/pgbench" "$@"
+"${VERDICT_BENCH_BIN:-target/release/verdict-bench}" --base-url "http://127.0.0.1:$PORT" --pgbench "$PG_BIN/pgbench" "$@"
 
 echo
 echo "The database's time by statement (all levels and pgbench):"

@@ -10,6 +10,13 @@ Computes, on fixed data sets, the expected value of every statistic that
   W = chi2 / (m (n - 1)) (the direct formula for 2 objects, where scipy refuses)
 * raw (pairwise percent) agreement and pairwise preference agreement: brute
   force over every pair, as no package has them.
+* the two-sided binomial test: `scipy.stats.binomtest(k, n, p).pvalue`, checked
+  against an exact rational sum over the outcomes no more likely than k
+* Pearson's chi-squared goodness-of-fit test against uniform frequencies:
+  `scipy.stats.chisquare(observed)` (statistic and p-value), the statistic
+  checked against exact rational arithmetic
+* the chi-squared survival function `scipy.stats.chi2.sf(x, df)` on its own, to
+  check a regularized upper incomplete gamma function Q(df/2, x/2) directly.
 
 The data sets are defined here: small hand-written ones for the edge cases and
 a few larger ones drawn from `numpy.random.default_rng` with fixed seeds. Every
@@ -29,11 +36,12 @@ import json
 import math
 import sys
 import warnings
+from fractions import Fraction
 from importlib.metadata import version
 
 import krippendorff
 import numpy as np
-from scipy.stats import friedmanchisquare, rankdata
+from scipy.stats import binomtest, chi2, chisquare, friedmanchisquare, rankdata
 from sklearn.metrics import cohen_kappa_score
 
 N = None  # a missing value in a coders x units matrix
@@ -349,6 +357,93 @@ def pairwise_cases():
     ]
 
 
+# ---------------------------------------------------------------- binomial test
+
+BINOM_RERR = 1 + 1e-7  # scipy's relative tolerance in binomtest's two-sided p-value
+
+
+def binomial_case(name, k, n, p, note=""):
+    value = float(binomtest(k, n, p, alternative="two-sided").pvalue)
+    # exact check: with the float p taken as the rational it is, sum the outcomes
+    # whose probability is at most pmf(k) * (1 + 1e-7), as scipy does
+    q = Fraction(p)
+    pmf = [math.comb(n, i) * q ** i * (1 - q) ** (n - i) for i in range(n + 1)]
+    limit = pmf[k] * Fraction(BINOM_RERR)
+    exact = min(Fraction(1), sum(x for x in pmf if x <= limit))
+    assert abs(value - float(exact)) <= 1e-9 * float(exact), (name, value, float(exact))
+    return {"name": name, "k": k, "n": n, "p": float(p), "expected": value,
+            "source": 'scipy.stats.binomtest(k, n, p, alternative="two-sided").pvalue: '
+                      "the sum of P(X = i) over every i with P(X = i) <= P(X = k) (1 + 1e-7), "
+                      "capped at 1; checked against the exact rational sum"
+                      + (f"; {note}" if note else "")}
+
+
+def binomial_cases():
+    return [
+        binomial_case("k = 0", 0, 10, 0.3),
+        binomial_case("k = n", 10, 10, 0.7),
+        binomial_case("k = n p exactly", 3, 12, 0.25, "scipy returns 1 directly when k == p * n"),
+        binomial_case("small n, p = 0.5", 1, 5, 0.5),
+        binomial_case("small n, p = 0.5, mirror image", 4, 5, 0.5, "equal to k = 1 by symmetry"),
+        binomial_case("p = 0.5, the tail on the other side has the same probabilities", 7, 20, 0.5,
+                      "k = 13 ties k = 7 and is counted"),
+        binomial_case("p = 1/3, above the mean", 9, 15, 1 / 3),
+        binomial_case("p = 1/3, below the mean", 1, 15, 1 / 3),
+        binomial_case("p = 1/4, below the mean", 2, 20, 0.25),
+        binomial_case("p = 1/4, above the mean", 9, 20, 0.25),
+        binomial_case("large n", 560, 2000, 0.25),
+        binomial_case("tiny p-value", 95, 100, 0.5),
+        binomial_case("n = 1, p = 0.5", 0, 1, 0.5),
+        binomial_case("n = 1, the less likely outcome", 1, 1, 0.3),
+    ]
+
+
+# ---------------------------------------------------------------- chi-squared test
+
+def chisquare_case(name, observed, note=""):
+    result = chisquare(observed)
+    statistic, value = float(result.statistic), float(result.pvalue)
+    total, cells = sum(observed), len(observed)
+    exact = sum((Fraction(o) - Fraction(total, cells)) ** 2 / Fraction(total, cells) for o in observed)
+    assert abs(statistic - float(exact)) <= 1e-12 * max(1.0, float(exact)), (name, statistic, exact)
+    return {"name": name, "observed": observed, "expected": value, "statistic": statistic,
+            "source": "scipy.stats.chisquare(observed): uniform expected frequencies, ddof 0, "
+                      "so df = categories - 1; the statistic checked against exact rational "
+                      "arithmetic" + (f"; {note}" if note else "")}
+
+
+def chisquare_cases():
+    return [
+        chisquare_case("perfectly uniform", [25, 25, 25, 25]),
+        chisquare_case("2 categories", [30, 20]),
+        chisquare_case("3 categories", [12, 7, 11]),
+        chisquare_case("4 categories", [18, 25, 30, 27]),
+        chisquare_case("8 categories", [9, 14, 12, 6, 11, 15, 8, 13]),
+        chisquare_case("large skew, tiny p-value", [100, 10, 10]),
+        chisquare_case("counts with zeros", [0, 5, 0, 7, 3]),
+        chisquare_case("small total", [1, 0, 0]),
+        chisquare_case("large totals", [2500, 2400, 2600, 2500]),
+        chisquare_case("2 categories, all in one", [12, 0]),
+    ]
+
+
+def chi2_sf_case(x, df):
+    return {"x": x, "df": df, "expected": float(chi2.sf(x, df))}
+
+
+def chi2_sf_cases():
+    points = [
+        (0, 1), (0, 2), (0, 10),
+        (0.001, 1), (0.001, 2), (0.001, 3), (0.001, 10),
+        (0.5, 1), (1, 1), (3.841458820694124, 1), (10, 1),
+        (2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (7, 7), (8, 8), (9, 9),
+        (10, 10), (5, 10), (25, 10), (20, 20), (30, 20), (50, 50), (40, 50),
+        (100, 1), (100, 10), (100, 50),
+        (300, 1), (300, 20), (300, 50),
+    ]
+    return [chi2_sf_case(x, df) for x, df in points]
+
+
 def main():
     # Krippendorff (2011) gives alpha = 0.743 (nominal) and 0.815 (ordinal) for its example.
     alpha = alpha_cases()
@@ -361,6 +456,9 @@ def main():
         "raw_agreement": raw_cases(),
         "kendall_w": kendall_cases(),
         "pairwise": pairwise_cases(),
+        "binomial": binomial_cases(),
+        "chisquare": chisquare_cases(),
+        "chi2_sf": chi2_sf_cases(),
     }
     json.dump(doc, sys.stdout, indent=1, sort_keys=False, allow_nan=False)
     sys.stdout.write("\n")

@@ -137,6 +137,14 @@ fn task_number(task: &Task) -> usize {
         .unwrap()
 }
 
+/// The report once the servers' counting has caught up (as it does within seconds).
+async fn counted_report(pool: &PgPool) -> quality::QualityReport {
+    quality::count_marked(pool).await.unwrap();
+    let report = quality::report(pool, &Actor::cli(), "p").await.unwrap();
+    assert_eq!(report.pending_items, 0);
+    report
+}
+
 fn close(got: Option<f64>, expected: Option<f64>, what: &str) {
     match (got, expected) {
         (Some(g), Some(e)) => assert!((g - e).abs() < 1e-9, "{what}: {g} against {e}"),
@@ -185,7 +193,7 @@ async fn thumbs_alpha_and_kendall_w_of_submissions_match_the_references(pool: Pg
     })
     .await;
 
-    let report = quality::report(&pool, &Actor::cli(), "p").await.unwrap();
+    let report = counted_report(&pool).await;
     assert_eq!(report.items_compared, 6);
     close(
         report.thumbs.alpha,
@@ -228,7 +236,7 @@ async fn pair_kappa_matches_scikit_learn(pool: PgPool) {
         }
     })
     .await;
-    let report = quality::report(&pool, &Actor::cli(), "p").await.unwrap();
+    let report = counted_report(&pool).await;
     let pair = &report.pairs[0];
     assert_eq!((pair.items, pair.thumbs_compared), (5, 10));
     close(pair.thumbs_kappa, kappa["expected"].as_f64(), "kappa");
@@ -309,7 +317,7 @@ async fn from_scratch(pool: &PgPool) -> (Option<f64>, Option<f64>, Option<f64>, 
 }
 
 async fn reported(pool: &PgPool) -> (Option<f64>, Option<f64>, Option<f64>, Option<f64>) {
-    let r = quality::report(pool, &Actor::cli(), "p").await.unwrap();
+    let r = counted_report(pool).await;
     let unsafe_alpha = r
         .flags
         .iter()
@@ -390,6 +398,21 @@ async fn edits_and_a_rebuild_keep_the_running_sums_right(pool: PgPool) {
     }
     let edited = from_scratch(&pool).await;
     assert_ne!(edited.0, expected.0, "the edits changed the thumbs");
+    assert!(
+        quality::report(&pool, &Actor::cli(), "p")
+            .await
+            .unwrap()
+            .pending_items
+            > 0,
+        "edits are counted beside the submissions"
+    );
+    same(reported(&pool).await, edited);
+
+    // A deleted item takes its part of the sums with it.
+    services::items::delete(&pool, &Actor::cli(), "p", "q3")
+        .await
+        .unwrap();
+    let edited = from_scratch(&pool).await;
     same(reported(&pool).await, edited);
 
     // Emptied and rebuilt from the labels (as after the migration): the same figures.
@@ -401,14 +424,14 @@ async fn edits_and_a_rebuild_keep_the_running_sums_right(pool: PgPool) {
         .execute(&pool)
         .await
         .unwrap();
-    assert_eq!(quality::rebuild_pending(&pool).await.unwrap(), 8);
+    assert_eq!(quality::rebuild_pending(&pool).await.unwrap(), 7);
     same(reported(&pool).await, edited);
     // Counting again changes nothing.
     assert_eq!(
         quality::rebuild_project(&pool, &Actor::cli(), "p")
             .await
             .unwrap(),
-        8
+        7
     );
     same(reported(&pool).await, edited);
 }
@@ -429,8 +452,10 @@ async fn only_admins_read_the_report(pool: PgPool) {
 
 #[sqlx::test]
 async fn racing_submissions_keep_the_running_sums_right(pool: PgPool) {
-    // Eight annotators at once on items of three answers: the items' locks serialise each
-    // item's count, and the shared sums are taken in one order (no deadlock, nothing lost).
+    // Eight annotators at once on items of three answers, and a counter beside them: the
+    // items' locks keep each item's count to one transaction (a submission still running
+    // keeps its mark for a later pass), the shared sums are taken in one order (no
+    // deadlock), and nothing is lost.
     project(&pool, &[3; 12], 4).await;
     let people = annotators(&pool, 8).await;
     let handles: Vec<_> = people
@@ -458,9 +483,27 @@ async fn racing_submissions_keep_the_running_sums_right(pool: PgPool) {
             })
         })
         .collect();
+    // Meanwhile a server counts what they mark, as `verdict serve` does every two seconds.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let counter = {
+        let (pool, done) = (pool.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut counted = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                counted += quality::count_marked(&pool).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            counted
+        })
+    };
     for handle in handles {
         handle.await.unwrap();
     }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        counter.await.unwrap() > 0,
+        "the counter counted while they labeled"
+    );
     let labels: i64 = sqlx::query_scalar("SELECT count(*) FROM annotations")
         .fetch_one(&pool)
         .await
@@ -494,6 +537,7 @@ async fn the_quality_page_and_the_api_show_the_report(pool: PgPool) {
         }
     })
     .await;
+    quality::count_marked(&pool).await.unwrap();
     let app = common::TestApp::new(pool.clone()).await;
     let expected = format!("{:.3}", kappa["expected"].as_f64().unwrap());
 
@@ -562,4 +606,71 @@ async fn the_quality_page_and_the_api_show_the_report(pool: PgPool) {
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (_, _, doc) = common::api_call(&app, "GET", "/api/v1/openapi.json", None, None).await;
     assert!(doc["paths"]["/projects/{slug}/quality"]["get"].is_object());
+}
+
+#[sqlx::test]
+async fn scorecards_count_work_agreement_and_position_bias(pool: PgPool) {
+    // Answers shown in their order: annotator 0 always ranks the first shown first,
+    // annotator 1 always the second, and skips the first item.
+    project(&pool, &[2; 10], 2).await;
+    let people = annotators(&pool, 2).await;
+    let skipped = labeling::next(&pool, &people[1], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    labeling::skip(&pool, &people[1], "p", skipped.item_id, None)
+        .await
+        .unwrap();
+    label_all(&pool, &people, |a, _| Says {
+        tiers: if a == 0 {
+            vec![vec![0], vec![1]]
+        } else {
+            vec![vec![1], vec![0]]
+        },
+        ..Says::default()
+    })
+    .await;
+    quality::count_marked(&pool).await.unwrap();
+    let cards = quality::scorecards(&pool, &Actor::cli(), "p")
+        .await
+        .unwrap();
+    let card = |name: &str| {
+        cards
+            .iter()
+            .find(|c| c.annotator.display_name == name)
+            .unwrap()
+    };
+    let (first, second) = (card("Annotator 0"), card("Annotator 1"));
+    assert_eq!((first.labels, first.skips), (10, 0));
+    assert_eq!((second.labels, second.skips), (9, 1));
+    assert_eq!(first.median_seconds, Some(1.0));
+    // They never agree: every answer pair both ranked is ordered the other way.
+    assert_eq!(first.pairwise_agreement_with_others, Some(0.0));
+    let bias = &first.position_bias[0];
+    assert_eq!((bias.answers, bias.rankings, bias.first_shown), (2, 10, 10));
+    // scipy.stats.binomtest(10, 10, 0.5).pvalue == 0.001953125 (2 * 0.5**10), and
+    // binomtest(0, 9, 0.5).pvalue == 0.00390625.
+    assert!(
+        (bias.p_value - 0.001953125).abs() < 1e-12,
+        "{}",
+        bias.p_value
+    );
+    let bias = &second.position_bias[0];
+    assert_eq!((bias.rankings, bias.first_shown), (9, 0));
+    assert!(
+        (bias.p_value - 0.00390625).abs() < 1e-12,
+        "{}",
+        bias.p_value
+    );
+
+    // An annotator sees their own, and only theirs.
+    let mine = quality::my_scorecard(&pool, &people[1], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mine.annotator.user_id, people[1].user_id);
+    assert!(matches!(
+        quality::scorecards(&pool, &people[1], "p").await,
+        Err(verdict::server::Error::Forbidden)
+    ));
 }

@@ -71,11 +71,14 @@ test("gold items are served unmarked, and two misses pause the annotator until a
 
   // The admin sees it and resumes them.
   await page.goto("/projects/checks/quality");
-  const row = page.getByRole("row", { name: /Careless Carl/ });
+  const goldTable = page.getByRole("table", { name: "Gold accuracy" });
+  const row = goldTable.getByRole("row", { name: /Careless Carl/ });
   await expect(row).toContainText("paused");
   await expect(row).toContainText("0 / 2");
   await row.getByRole("button", { name: "Resume" }).click();
-  await expect(page.getByRole("row", { name: /Careless Carl/ })).not.toContainText("paused");
+  await expect(goldTable.getByRole("row", { name: /Careless Carl/ })).not.toContainText("paused");
+  // The scorecard counts their two labels.
+  await expect(page.getByRole("table", { name: "Scorecards" }).getByRole("row", { name: /Careless Carl/ })).toContainText("2");
 
   await annotator.goto("/projects/checks/label");
   await hydrated(annotator);

@@ -51,6 +51,11 @@ pub async fn serve(db_config: &DbConfig, config: &ServeConfig) -> anyhow::Result
         }
     });
 
+    let agreement_counting = tokio::spawn(services::quality::count_marked_forever(
+        pool.clone(),
+        Duration::from_secs(2),
+    ));
+
     let progress_folding = tokio::spawn(services::projects::fold_progress_forever(
         pool.clone(),
         Duration::from_secs(10),
@@ -86,6 +91,7 @@ pub async fn serve(db_config: &DbConfig, config: &ServeConfig) -> anyhow::Result
     session_cleanup.abort();
     progress_folding.abort();
     agreement_rebuild.abort();
+    agreement_counting.abort();
     // An item cut off here keeps its lease and is picked up again after it runs out.
     if let Some(worker) = worker {
         worker.abort();

@@ -40,6 +40,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                         let import_href = format!("/projects/{}/import", p.slug);
                                         let datasets_href = format!("/projects/{}/datasets", p.slug);
                                         let quality_href = format!("/projects/{}/quality", p.slug);
+                                        let mine_href = format!("/projects/{}/quality/me", p.slug);
                                         view! {
                                             <tr>
                                                 <td>{p.name}</td>
@@ -48,6 +49,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                                 <td class="row-actions">
                                                     <a class="button primary small" href=label_href>"Label"</a>
                                                     <a href=history_href>"My history"</a>
+                                                    <a href=mine_href rel="external">"My scorecard"</a>
                                                     <Show when=move || is_admin>
                                                         <a href=items_href.clone()>"Browse items"</a>
                                                         <a href=settings_href.clone()>"Settings"</a>

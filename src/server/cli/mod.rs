@@ -357,6 +357,8 @@ async fn quality_command(pool: &sqlx::PgPool, command: QualityCommand) -> anyhow
     let actor = crate::server::services::Actor::cli();
     match command {
         QualityCommand::Report { project, json } => {
+            // Counts what the servers have not counted yet, so the figures are current.
+            quality::count_marked(pool).await.map_err(user_facing)?;
             let report = quality::report(pool, &actor, &project)
                 .await
                 .map_err(user_facing)?;

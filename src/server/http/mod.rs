@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/projects/{slug}/datasets/diff", get(datasets::diff))
         .route("/projects/{slug}/quality", get(quality::show))
         .route("/projects/{slug}/quality/gold", post(quality::save_gold))
+        .route("/projects/{slug}/quality/me", get(quality::mine))
         .route("/projects/{slug}/quality/resume", post(quality::resume))
         .route(
             "/projects/{slug}/datasets/{name}/{version}",

@@ -33,13 +33,87 @@ pub async fn show(
 async fn page(state: &AppState, actor: &Actor, slug: &str, refusal: Option<&Error>) -> Page {
     let report = quality::report(&state.pool, actor, slug).await?;
     let settings = gold::settings(&state.pool, actor, slug).await?;
+    let cards = quality::scorecards(&state.pool, actor, slug).await?;
     let title = format!("Quality of {slug}");
     let status = refusal.map_or(StatusCode::OK, Error::status);
     let body = view! {
         {report_view(&report)}
+        <section id="annotators">
+            <h2>"Annotators"</h2>
+            {scorecards_view(&cards)}
+        </section>
         {gold_view(&report, &settings, refusal)}
     };
     Ok((status, document(&title, body.into_any())).into_response())
+}
+
+/// `GET /projects/{slug}/quality/me`: the signed-in annotator's own scorecard.
+pub async fn mine(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+) -> Page {
+    let actor = session::actor(&state.pool, &session).await?;
+    let card = quality::my_scorecard(&state.pool, &actor, &slug).await?;
+    let body = view! {
+        <section>
+            <h1>"My work on " {slug.clone()}</h1>
+            {match card {
+                Some(card) => scorecards_view(std::slice::from_ref(&card)),
+                None => view! { <p class="muted">"You have not labeled anything here yet."</p> }.into_any(),
+            }}
+        </section>
+    };
+    Ok(document(&format!("My work on {slug}"), body.into_any()).into_response())
+}
+
+fn scorecards_view(cards: &[quality::Scorecard]) -> AnyView {
+    let rows = cards
+        .iter()
+        .map(|c| {
+            let bias = c
+                .position_bias
+                .iter()
+                .map(|b| {
+                    format!(
+                        "{} answers: {} of {} first-shown ({:.0}% against {:.0}%, p = {:.3})",
+                        b.answers,
+                        b.first_shown,
+                        b.rankings,
+                        b.share * 100.0,
+                        b.expected * 100.0,
+                        b.p_value
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            view! {
+                <tr>
+                    <td>{c.annotator.display_name.clone()}</td>
+                    <td class="num">{c.labels}</td>
+                    <td class="num">{c.skips}</td>
+                    <td class="num">{c.median_seconds.map(|s| format!("{s:.1} s")).unwrap_or_else(|| "n/a".into())}</td>
+                    <td class="num">{figure(c.pairwise_agreement_with_others)}</td>
+                    <td class="num">{figure(c.thumbs_agreement_with_others)}</td>
+                    <td class="num">{figure(c.gold_accuracy)} " (" {c.gold_checked} ")"</td>
+                    <td>{bias}</td>
+                    <td class="num">{figure(c.proposals_accepted_as_is)} " (" {c.proposals_shown} ")"</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="list" aria-label="Scorecards">
+            <thead><tr>
+                <th>"Annotator"</th><th class="num">"Labels"</th><th class="num">"Skips"</th>
+                <th class="num">"Median time"</th><th class="num">"Pairwise agreement with others"</th>
+                <th class="num">"Thumbs agreement with others"</th><th class="num">"Gold accuracy"</th>
+                <th>"Position bias"</th><th class="num">"Proposals taken as is"</th>
+            </tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
 }
 
 /// Saves the gold settings; a refusal shows the page again, naming the field, and changes
@@ -207,7 +281,9 @@ fn report_view(r: &QualityReport) -> AnyView {
         <section>
             <h1>"Quality of " {r.project.clone()}</h1>
             <p class="muted">
-                {r.items_compared} " items have labels from two or more annotators. "
+                {r.items_compared} " items have labels from two or more annotators"
+                {(r.pending_items > 0).then(|| format!(" ({} more being counted)", r.pending_items))}
+                ". "
                 "Alpha is 1 for perfect agreement, 0 for agreement no better than chance; "
                 "n/a where there is too little to compare. The same figures as JSON: "
                 <a href=api.clone()><code>{api.clone()}</code></a> " (an API token with export:read)."

@@ -126,11 +126,16 @@ pub async fn accuracy(pool: &PgPool, project_id: Uuid) -> Result<(GoldSettings, 
     Ok((settings, records))
 }
 
-/// Refuses an annotator paused on the project, saying why.
-pub async fn ensure_active(db: &mut PgConnection, project_id: Uuid, user_id: Uuid) -> Result<()> {
-    match gold::paused(&mut *db, project_id, user_id).await? {
-        Some(reason) => Err(Error::Paused(reason)),
-        None => Ok(()),
+/// Refuses an annotator paused on the project, saying why; otherwise the project's gold
+/// settings, for [`due_candidate`].
+pub async fn ensure_active(
+    db: &mut PgConnection,
+    project_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<GoldSettings>> {
+    match gold::lease_state(&mut *db, project_id, user_id).await? {
+        (Some(reason), _) => Err(Error::Paused(reason)),
+        (None, settings) => Ok(settings),
     }
 }
 
@@ -140,8 +145,9 @@ pub async fn due_candidate(
     db: &mut PgConnection,
     project_id: Uuid,
     user_id: Uuid,
+    settings: Option<&GoldSettings>,
 ) -> Result<Option<Candidate>> {
-    let Some(settings) = gold::settings(&mut *db, project_id).await? else {
+    let Some(settings) = settings else {
         return Ok(None);
     };
     if settings.onboarding == 0 && settings.rate <= 0.0 {

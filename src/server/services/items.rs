@@ -203,9 +203,18 @@ pub async fn delete(
     external_id: &str,
 ) -> Result<()> {
     let project = authorize(pool, actor, slug, &[Scope::ItemsWrite]).await?;
-    if !items::delete(pool, project.project_id, external_id).await? {
+    let mut tx = pool.begin().await?;
+    // What the item added to the agreement sums goes with it.
+    if let Some(found) =
+        items::find_by_external_id(&mut *tx, project.project_id, external_id).await?
+    {
+        items::lock(&mut *tx, found.item_id).await?;
+        super::quality::forget(&mut tx, project.project_id, found.item_id).await?;
+    }
+    if !items::delete(&mut *tx, project.project_id, external_id).await? {
         return Err(Error::NotFound("item"));
     }
+    tx.commit().await?;
     tracing::info!(project.slug = slug, "item deleted");
     Ok(())
 }

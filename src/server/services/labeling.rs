@@ -1,14 +1,14 @@
 //! The annotator's loop: take the next item (leased), submit or skip it and get the
 //! next one in the same call, reopen and edit earlier work.
 
-use super::{Actor, Result, gold, quality};
+use super::{Actor, Result, gold};
 use crate::model::annotation::Progress;
 use crate::model::annotation::{AnnotationInput, HistoryEntry, Submitted, Task};
 use crate::model::project::{Message, ProjectSettings, ResponseView};
 use crate::model::proposal::{held_out, outcome};
 use crate::server::error::Error;
 use crate::server::store::{
-    annotations, assignments, items, projects, proposals, responses, skips,
+    agreement, annotations, assignments, items, projects, proposals, responses, skips,
 };
 use anyhow::Context;
 use rand::seq::SliceRandom;
@@ -46,10 +46,10 @@ async fn lease_in(
     project: &ProjectSettings,
 ) -> Result<Option<assignments::Lease>> {
     assignments::serialize_user(&mut *tx, actor.user_id, project.project_id).await?;
-    gold::ensure_active(&mut *tx, project.project_id, actor.user_id).await?;
+    let settings = gold::ensure_active(&mut *tx, project.project_id, actor.user_id).await?;
     match assignments::find_active(&mut *tx, actor.user_id, project.project_id).await? {
         Some(lease) => Ok(Some(lease)),
-        None => lease_new(tx, actor, project).await,
+        None => lease_new(tx, actor, project, settings.as_ref()).await,
     }
 }
 
@@ -79,10 +79,11 @@ async fn lease_new(
     tx: &mut PgConnection,
     actor: &Actor,
     project: &ProjectSettings,
+    gold_settings: Option<&gold::Settings>,
 ) -> Result<Option<assignments::Lease>> {
     // A gold item, when one is due: it has room for every annotator.
     if let Some(candidate) =
-        gold::due_candidate(&mut *tx, project.project_id, actor.user_id).await?
+        gold::due_candidate(&mut *tx, project.project_id, actor.user_id, gold_settings).await?
         && let Some(lease) = lease_candidate(tx, actor, project, candidate, i32::MAX).await?
     {
         return Ok(Some(lease));
@@ -270,6 +271,8 @@ async fn create(
             actor.user_id,
             overlap,
             proposal,
+            // Agreement needs a second label; it is counted beside the submissions.
+            item.annotation_count >= 1,
         )
         .await
         .map_err(|e| match e {
@@ -286,7 +289,6 @@ async fn create(
         None
     };
     if let Some(version) = stored {
-        quality::recount(&mut *tx, project.project_id, &[input.item_id]).await?;
         if let Some(expected) = &item.gold {
             gold::check(
                 tx,
@@ -336,11 +338,9 @@ async fn edit(
         )));
     }
     let input = validate(tx, project, input).await?;
-    // The item's lock keeps its agreement count to one transaction at a time.
-    items::lock(&mut *tx, input.item_id).await?;
     // The replaced version is kept by the `annotations_keep_version` trigger.
     let version = annotations::update(&mut *tx, &input).await?;
-    quality::recount(&mut *tx, project.project_id, &[input.item_id]).await?;
+    agreement::mark(&mut *tx, input.item_id, project.project_id).await?;
     tracing::info!(annotation.id = %input.annotation_id, version, "annotation edited");
     Ok((input.annotation_id, version))
 }

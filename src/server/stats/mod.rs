@@ -2,10 +2,12 @@
 //! from the store's running sums; each is checked against a reference implementation on
 //! fixed data (`reference.json`, written by `scripts/stats-reference.py` with the
 //! `krippendorff`, `scipy` and `scikit-learn` packages; see `tests.rs`).
+//! `significance` (binomial and chi-square tests) is for the scorecards' position bias.
 
 pub mod alpha;
 pub mod kappa;
 pub mod ranking;
+pub mod significance;
 
 pub use alpha::{Coincidences, Level, unit_agreement};
 pub use kappa::Contingency;

@@ -17,6 +17,33 @@ struct Reference {
     raw_agreement: Vec<RawCase>,
     kendall_w: Vec<WCase>,
     pairwise: Vec<PairwiseCase>,
+    binomial: Vec<BinomialCase>,
+    chisquare: Vec<ChisquareCase>,
+    chi2_sf: Vec<Chi2Case>,
+}
+
+#[derive(Deserialize)]
+struct BinomialCase {
+    name: String,
+    k: u64,
+    n: u64,
+    p: f64,
+    expected: f64,
+}
+
+#[derive(Deserialize)]
+struct ChisquareCase {
+    name: String,
+    observed: Vec<f64>,
+    expected: f64,
+    statistic: f64,
+}
+
+#[derive(Deserialize)]
+struct Chi2Case {
+    x: f64,
+    df: f64,
+    expected: f64,
 }
 
 #[derive(Deserialize)]
@@ -214,4 +241,49 @@ fn mid_ranks_share_the_ranks_a_tie_spans() {
         ranks.into_iter().collect::<Vec<_>>(),
         [('a', 1.0), ('b', 2.5), ('c', 2.5), ('d', 4.0)]
     );
+}
+
+/// Relative closeness for p-values, which span hundreds of orders of magnitude.
+fn assert_relative(what: &str, got: f64, expected: f64, tolerance: f64) {
+    let scale = expected.abs().max(f64::MIN_POSITIVE);
+    assert!(
+        (got - expected).abs() <= tolerance * scale || (got - expected).abs() < 1e-300,
+        "{what}: got {got:e}, reference {expected:e}"
+    );
+}
+
+#[test]
+fn the_binomial_test_matches_scipy_binomtest() {
+    let cases = reference().binomial;
+    assert!(cases.len() >= 10);
+    for c in cases {
+        let got = significance::binomial_two_sided(c.k, c.n, c.p);
+        assert_relative(&c.name, got, c.expected, 1e-9);
+    }
+}
+
+#[test]
+fn the_chi_square_test_matches_scipy_chisquare() {
+    let cases = reference().chisquare;
+    assert!(cases.len() >= 8);
+    for c in cases {
+        let (statistic, p) = significance::chisquare_uniform(&c.observed).unwrap();
+        assert_relative(&c.name, statistic, c.statistic, 1e-12);
+        assert_relative(&c.name, p, c.expected, 1e-9);
+    }
+}
+
+#[test]
+fn the_chi_square_survival_function_matches_scipy() {
+    let cases = reference().chi2_sf;
+    assert!(cases.len() >= 20);
+    for c in cases {
+        let got = significance::chi2_sf(c.x, c.df);
+        assert_relative(
+            &format!("chi2.sf({}, {})", c.x, c.df),
+            got,
+            c.expected,
+            1e-9,
+        );
+    }
 }

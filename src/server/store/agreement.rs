@@ -285,3 +285,131 @@ pub async fn lock_labeled_items(
     .await?;
     Ok(rows.into_iter().map(|r| (r.item_id, r.item_seq)).collect())
 }
+
+/// Marks an item for the agreement count (an edited label).
+pub async fn mark(db: impl PgExecutor<'_>, item_id: Uuid, project_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO agreement_marks (item_id, project_id) VALUES ($1, $2)
+         ON CONFLICT (item_id) DO NOTHING",
+        item_id,
+        project_id
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Takes up to `limit` marked items whose rows no transaction holds (a submission still
+/// running keeps its item for a later pass), locking them like a submission does and
+/// removing their marks; with their projects.
+pub async fn take_marked(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<(Uuid, Uuid)>> {
+    let rows = sqlx::query!(
+        "WITH taken AS (
+             SELECT m.item_id, m.project_id FROM agreement_marks m
+             JOIN items i ON i.item_id = m.item_id
+             ORDER BY m.project_id, m.item_id
+             LIMIT $1
+             FOR UPDATE OF m SKIP LOCKED
+             FOR NO KEY UPDATE OF i SKIP LOCKED)
+         DELETE FROM agreement_marks m USING taken
+         WHERE m.item_id = taken.item_id
+         RETURNING taken.item_id, taken.project_id",
+        limit
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.item_id, r.project_id))
+        .collect())
+}
+
+/// Items marked and not counted yet (all projects, or one).
+pub async fn marked(db: impl PgExecutor<'_>, project_id: Option<Uuid>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM agreement_marks WHERE $1::uuid IS NULL OR project_id = $1"#,
+        project_id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// One annotator's work on a project, for the scorecards.
+pub struct WorkRow {
+    pub user_id: Uuid,
+    pub labels: i64,
+    pub median_ms: Option<f64>,
+    /// Labels shown a proposal, and those that took it as it was.
+    pub proposals: i64,
+    pub accepted: i64,
+}
+
+/// Every annotator's labels on the project (one: `only`).
+pub async fn work(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    only: Option<Uuid>,
+) -> sqlx::Result<Vec<WorkRow>> {
+    sqlx::query_as!(
+        WorkRow,
+        r#"SELECT a.user_id AS "user_id!", count(*) AS "labels!",
+                  percentile_cont(0.5) WITHIN GROUP (ORDER BY a.time_spent_ms) AS median_ms,
+                  count(*) FILTER (WHERE a.proposal_id IS NOT NULL) AS "proposals!",
+                  count(*) FILTER (WHERE a.proposal_outcome = 'accepted') AS "accepted!"
+           FROM annotations a
+           WHERE a.project_id = $1 AND a.user_id IS NOT NULL AND ($2::uuid IS NULL OR a.user_id = $2)
+           GROUP BY a.user_id ORDER BY a.user_id"#,
+        project_id,
+        only
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Per annotator and number of answers shown: rankings, and those whose sole first place
+/// is the answer shown first.
+pub struct FirstPickRow {
+    pub user_id: Uuid,
+    pub answers: i32,
+    pub rankings: i64,
+    pub first_shown: i64,
+}
+
+pub async fn first_picks(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    only: Option<Uuid>,
+) -> sqlx::Result<Vec<FirstPickRow>> {
+    sqlx::query_as!(
+        FirstPickRow,
+        r#"SELECT a.user_id AS "user_id!", array_length(a.shown_order, 1) AS "answers!",
+                  count(*) AS "rankings!",
+                  count(*) FILTER (WHERE a.ranking -> 0 = jsonb_build_array(a.shown_order[1])) AS "first_shown!"
+           FROM annotations a
+           WHERE a.project_id = $1 AND a.user_id IS NOT NULL AND a.ranking IS NOT NULL
+             AND array_length(a.shown_order, 1) >= 2 AND ($2::uuid IS NULL OR a.user_id = $2)
+           GROUP BY 1, 2 ORDER BY 1, 2"#,
+        project_id,
+        only
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Items each annotator skipped in the project.
+pub async fn skips(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    only: Option<Uuid>,
+) -> sqlx::Result<Vec<(Uuid, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT s.user_id, count(*) AS "n!" FROM skips s JOIN items i ON i.item_id = s.item_id
+           WHERE i.project_id = $1 AND ($2::uuid IS NULL OR s.user_id = $2)
+           GROUP BY s.user_id"#,
+        project_id,
+        only
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.n)).collect())
+}

@@ -54,8 +54,9 @@ pub async fn lock_own(
 }
 
 /// Stores a new annotation (with the proposal its author was shown and how they treated
-/// it), counts it on its item (complete at `overlap`) and on its author's day, and ends the
-/// author's lease on the item, in one statement. `None` when the annotation id is already
+/// it), counts it on its item (complete at `overlap`) and on its author's day, marks the
+/// item for the agreement count when `compare` (it has other labels to compare with), and
+/// ends the author's lease on the item, in one statement. `None` when the annotation id is already
 /// stored (nothing changes then): a retry, or someone else's id.
 pub async fn insert_counted(
     db: impl PgExecutor<'_>,
@@ -64,6 +65,7 @@ pub async fn insert_counted(
     user_id: Uuid,
     overlap: i32,
     proposal: Option<(Uuid, crate::model::proposal::ProposalOutcome)>,
+    compare: bool,
 ) -> sqlx::Result<Option<i32>> {
     sqlx::query_scalar!(
         "WITH stored AS (
@@ -83,7 +85,11 @@ pub async fn insert_counted(
          tallied AS (
              INSERT INTO annotator_days AS d (user_id, project_id, day, annotations)
              SELECT $4, $3, current_date, 1 FROM stored
-             ON CONFLICT (user_id, project_id, day) DO UPDATE SET annotations = d.annotations + 1)
+             ON CONFLICT (user_id, project_id, day) DO UPDATE SET annotations = d.annotations + 1),
+         marked AS (
+             INSERT INTO agreement_marks (item_id, project_id)
+             SELECT $2, $3 FROM stored WHERE $16
+             ON CONFLICT (item_id) DO NOTHING)
          SELECT version FROM stored",
         a.annotation_id,
         a.item_id,
@@ -100,6 +106,7 @@ pub async fn insert_counted(
         proposal.map(|p| p.0),
         proposal.map(|p| p.1.as_str()),
         overlap,
+        compare,
     )
     .fetch_optional(db)
     .await

@@ -224,19 +224,46 @@ pub async fn flag(
     Ok(())
 }
 
-/// Why the annotator is paused on the project, if they are.
-pub async fn paused(
+/// Before a lease, in one statement: why the annotator is paused on the project (if they
+/// are), and the project's gold settings (if it has any).
+pub async fn lease_state(
     db: impl PgExecutor<'_>,
     project_id: Uuid,
     user_id: Uuid,
-) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar!(
-        "SELECT reason FROM annotator_status WHERE project_id = $1 AND user_id = $2 AND paused",
+) -> sqlx::Result<(Option<String>, Option<GoldSettings>)> {
+    let row = sqlx::query!(
+        r#"SELECT (SELECT reason FROM annotator_status
+                   WHERE project_id = $1 AND user_id = $2 AND paused) AS paused,
+                  g.rate AS "rate?", g.onboarding AS "onboarding?", g.threshold AS "threshold?",
+                  g.minimum AS "minimum?", g.recent AS "recent?", g.pause AS "pause?",
+                  g.feedback AS "feedback?"
+           FROM (SELECT 1) AS one LEFT JOIN project_gold g ON g.project_id = $1"#,
         project_id,
         user_id
     )
-    .fetch_optional(db)
-    .await
+    .fetch_one(db)
+    .await?;
+    let settings = match (
+        row.rate,
+        row.onboarding,
+        row.threshold,
+        row.minimum,
+        row.recent,
+    ) {
+        (Some(rate), Some(onboarding), Some(threshold), Some(minimum), Some(recent)) => {
+            Some(GoldSettings {
+                rate,
+                onboarding,
+                threshold,
+                minimum,
+                recent,
+                pause: row.pause.unwrap_or_default(),
+                feedback: row.feedback.unwrap_or_default(),
+            })
+        }
+        _ => None,
+    };
+    Ok((row.paused, settings))
 }
 
 /// Unflags and resumes the annotator; only gold labels from now on count toward a new flag.

@@ -85,6 +85,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(datasets::show))
         .routes(routes!(datasets::download))
         .routes(routes!(quality::report))
+        .routes(routes!(quality::scorecards))
         .routes(routes!(docs::openapi_json))
         .routes(routes!(docs::page))
         .split_for_parts()

@@ -24,3 +24,23 @@ pub async fn report(
 ) -> Result<Json<QualityReport>, Error> {
     Ok(Json(quality::report(&state.pool, &actor, &slug).await?))
 }
+
+/// Every annotator's scorecard: labels, skips, median time, agreement with the other
+/// annotators, gold accuracy, position bias (how often their sole first place is the
+/// answer shown first, by number of answers, with an exact binomial test against chance),
+/// and how often they took a model proposal as it was.
+#[utoipa::path(
+    get,
+    path = "/projects/{slug}/quality/annotators",
+    tag = "quality",
+    params(("slug" = String, Path, description = "The project's slug")),
+    responses((status = 200, description = "The scorecards", body = Vec<quality::Scorecard>), CommonErrors),
+    security(("bearer" = ["export:read"]))
+)]
+pub async fn scorecards(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(slug): Path<String>,
+) -> Result<Json<Vec<quality::Scorecard>>, Error> {
+    Ok(Json(quality::scorecards(&state.pool, &actor, &slug).await?))
+}

@@ -21,6 +21,9 @@ use uuid::Uuid;
 /// A running total's cells by metric: ((a, b), n).
 type ByMetric = BTreeMap<String, Vec<((i64, i64), f64)>>;
 
+/// How many marked items one transaction counts.
+const MARKED_BATCH: i64 = 500;
+
 /// How many items a rebuild counts per transaction.
 const REBUILD_BATCH: i64 = 500;
 /// How many contentious items a report lists.
@@ -79,6 +82,67 @@ pub async fn recount(db: &mut PgConnection, project_id: Uuid, item_ids: &[Uuid])
     Ok(())
 }
 
+/// Counts the items that submissions and edits marked (see the migration `gold`), a batch
+/// per transaction, until none is left that no running transaction holds. Returns the
+/// items counted.
+pub async fn count_marked(pool: &PgPool) -> Result<u64> {
+    let mut counted = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let taken = agreement::take_marked(&mut *tx, MARKED_BATCH).await?;
+        if taken.is_empty() {
+            break;
+        }
+        let mut by_project: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+        for &(item_id, project_id) in &taken {
+            by_project.entry(project_id).or_default().push(item_id);
+        }
+        for (project_id, items) in by_project {
+            recount(&mut tx, project_id, &items).await?;
+        }
+        tx.commit().await?;
+        counted += taken.len() as u64;
+        if (taken.len() as i64) < MARKED_BATCH {
+            break;
+        }
+    }
+    Ok(counted)
+}
+
+/// Counts marked items every `every`, in every server (they share the work); a failure is
+/// only logged (the marks wait for the next pass).
+pub async fn count_marked_forever(pool: PgPool, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        match count_marked(&pool).await {
+            Ok(0) => {}
+            Ok(items) => tracing::debug!(items, "agreement counted"),
+            Err(e) => tracing::warn!(error = %e, "counting agreement failed"),
+        }
+    }
+}
+
+/// Takes the item's part out of the sums (it is about to be deleted); the caller holds the
+/// item's lock.
+pub async fn forget(db: &mut PgConnection, project_id: Uuid, item_id: Uuid) -> Result<()> {
+    let Some((_, part)) = agreement::parts(&mut *db, &[item_id]).await?.pop() else {
+        return Ok(());
+    };
+    let part = ItemPart::from_json(part.0)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("item {item_id}'s agreement part: {e}")))?;
+    let delta = ItemPart::default().minus(&part);
+    let slot = i16::from(item_id.as_bytes()[15] % 16);
+    let cells = delta
+        .cells
+        .into_iter()
+        .map(|((m, a, b), n)| ((slot, m, a, b), n))
+        .collect();
+    agreement::add_cells(&mut *db, project_id, &cells).await?;
+    agreement::add_pairs(&mut *db, project_id, &delta.pairs).await?;
+    Ok(())
+}
+
 /// Counts every labeled item of the projects still waiting for it (labeled before the sums
 /// existed), a batch per transaction; submissions may go on meanwhile. Returns the items
 /// counted.
@@ -126,6 +190,8 @@ pub struct QualityReport {
     pub project: String,
     /// Items with labels from two or more annotators: the items compared.
     pub items_compared: u64,
+    /// Items whose latest labels are not counted yet (they are, within seconds).
+    pub pending_items: u64,
     pub thumbs: ThumbsAgreement,
     pub ranking: RankingAgreement,
     pub flags: Vec<FlagAgreement>,
@@ -330,6 +396,7 @@ pub async fn report(pool: &PgPool, actor: &Actor, slug: &str) -> Result<QualityR
     Ok(QualityReport {
         project: project.slug,
         items_compared: round_count(count(metric::ITEMS)) as u64,
+        pending_items: agreement::marked(pool, Some(project.project_id)).await? as u64,
         thumbs: ThumbsAgreement {
             alpha: thumbs.alpha(Level::Nominal),
             raw_agreement: ratio(count(metric::THUMBS_SAME), count(metric::THUMBS_PAIRS)),
@@ -397,4 +464,134 @@ pub fn summary(r: &QualityReport) -> String {
         );
     }
     out
+}
+
+/// One annotator's scorecard on a project.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Scorecard {
+    pub annotator: Annotator,
+    pub labels: u64,
+    pub skips: u64,
+    /// Median time spent per label, in seconds.
+    pub median_seconds: Option<f64>,
+    /// Over every other annotator and answer pair both ranked: the share ordered alike.
+    pub pairwise_agreement_with_others: Option<f64>,
+    /// Over every answer both this annotator and another thumbed: the share thumbed alike.
+    pub thumbs_agreement_with_others: Option<f64>,
+    pub gold_checked: u64,
+    pub gold_accuracy: Option<f64>,
+    pub gold_recent_accuracy: Option<f64>,
+    /// How often their sole first place is the answer shown first, by number of answers.
+    pub position_bias: Vec<PositionBias>,
+    /// Labels shown a model proposal, and the share that took it as it was.
+    pub proposals_shown: u64,
+    pub proposals_accepted_as_is: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PositionBias {
+    /// Items with this many answers.
+    pub answers: u32,
+    pub rankings: u64,
+    /// Rankings whose sole first place is the answer shown first.
+    pub first_shown: u64,
+    pub share: f64,
+    /// What chance gives: 1 / answers.
+    pub expected: f64,
+    /// The exact two-sided binomial test of `first_shown` in `rankings` against `expected`.
+    pub p_value: f64,
+}
+
+/// Every annotator's scorecard (admins, and tokens that may export the project).
+pub async fn scorecards(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Vec<Scorecard>> {
+    let project = authorize(pool, actor, slug, &[Scope::ExportRead]).await?;
+    cards(pool, project.project_id, None).await
+}
+
+/// The signed-in annotator's own scorecard on the project.
+pub async fn my_scorecard(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Option<Scorecard>> {
+    if actor.grant.is_some() {
+        return Err(Error::Forbidden);
+    }
+    let project = crate::server::store::projects::find_settings(pool, slug)
+        .await?
+        .ok_or(Error::NotFound("project"))?;
+    Ok(cards(pool, project.project_id, Some(actor.user_id))
+        .await?
+        .pop())
+}
+
+async fn cards(pool: &PgPool, project_id: Uuid, only: Option<Uuid>) -> Result<Vec<Scorecard>> {
+    let names: BTreeMap<Uuid, String> = users::list(pool)
+        .await?
+        .into_iter()
+        .map(|u| (u.user_id, u.display_name))
+        .collect();
+    let skips: BTreeMap<Uuid, i64> = agreement::skips(pool, project_id, only)
+        .await?
+        .into_iter()
+        .collect();
+    let (_, gold) = super::gold::accuracy(pool, project_id).await?;
+    let gold: BTreeMap<Uuid, _> = gold.into_iter().map(|g| (g.user_id, g)).collect();
+    // Agreement with the others, from the pairs' totals.
+    let mut with_others: BTreeMap<Uuid, [f64; 4]> = BTreeMap::new();
+    for row in agreement::pair_totals(pool, project_id).await? {
+        for user in [row.user_a, row.user_b] {
+            let sums = with_others.entry(user).or_default();
+            match row.metric.as_str() {
+                metric::PREF_AGREE => sums[0] += row.n,
+                metric::PREF_COMPARED => sums[1] += row.n,
+                metric::THUMBS => {
+                    sums[3] += row.n;
+                    if row.a == row.b {
+                        sums[2] += row.n;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut picks: BTreeMap<Uuid, Vec<PositionBias>> = BTreeMap::new();
+    for row in agreement::first_picks(pool, project_id, only).await? {
+        let expected = 1.0 / f64::from(row.answers);
+        picks.entry(row.user_id).or_default().push(PositionBias {
+            answers: row.answers as u32,
+            rankings: row.rankings as u64,
+            first_shown: row.first_shown as u64,
+            share: row.first_shown as f64 / row.rankings.max(1) as f64,
+            expected,
+            p_value: crate::server::stats::significance::binomial_two_sided(
+                row.first_shown as u64,
+                row.rankings as u64,
+                expected,
+            ),
+        });
+    }
+    let ratio = |num: f64, den: f64| (den > 0.5).then(|| num / den);
+    Ok(agreement::work(pool, project_id, only)
+        .await?
+        .into_iter()
+        .map(|w| {
+            let others = with_others.get(&w.user_id).copied().unwrap_or_default();
+            let g = gold.get(&w.user_id);
+            Scorecard {
+                annotator: Annotator {
+                    user_id: w.user_id,
+                    display_name: names.get(&w.user_id).cloned().unwrap_or_default(),
+                },
+                labels: w.labels as u64,
+                skips: skips.get(&w.user_id).copied().unwrap_or(0) as u64,
+                median_seconds: w.median_ms.map(|ms| ms / 1000.0),
+                pairwise_agreement_with_others: ratio(others[0], others[1]),
+                thumbs_agreement_with_others: ratio(others[2], others[3]),
+                gold_checked: g.map_or(0, |g| g.checked as u64),
+                gold_accuracy: g.and_then(|g| ratio(g.correct as f64, g.checked as f64)),
+                gold_recent_accuracy: g
+                    .and_then(|g| ratio(g.recent_correct as f64, g.recent_checked as f64)),
+                position_bias: picks.remove(&w.user_id).unwrap_or_default(),
+                proposals_shown: w.proposals as u64,
+                proposals_accepted_as_is: ratio(w.accepted as f64, w.proposals as f64),
+            }
+        })
+        .collect())
 }
