@@ -153,6 +153,21 @@ fn close(got: Option<f64>, expected: Option<f64>, what: &str) {
     }
 }
 
+/// The reference's "unequal marginals" kappa case, and its two raters' labels as thumbs.
+fn kappa_case() -> (Value, Vec<bool>, Vec<bool>) {
+    let kappa = case("kappa", "unequal marginals");
+    let labels = |side: &str| -> Vec<bool> {
+        kappa[side]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap() == 1)
+            .collect()
+    };
+    let (first, second) = (labels("a"), labels("b"));
+    (kappa, first, second)
+}
+
 fn thumb(value: &Value) -> Option<bool> {
     value.as_f64().map(|v| v == 1.0)
 }
@@ -214,16 +229,7 @@ async fn thumbs_alpha_and_kendall_w_of_submissions_match_the_references(pool: Pg
 
 #[sqlx::test]
 async fn pair_kappa_matches_scikit_learn(pool: PgPool) {
-    let kappa = case("kappa", "unequal marginals");
-    let labels = |side: &str| -> Vec<bool> {
-        kappa[side]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_i64().unwrap() == 1)
-            .collect()
-    };
-    let (first, second) = (labels("a"), labels("b"));
+    let (kappa, first, second) = kappa_case();
     assert_eq!(first.len(), 10, "ten thumbs: five items of two answers");
     project(&pool, &[2; 5], 2).await;
     let people = annotators(&pool, 2).await;
@@ -515,16 +521,7 @@ async fn racing_submissions_keep_the_running_sums_right(pool: PgPool) {
 #[sqlx::test]
 async fn the_quality_page_and_the_api_show_the_report(pool: PgPool) {
     use axum::http::StatusCode;
-    let kappa = case("kappa", "unequal marginals");
-    let labels = |side: &str| -> Vec<bool> {
-        kappa[side]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_i64().unwrap() == 1)
-            .collect()
-    };
-    let (first, second) = (labels("a"), labels("b"));
+    let (kappa, first, second) = kappa_case();
     project(&pool, &[2; 5], 2).await;
     projects::ensure(&pool, "other", "Other", "").await.unwrap();
     let people = annotators(&pool, 2).await;

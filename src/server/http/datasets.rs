@@ -11,7 +11,7 @@
 //!   its SHA-256 as it is served;
 //! - `GET  /projects/{slug}/datasets/diff?from=NAME vA&to=NAME vB`: what changed.
 
-use super::page::{Page, document};
+use super::page::{self, Page, document};
 use super::session;
 use crate::server::dataset::ExportSpec;
 use crate::server::dataset::spec::{ExportFormat, PairStrategy};
@@ -187,14 +187,7 @@ fn versions_view(
         .cloned()
         .unwrap_or_else(|| "dpo_pairs".into());
     let chosen_pairs = form.get("pairs").cloned().unwrap_or_default();
-    let refusal = refusal.map(|e| {
-        let e = e.to_app_error();
-        let text = match e.field {
-            Some(field) => format!("{field}: {}", e.message),
-            None => e.message,
-        };
-        view! { <p class="error" role="alert">{text}</p> }
-    });
+    let refusal = refusal.map(page::refusal);
     let more = next_cursor.map(|cursor| {
         let href = format!("{}?after={cursor}", versions_href(slug));
         view! { <p><a href=href>"Older versions"</a></p> }

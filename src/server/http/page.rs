@@ -64,16 +64,22 @@ pub fn error_page(error: &Error) -> Response {
     if matches!(error, Error::Unauthenticated) {
         return Redirect::to("/login").into_response();
     }
-    let message = error.to_app_error();
     let body = view! {
         <section>
             <h1>"This page cannot be shown"</h1>
-            <p class="error" role="alert">
-                {message.field.map(|f| format!("{f}: "))}
-                {message.message}
-            </p>
+            {refusal(error)}
             <p><a href="/">"Back to the projects"</a></p>
         </section>
     };
     (error.status(), document("Error", body.into_any())).into_response()
+}
+
+/// A refusal as an alert, naming the field when there is one.
+pub fn refusal(error: &Error) -> impl IntoView + use<> {
+    let e = error.to_app_error();
+    let text = match e.field {
+        Some(field) => format!("{field}: {}", e.message),
+        None => e.message,
+    };
+    view! { <p class="error" role="alert">{text}</p> }
 }

@@ -4,7 +4,7 @@
 //! /projects/{slug}/quality/resume`) and the settings (`POST /projects/{slug}/quality/gold`).
 //! The same report is `GET /api/v1/projects/{slug}/quality`.
 
-use super::page::{Page, document};
+use super::page::{self, Page, document};
 use super::session;
 use crate::server::services::Actor;
 use crate::server::services::gold::{self, Settings};
@@ -184,15 +184,7 @@ fn gold_view(r: &QualityReport, s: &Settings, refusal: Option<&Error>) -> AnyVie
             }
         })
         .collect_view();
-    let refusal = refusal.map(|e| {
-        let message = e.to_app_error();
-        view! {
-            <p class="error" role="alert">
-                {message.field.map(|f| format!("{f}: "))}
-                {message.message}
-            </p>
-        }
-    });
+    let refusal = refusal.map(page::refusal);
     view! {
         <section id="gold">
             <h2>"Gold items"</h2>
