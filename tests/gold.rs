@@ -363,3 +363,97 @@ async fn gold_arrives_by_import_and_a_bad_one_stops_the_file(pool: PgPool) {
         (true, json!({"best": 0, "explanation": "Arithmetic."}))
     );
 }
+
+#[sqlx::test]
+async fn a_miss_is_explained_when_the_project_says_so(pool: PgPool) {
+    project(&pool, 2, 3).await;
+    let person = annotator(&pool, 0).await;
+    let quiet = settings(&[("onboarding", "3")]);
+    gold::save_settings(&pool, &Actor::cli(), "p", &quiet)
+        .await
+        .unwrap();
+    let task = labeling::next(&pool, &person, "p").await.unwrap().unwrap();
+    assert!(is_gold(&task));
+    let missed = labeling::submit(&pool, &person, "p", label(&task, 0))
+        .await
+        .unwrap();
+    assert_eq!(missed.feedback, None, "explanations are off by default");
+
+    let explain = settings(&[("onboarding", "3"), ("feedback", "on")]);
+    gold::save_settings(&pool, &Actor::cli(), "p", &explain)
+        .await
+        .unwrap();
+    let task = missed.next.unwrap();
+    assert!(is_gold(&task));
+    let missed = labeling::submit(&pool, &person, "p", label(&task, 2))
+        .await
+        .unwrap();
+    assert_eq!(missed.feedback.as_deref(), Some(EXPLANATION));
+    let task = missed.next.unwrap();
+    assert!(is_gold(&task));
+    let right = labeling::submit(&pool, &person, "p", label(&task, 1))
+        .await
+        .unwrap();
+    assert_eq!(right.feedback, None, "nothing to explain when it was right");
+    assert!(!is_gold(&right.next.unwrap()));
+}
+
+#[sqlx::test]
+async fn the_admins_gold_editor_sets_refuses_and_clears(pool: PgPool) {
+    project(&pool, 1, 0).await;
+    let app = common::TestApp::new(pool.clone()).await;
+    app.user("admin@example.org", Role::Admin).await;
+    let admin = app.session_for("admin@example.org").await;
+    let path = "/projects/p/items/q0/gold";
+    let page = app.get(path, Some(&admin)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = common::body_text(page).await;
+    assert!(
+        html.contains("Answer 2 to q0") && html.contains("ordinary item"),
+        "{html}"
+    );
+
+    let stored = || async {
+        sqlx::query_scalar::<_, Option<serde_json::Value>>("SELECT gold FROM items")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let refused = app
+        .send(common::form_post(
+            path,
+            "ranking=0+%3E+5&explanation=x",
+            Some(&admin),
+        ))
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = common::body_text(refused).await;
+    assert!(html.contains("gold.ranking"), "{html}");
+    assert_eq!(stored().await, None, "a refusal stores nothing");
+
+    let saved = app
+        .send(common::form_post(
+            path,
+            "ranking=2+%3E+0+%3D+1&thumb_1=down&check_flags=on&explanation=Two+cites+it.",
+            Some(&admin),
+        ))
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        stored().await,
+        Some(
+            json!({"ranking": [[2], [0, 1]], "thumbs": {"1": false}, "flags": [],
+                    "explanation": "Two cites it."})
+        )
+    );
+    let cleared = app
+        .send(common::form_post(path, "clear=1", Some(&admin)))
+        .await;
+    assert_eq!(cleared.status(), StatusCode::SEE_OTHER);
+    assert_eq!(stored().await, None);
+
+    annotator(&pool, 0).await;
+    let someone = app.session_for("a0@example.org").await;
+    let page = app.get(path, Some(&someone)).await;
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+}

@@ -84,5 +84,16 @@ test("gold items are served unmarked, and two misses pause the annotator until a
   await hydrated(annotator);
   await expect(annotator.locator(".workspace")).toBeVisible();
   await expect(annotator.locator(".conversation")).toContainText(/rainbow|week/);
+
+  // Now every item is a gold one while any is left, and a miss is explained.
+  await page.getByLabel("Share of items that are gold").fill("1");
+  await page.getByLabel("show the annotator its explanation").check();
+  await page.getByRole("button", { name: "Save gold settings" }).click();
+  await expect(page.getByLabel("show the annotator its explanation")).toBeChecked();
+  await rankAndSubmit(annotator);
+  await expect(annotator.locator(".conversation")).toContainText("closest to the Sun");
+  await expect(annotator.getByRole("status")).toHaveCount(0);
+  await rankAndSubmit(annotator);
+  await expect(annotator.getByRole("status")).toContainText(`About the item you just submitted: ${marker}`);
   expect(errors).toEqual([]);
 });

@@ -293,6 +293,9 @@ pub struct Submitted {
     /// Why there is no next item although the project has some (the annotator was paused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
+    /// About the label just stored: what it missed, when the project explains misses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<String>,
 }
 
 /// One row of "My history".

@@ -1,7 +1,7 @@
 use crate::app::api::labeling::{next_task, reopen_annotation};
 use crate::app::components::error_box::ErrorBox;
 use crate::app::components::require_user::RequireUser;
-use crate::app::components::workspace::TaskView;
+use crate::app::components::workspace::{Next, TaskView};
 use crate::model::AppError;
 use crate::model::annotation::Task;
 use crate::model::user::Role;
@@ -31,11 +31,18 @@ fn Workspace() -> impl IntoView {
         },
     );
     // After a submission or skip, the server's answer carries the next task.
-    let replaced = RwSignal::new(None);
-    let on_next =
-        Callback::new(move |next: Result<Option<Task>, AppError>| replaced.set(Some(next)));
+    let replaced = RwSignal::new(None::<Result<Option<Task>, AppError>>);
+    // What the server said about the label just submitted (a missed gold item's explanation).
+    let feedback = RwSignal::new(None::<String>);
+    let on_next = Callback::new(move |(next, said): Next| {
+        feedback.set(said);
+        replaced.set(Some(next));
+    });
 
     view! {
+        {move || feedback.get().map(|text| view! {
+            <p class="notice" role="status">"About the item you just submitted: " {text}</p>
+        })}
         <Suspense fallback=|| view! { <p class="muted">"Loading the next item…"</p> }>
             {move || Suspend::new(async move {
                 let first = first.await;

@@ -70,6 +70,11 @@ pub fn router(state: AppState) -> Router {
         .route("/projects/{slug}/quality", get(quality::show))
         .route("/projects/{slug}/quality/gold", post(quality::save_gold))
         .route("/projects/{slug}/quality/me", get(quality::mine))
+        .route("/projects/{slug}/quality/item", get(quality::find_item))
+        .route(
+            "/projects/{slug}/items/{external_id}/gold",
+            get(quality::item_gold).post(quality::save_item_gold),
+        )
         .route("/projects/{slug}/quality/resume", post(quality::resume))
         .route(
             "/projects/{slug}/datasets/{name}/{version}",

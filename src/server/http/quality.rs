@@ -200,6 +200,11 @@ fn gold_view(r: &QualityReport, s: &Settings, refusal: Option<&Error>) -> AnyVie
                 </tr></thead>
                 <tbody>{rows}</tbody>
             </table>
+            <form method="get" action=format!("/projects/{}/quality/item", r.project) class="inline">
+                <label>"Set or clear the gold label of the item with external id "
+                    <input name="external_id" required/></label>
+                <button type="submit">"Open"</button>
+            </form>
             <h3>"Settings"</h3>
             {refusal}
             <form method="post" action=action class="stack">
@@ -215,6 +220,8 @@ fn gold_view(r: &QualityReport, s: &Settings, refusal: Option<&Error>) -> AnyVie
                     <input name="recent" inputmode="numeric" value=s.recent.to_string()/></label>
                 <label><input type="checkbox" name="pause" checked=s.pause/>
                     " Pause a flagged annotator on this project until an admin resumes them"</label>
+                <label><input type="checkbox" name="feedback" checked=s.feedback/>
+                    " After a missed gold item, show the annotator its explanation"</label>
                 <button type="submit" class="primary">"Save gold settings"</button>
             </form>
         </section>
@@ -334,4 +341,201 @@ fn report_view(r: &QualityReport) -> AnyView {
         </section>
     }
     .into_any()
+}
+
+/// `GET /projects/{slug}/items/{external_id}/gold`: the item with a form for its expected
+/// label.
+pub async fn item_gold(
+    State(state): State<AppState>,
+    session: Session,
+    Path((slug, external_id)): Path<(String, String)>,
+) -> Page {
+    let actor = session::actor(&state.pool, &session).await?;
+    item_gold_page(&state, &actor, &slug, &external_id, None, None).await
+}
+
+async fn item_gold_page(
+    state: &AppState,
+    actor: &Actor,
+    slug: &str,
+    external_id: &str,
+    form: Option<&Fields>,
+    refused: Option<&Error>,
+) -> Page {
+    let item = gold::item(&state.pool, actor, slug, external_id).await?;
+    let status = refused.map_or(StatusCode::OK, Error::status);
+    let title = format!("Gold label of {external_id}");
+    Ok((
+        status,
+        document(&title, item_gold_view(slug, &item, form, refused)),
+    )
+        .into_response())
+}
+
+/// `POST /projects/{slug}/items/{external_id}/gold`: saves the expected label (`clear`: makes
+/// the item ordinary again); a refusal shows the form again as typed, naming the field.
+pub async fn save_item_gold(
+    State(state): State<AppState>,
+    session: Session,
+    Path((slug, external_id)): Path<(String, String)>,
+    Form(form): Form<Fields>,
+) -> Page {
+    let actor = session::actor(&state.pool, &session).await?;
+    let saved = if form.contains_key("clear") {
+        gold::set_item(&state.pool, &actor, &slug, &external_id, None).await
+    } else {
+        match gold::parse_form(&form) {
+            Ok(expected) => {
+                gold::set_item(&state.pool, &actor, &slug, &external_id, Some(&expected)).await
+            }
+            Err(e) => Err(e),
+        }
+    };
+    match saved {
+        Ok(()) => {
+            let back = format!("/projects/{slug}/items/{}/gold", urlencoding(&external_id));
+            Ok(Redirect::to(&back).into_response())
+        }
+        Err(e @ Error::Invalid(_)) => {
+            item_gold_page(&state, &actor, &slug, &external_id, Some(&form), Some(&e)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn urlencoding(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn item_gold_view(
+    slug: &str,
+    item: &gold::ItemGold,
+    form: Option<&Fields>,
+    refused: Option<&Error>,
+) -> AnyView {
+    let current = item.gold.clone().unwrap_or_default();
+    // As typed after a refusal, else as stored.
+    let value = |name: &str, stored: String| {
+        form.map_or(stored, |f| f.get(name).cloned().unwrap_or_default())
+    };
+    let ranking = value(
+        "ranking",
+        current.ranking.as_ref().map_or_else(String::new, |tiers| {
+            tiers
+                .iter()
+                .map(|t| {
+                    t.iter()
+                        .map(usize::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" = ")
+                })
+                .collect::<Vec<_>>()
+                .join(" > ")
+        }),
+    );
+    let best = value(
+        "best",
+        current.best.map_or_else(String::new, |b| b.to_string()),
+    );
+    let explanation = value(
+        "explanation",
+        current.explanation.clone().unwrap_or_default(),
+    );
+    let prompt = item
+        .messages
+        .iter()
+        .map(
+            |m| view! { <p><strong>{format!("{:?}", m.role)} ": "</strong>{m.content.clone()}</p> },
+        )
+        .collect_view();
+    let answers = item
+        .answers
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let name = format!("thumb_{i}");
+            let stored = match current.thumbs.get(&i) {
+                Some(true) => "up",
+                Some(false) => "down",
+                None => "",
+            };
+            let chosen = value(&name, stored.to_owned());
+            let option = move |v: &'static str, label: &'static str| {
+                let selected = chosen == v;
+                view! { <option value=v selected=selected>{label}</option> }
+            };
+            view! {
+                <tr>
+                    <td class="num">{i}</td>
+                    <td>{a.content.clone()}</td>
+                    <td>
+                        <select name=name aria-label=format!("Expected thumb of answer {i}")>
+                            {option("", "not checked")}
+                            {option("up", "up")}
+                            {option("down", "down")}
+                        </select>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let flags_checked = form.map_or(current.flags.is_some(), |f| f.contains_key("check_flags"));
+    let flag_boxes = crate::model::annotation::Flag::ALL
+        .into_iter()
+        .map(|flag| {
+            let key = quality::item::metric::flag(flag).trim_start_matches("flag:").to_owned();
+            let name = format!("flag_{key}");
+            let on = form.map_or_else(
+                || current.flags.as_ref().is_some_and(|f| f.contains(&flag)),
+                |f| f.contains_key(&name),
+            );
+            view! { <label class="inline"><input type="checkbox" name=name checked=on/>{flag.label()}</label> }
+        })
+        .collect_view();
+    let action = format!(
+        "/projects/{slug}/items/{}/gold",
+        urlencoding(&item.external_id)
+    );
+    view! {
+        <section>
+            <h1>"Gold label of " <code>{item.external_id.clone()}</code></h1>
+            <p class="muted">
+                {if item.gold.is_some() { "This is a gold item." } else { "This is an ordinary item; saving a label makes it a gold item." }}
+                " Answers are named by position, in the item's order. "
+                <a href=format!("/projects/{slug}/quality#gold")>"Gold settings"</a>
+            </p>
+            {prompt}
+            {refused.map(page::refusal)}
+            <form method="post" action=action class="stack">
+                <table class="list" aria-label="Answers">
+                    <thead><tr><th class="num">"Position"</th><th>"Answer"</th><th>"Expected thumb"</th></tr></thead>
+                    <tbody>{answers}</tbody>
+                </table>
+                <label>"Expected ranking (best first; > between places, = for a tie, e.g. 1 > 0 = 2) "
+                    <input name="ranking" value=ranking/></label>
+                <label>"Expected best answer (position) " <input name="best" inputmode="numeric" value=best/></label>
+                <label class="inline"><input type="checkbox" name="check_flags" checked=flags_checked/>
+                    "Check flags: exactly these"</label>
+                <div>{flag_boxes}</div>
+                <label>"Explanation shown after a miss " <textarea name="explanation">{explanation}</textarea></label>
+                <button type="submit" class="primary">"Save gold label"</button>
+                <button type="submit" name="clear" value="1">"Make it an ordinary item"</button>
+            </form>
+        </section>
+    }
+    .into_any()
+}
+
+/// `GET /projects/{slug}/quality/item?external_id=…`: the Quality page's look-up form, on to
+/// the item's gold editor.
+pub async fn find_item(
+    Path(slug): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<Fields>,
+) -> Page {
+    let id = query
+        .get("external_id")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Error::invalid("external_id", "give the item's external id"))?;
+    Ok(Redirect::to(&format!("/projects/{slug}/items/{}/gold", urlencoding(id))).into_response())
 }

@@ -54,8 +54,7 @@ pub fn parse_settings(fields: &BTreeMap<String, String>) -> Result<GoldSettings>
         minimum: number(fields, "minimum", d.minimum, (1, 1000))?,
         recent: number(fields, "recent", d.recent, (1, 1000))?,
         pause: tick("pause"),
-        // Not shown in the workspace yet; kept off.
-        feedback: false,
+        feedback: tick("feedback"),
     })
 }
 
@@ -227,4 +226,90 @@ pub async fn check(
     Ok((!correct && settings.feedback)
         .then(|| expected.explanation.clone())
         .flatten())
+}
+
+/// A gold label's editor: the item's prompt, its answers (in their order) and its expected
+/// label, if it is a gold item (admins).
+pub struct ItemGold {
+    pub item_id: Uuid,
+    pub external_id: String,
+    pub messages: Vec<crate::model::project::Message>,
+    pub answers: Vec<crate::model::project::ResponseView>,
+    pub gold: Option<Gold>,
+}
+
+pub async fn item(pool: &PgPool, actor: &Actor, slug: &str, external_id: &str) -> Result<ItemGold> {
+    actor.require(Role::Admin)?;
+    let project = authorize(pool, actor, slug, &[]).await?;
+    let found = items::find_by_external_id(pool, project.project_id, external_id)
+        .await?
+        .ok_or(Error::NotFound("item"))?;
+    Ok(ItemGold {
+        item_id: found.item_id,
+        external_id: external_id.to_owned(),
+        messages: found.messages.0,
+        answers: crate::server::store::responses::for_item(pool, found.item_id).await?,
+        gold: gold::of_item(pool, found.item_id).await?,
+    })
+}
+
+/// The gold editor's form as a gold label: `ranking` as tiers of positions best first, `>`
+/// between tiers and `=` within one (`2 > 0 = 1`), `best`, `thumb_<position>` (`up` or
+/// `down`), `check_flags` with `flag_<name>` boxes, `explanation`. Refusals name the field.
+pub fn parse_form(fields: &BTreeMap<String, String>) -> Result<Gold> {
+    let text = |name: &str| fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let position = |field: &str, v: &str| -> Result<usize> {
+        v.trim()
+            .parse()
+            .map_err(|_| Error::invalid(field, format!("not an answer position: {v:?}")))
+    };
+    let ranking = match text("ranking") {
+        None => None,
+        Some(r) => Some(
+            r.split('>')
+                .map(|tier| tier.split('=').map(|p| position("ranking", p)).collect())
+                .collect::<Result<Vec<Vec<usize>>>>()?,
+        ),
+    };
+    let best = text("best").map(|b| position("best", b)).transpose()?;
+    let mut thumbs = BTreeMap::new();
+    for (name, value) in fields {
+        if let Some(p) = name.strip_prefix("thumb_") {
+            let p = position(name, p)?;
+            match value.as_str() {
+                "up" => {
+                    thumbs.insert(p, true);
+                }
+                "down" => {
+                    thumbs.insert(p, false);
+                }
+                "" => {}
+                other => {
+                    return Err(Error::invalid(
+                        name.as_str(),
+                        format!("up or down, not {other:?}"),
+                    ));
+                }
+            }
+        }
+    }
+    let flags = text("check_flags").map(|_| {
+        crate::model::annotation::Flag::ALL
+            .into_iter()
+            .filter(|f| {
+                fields.contains_key(&format!(
+                    "flag_{}",
+                    crate::server::services::quality::item::metric::flag(*f)
+                        .trim_start_matches("flag:")
+                ))
+            })
+            .collect()
+    });
+    Ok(Gold {
+        ranking,
+        best,
+        thumbs,
+        flags,
+        explanation: text("explanation").map(str::to_owned),
+    })
 }

@@ -227,6 +227,7 @@ pub async fn submit(
         version: Some(stored.1),
         next,
         notice,
+        feedback: stored.2,
     })
 }
 
@@ -235,7 +236,7 @@ async fn create(
     actor: &Actor,
     project: &ProjectSettings,
     input: AnnotationInput,
-) -> Result<(Uuid, i32)> {
+) -> Result<(Uuid, i32, Option<String>)> {
     let item = items::lock(&mut *tx, input.item_id)
         .await?
         .ok_or(Error::NotFound("item"))?;
@@ -289,24 +290,28 @@ async fn create(
         None
     };
     if let Some(version) = stored {
-        if let Some(expected) = &item.gold {
-            gold::check(
-                tx,
-                project.project_id,
-                actor.user_id,
-                &input,
-                &item.answers,
-                expected,
-            )
-            .await?;
-        }
+        // The explanation after a missed gold item, when the project shows it.
+        let feedback = match &item.gold {
+            Some(expected) => {
+                gold::check(
+                    tx,
+                    project.project_id,
+                    actor.user_id,
+                    &input,
+                    &item.answers,
+                    expected,
+                )
+                .await?
+            }
+            None => None,
+        };
         tracing::info!(annotation.id = %input.annotation_id, item.id = %input.item_id, "annotation stored");
-        return Ok((input.annotation_id, version));
+        return Ok((input.annotation_id, version, feedback));
     }
     // Not stored: a retry of a submission that was, someone else's id, or a full item.
     match annotations::find_owner(&mut *tx, input.annotation_id).await? {
         Some(owner) if owner.is(actor.user_id, input.item_id) => {
-            Ok((input.annotation_id, owner.version))
+            Ok((input.annotation_id, owner.version, None))
         }
         Some(_) => Err(Error::invalid(
             "annotation_id",
@@ -323,7 +328,7 @@ async fn edit(
     actor: &Actor,
     project: &ProjectSettings,
     input: AnnotationInput,
-) -> Result<(Uuid, i32)> {
+) -> Result<(Uuid, i32, Option<String>)> {
     let current = annotations::lock_own(
         &mut *tx,
         input.annotation_id,
@@ -342,7 +347,7 @@ async fn edit(
     let version = annotations::update(&mut *tx, &input).await?;
     agreement::mark(&mut *tx, input.item_id, project.project_id).await?;
     tracing::info!(annotation.id = %input.annotation_id, version, "annotation edited");
-    Ok((input.annotation_id, version))
+    Ok((input.annotation_id, version, None))
 }
 
 async fn validate(
@@ -388,6 +393,7 @@ pub async fn skip(
         version: None,
         next,
         notice: None,
+        feedback: None,
     })
 }
 

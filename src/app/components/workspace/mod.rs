@@ -17,13 +17,13 @@ use leptos::prelude::*;
 use state::Form;
 use std::sync::Arc;
 
-/// Shows `task` and reports the next task (or `None`, or why the annotator may not go on)
-/// once it is submitted or skipped.
+/// What comes after a submission or skip: the next task (or `None`, or why the annotator may
+/// not go on), and what the server said about the label just stored.
+pub type Next = (Result<Option<Task>, crate::model::AppError>, Option<String>);
+
+/// Shows `task` and reports what comes next once it is submitted or skipped.
 #[component]
-pub fn TaskView(
-    task: Task,
-    on_next: Callback<Result<Option<Task>, crate::model::AppError>>,
-) -> impl IntoView {
+pub fn TaskView(task: Task, on_next: Callback<Next>) -> impl IntoView {
     let task = Arc::new(task);
     let form = Form::new(&task);
     let help = RwSignal::new(false);
@@ -40,13 +40,14 @@ pub fn TaskView(
         move |result: Option<Result<Submitted, crate::model::AppError>>, item_id| match result {
             Some(Ok(submitted)) => {
                 draft::clear(item_id);
-                on_next.run(match submitted.notice {
+                let next = match submitted.notice {
                     Some(notice) => Err(crate::model::AppError::new(
                         crate::model::ErrorCode::Forbidden,
                         notice,
                     )),
                     None => Ok(submitted.next),
-                });
+                };
+                on_next.run((next, submitted.feedback));
             }
             Some(Err(e)) => error.set(Some(e)),
             None => {}
