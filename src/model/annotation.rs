@@ -34,6 +34,16 @@ impl Flag {
         Flag::NotRankable,
     ];
 
+    /// The flag's name as the API and exports spell it (`factually_wrong`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Flag::Favourite => "favourite",
+            Flag::Unsafe => "unsafe",
+            Flag::FactuallyWrong => "factually_wrong",
+            Flag::NotRankable => "not_rankable",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Flag::Favourite => "Favourite",

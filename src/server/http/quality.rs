@@ -6,6 +6,7 @@
 
 use super::page::{self, Page, document};
 use super::session;
+use crate::model::url::encode_path_segment;
 use crate::server::services::Actor;
 use crate::server::services::gold::{self, Settings};
 use crate::server::services::quality::{self, QualityReport, figure};
@@ -393,7 +394,10 @@ pub async fn save_item_gold(
     };
     match saved {
         Ok(()) => {
-            let back = format!("/projects/{slug}/items/{}/gold", urlencoding(&external_id));
+            let back = format!(
+                "/projects/{slug}/items/{}/gold",
+                encode_path_segment(&external_id)
+            );
             Ok(Redirect::to(&back).into_response())
         }
         Err(e @ Error::Invalid(_)) => {
@@ -401,10 +405,6 @@ pub async fn save_item_gold(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn urlencoding(text: &str) -> String {
-    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 fn item_gold_view(
@@ -483,8 +483,7 @@ fn item_gold_view(
     let flag_boxes = crate::model::annotation::Flag::ALL
         .into_iter()
         .map(|flag| {
-            let key = quality::item::metric::flag(flag).trim_start_matches("flag:").to_owned();
-            let name = format!("flag_{key}");
+            let name = format!("flag_{}", flag.key());
             let on = form.map_or_else(
                 || current.flags.as_ref().is_some_and(|f| f.contains(&flag)),
                 |f| f.contains_key(&name),
@@ -494,7 +493,7 @@ fn item_gold_view(
         .collect_view();
     let action = format!(
         "/projects/{slug}/items/{}/gold",
-        urlencoding(&item.external_id)
+        encode_path_segment(&item.external_id)
     );
     view! {
         <section>
@@ -537,5 +536,9 @@ pub async fn find_item(
         .map(|v| v.trim())
         .filter(|v| !v.is_empty())
         .ok_or_else(|| Error::invalid("external_id", "give the item's external id"))?;
-    Ok(Redirect::to(&format!("/projects/{slug}/items/{}/gold", urlencoding(id))).into_response())
+    Ok(Redirect::to(&format!(
+        "/projects/{slug}/items/{}/gold",
+        encode_path_segment(id)
+    ))
+    .into_response())
 }

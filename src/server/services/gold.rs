@@ -296,13 +296,7 @@ pub fn parse_form(fields: &BTreeMap<String, String>) -> Result<Gold> {
     let flags = text("check_flags").map(|_| {
         crate::model::annotation::Flag::ALL
             .into_iter()
-            .filter(|f| {
-                fields.contains_key(&format!(
-                    "flag_{}",
-                    crate::server::services::quality::item::metric::flag(*f)
-                        .trim_start_matches("flag:")
-                ))
-            })
+            .filter(|f| fields.contains_key(&format!("flag_{}", f.key())))
             .collect()
     });
     Ok(Gold {

@@ -34,13 +34,7 @@ const CONTENTIOUS: i64 = 20;
 /// one item at once.
 pub async fn recount(db: &mut PgConnection, project_id: Uuid, item_ids: &[Uuid]) -> Result<()> {
     let labels = agreement::labels(&mut *db, item_ids).await?;
-    let mut old: BTreeMap<Uuid, ItemPart> = BTreeMap::new();
-    for (item_id, part) in agreement::parts(&mut *db, item_ids).await? {
-        let part = ItemPart::from_json(part.0).map_err(|e| {
-            Error::Internal(anyhow::anyhow!("item {item_id}'s agreement part: {e}"))
-        })?;
-        old.insert(item_id, part);
-    }
+    let mut old = stored_parts(db, item_ids).await?;
     let mut by_item: BTreeMap<Uuid, Vec<Label>> = item_ids.iter().map(|&id| (id, vec![])).collect();
     for row in labels {
         by_item.entry(row.item_id).or_default().push(Label {
@@ -50,8 +44,7 @@ pub async fn recount(db: &mut PgConnection, project_id: Uuid, item_ids: &[Uuid])
             flags: row.flags,
         });
     }
-    let mut cells = BTreeMap::new();
-    let mut pairs = BTreeMap::new();
+    let mut totals = Totals::default();
     let mut rows = Vec::new();
     for (item_id, labels) in by_item {
         let part = ItemPart::of(&labels);
@@ -59,14 +52,7 @@ pub async fn recount(db: &mut PgConnection, project_id: Uuid, item_ids: &[Uuid])
         if part.is_empty() && before.is_none() {
             continue; // one annotator so far: nothing to compare
         }
-        let delta = part.minus(&before.unwrap_or_default());
-        let slot = i16::from(item_id.as_bytes()[15] % 16);
-        for ((m, a, b), n) in delta.cells {
-            *cells.entry((slot, m, a, b)).or_insert(0.0) += n;
-        }
-        for (key, n) in delta.pairs {
-            *pairs.entry(key).or_insert(0.0) += n;
-        }
+        totals.add(item_id, part.minus(&before.unwrap_or_default()));
         rows.push(agreement::ItemRow {
             item_id,
             annotators: part.annotators,
@@ -76,10 +62,50 @@ pub async fn recount(db: &mut PgConnection, project_id: Uuid, item_ids: &[Uuid])
             part: part.to_json(),
         });
     }
-    agreement::add_cells(&mut *db, project_id, &cells).await?;
-    agreement::add_pairs(&mut *db, project_id, &pairs).await?;
+    totals.apply(db, project_id).await?;
     agreement::save_items(&mut *db, project_id, &rows).await?;
     Ok(())
+}
+
+/// The parts the items added to the sums when they were last counted.
+async fn stored_parts(
+    db: &mut PgConnection,
+    item_ids: &[Uuid],
+) -> Result<BTreeMap<Uuid, ItemPart>> {
+    let mut parts = BTreeMap::new();
+    for (item_id, part) in agreement::parts(&mut *db, item_ids).await? {
+        let part = ItemPart::from_json(part.0).map_err(|e| {
+            Error::Internal(anyhow::anyhow!("item {item_id}'s agreement part: {e}"))
+        })?;
+        parts.insert(item_id, part);
+    }
+    Ok(parts)
+}
+
+/// Differences to add to a project's totals, gathered over items: each item's cells go to
+/// its slot (as its progress counters do), its pairs to the annotator pairs' totals.
+#[derive(Default)]
+struct Totals {
+    cells: BTreeMap<(i16, String, i64, i64), f64>,
+    pairs: BTreeMap<item::PairCell, f64>,
+}
+
+impl Totals {
+    fn add(&mut self, item_id: Uuid, delta: ItemPart) {
+        let slot = i16::from(item_id.as_bytes()[15] % 16);
+        for ((m, a, b), n) in delta.cells {
+            *self.cells.entry((slot, m, a, b)).or_insert(0.0) += n;
+        }
+        for (key, n) in delta.pairs {
+            *self.pairs.entry(key).or_insert(0.0) += n;
+        }
+    }
+
+    async fn apply(self, db: &mut PgConnection, project_id: Uuid) -> Result<()> {
+        agreement::add_cells(&mut *db, project_id, &self.cells).await?;
+        agreement::add_pairs(&mut *db, project_id, &self.pairs).await?;
+        Ok(())
+    }
 }
 
 /// Counts the items that submissions and edits marked (see the migration `gold`), a batch
@@ -126,21 +152,12 @@ pub async fn count_marked_forever(pool: PgPool, every: std::time::Duration) {
 /// Takes the item's part out of the sums (it is about to be deleted); the caller holds the
 /// item's lock.
 pub async fn forget(db: &mut PgConnection, project_id: Uuid, item_id: Uuid) -> Result<()> {
-    let Some((_, part)) = agreement::parts(&mut *db, &[item_id]).await?.pop() else {
+    let Some(part) = stored_parts(db, &[item_id]).await?.remove(&item_id) else {
         return Ok(());
     };
-    let part = ItemPart::from_json(part.0)
-        .map_err(|e| Error::Internal(anyhow::anyhow!("item {item_id}'s agreement part: {e}")))?;
-    let delta = ItemPart::default().minus(&part);
-    let slot = i16::from(item_id.as_bytes()[15] % 16);
-    let cells = delta
-        .cells
-        .into_iter()
-        .map(|((m, a, b), n)| ((slot, m, a, b), n))
-        .collect();
-    agreement::add_cells(&mut *db, project_id, &cells).await?;
-    agreement::add_pairs(&mut *db, project_id, &delta.pairs).await?;
-    Ok(())
+    let mut totals = Totals::default();
+    totals.add(item_id, ItemPart::default().minus(&part));
+    totals.apply(db, project_id).await
 }
 
 /// Counts every labeled item of the projects still waiting for it (labeled before the sums
@@ -277,6 +294,24 @@ pub struct Annotator {
     pub display_name: String,
 }
 
+impl Annotator {
+    /// Everyone's display name, by user id.
+    async fn names(pool: &PgPool) -> Result<BTreeMap<Uuid, String>> {
+        Ok(users::list(pool)
+            .await?
+            .into_iter()
+            .map(|u| (u.user_id, u.display_name))
+            .collect())
+    }
+
+    fn of(names: &BTreeMap<Uuid, String>, user_id: Uuid) -> Self {
+        Self {
+            user_id,
+            display_name: names.get(&user_id).cloned().unwrap_or_default(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ContentiousItem {
     pub item_id: Uuid,
@@ -317,15 +352,8 @@ pub async fn report(pool: &PgPool, actor: &Actor, slug: &str) -> Result<QualityR
         })
         .collect();
 
-    let names: BTreeMap<Uuid, String> = users::list(pool)
-        .await?
-        .into_iter()
-        .map(|u| (u.user_id, u.display_name))
-        .collect();
-    let annotator = |user_id: Uuid| Annotator {
-        user_id,
-        display_name: names.get(&user_id).cloned().unwrap_or_default(),
-    };
+    let names = Annotator::names(pool).await?;
+    let annotator = |user_id: Uuid| Annotator::of(&names, user_id);
     let mut per_pair: BTreeMap<(Uuid, Uuid), ByMetric> = BTreeMap::new();
     for row in agreement::pair_totals(pool, project.project_id).await? {
         per_pair
@@ -522,11 +550,7 @@ pub async fn my_scorecard(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Op
 }
 
 async fn cards(pool: &PgPool, project_id: Uuid, only: Option<Uuid>) -> Result<Vec<Scorecard>> {
-    let names: BTreeMap<Uuid, String> = users::list(pool)
-        .await?
-        .into_iter()
-        .map(|u| (u.user_id, u.display_name))
-        .collect();
+    let names = Annotator::names(pool).await?;
     let skips: BTreeMap<Uuid, i64> = agreement::skips(pool, project_id, only)
         .await?
         .into_iter()
@@ -575,10 +599,7 @@ async fn cards(pool: &PgPool, project_id: Uuid, only: Option<Uuid>) -> Result<Ve
             let others = with_others.get(&w.user_id).copied().unwrap_or_default();
             let g = gold.get(&w.user_id);
             Scorecard {
-                annotator: Annotator {
-                    user_id: w.user_id,
-                    display_name: names.get(&w.user_id).cloned().unwrap_or_default(),
-                },
+                annotator: Annotator::of(&names, w.user_id),
                 labels: w.labels as u64,
                 skips: skips.get(&w.user_id).copied().unwrap_or(0) as u64,
                 median_seconds: w.median_ms.map(|ms| ms / 1000.0),
