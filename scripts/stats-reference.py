@@ -17,6 +17,13 @@ Computes, on fixed data sets, the expected value of every statistic that
   checked against exact rational arithmetic
 * the chi-squared survival function `scipy.stats.chi2.sf(x, df)` on its own, to
   check a regularized upper incomplete gamma function Q(df/2, x/2) directly.
+* calibration of the judge's confidence: the reliability table by
+  `sklearn.calibration.calibration_curve(n_bins=10, strategy="uniform")` (accuracy
+  and mean confidence of each non-empty bin), with the bins' counts from the same
+  `numpy.searchsorted` over `numpy.linspace` edges that scikit-learn uses, and the
+  expected calibration error as the count-weighted mean of |accuracy - confidence|
+  over those bins. Confidences pass through float32 first, as PostgreSQL's `real`
+  stores them.
 
 The data sets are defined here: small hand-written ones for the edge cases and
 a few larger ones drawn from `numpy.random.default_rng` with fixed seeds. Every
@@ -42,6 +49,7 @@ from importlib.metadata import version
 import krippendorff
 import numpy as np
 from scipy.stats import binomtest, chi2, chisquare, friedmanchisquare, rankdata
+from sklearn.calibration import calibration_curve
 from sklearn.metrics import cohen_kappa_score
 
 N = None  # a missing value in a coders x units matrix
@@ -444,6 +452,42 @@ def chi2_sf_cases():
     return [chi2_sf_case(x, df) for x, df in points]
 
 
+# ---------------------------------------------------------------- calibration
+
+def calibration_case(name, confidence, right, note=""):
+    stored = np.asarray(confidence, dtype=np.float32).astype(np.float64)
+    y = np.asarray(right, dtype=int)
+    prob_true, prob_pred = calibration_curve(y, stored, n_bins=10, strategy="uniform")
+    edges = np.linspace(0.0, 1.0, 11)
+    binids = np.searchsorted(edges[1:-1], stored)
+    counts = np.bincount(binids, minlength=10)
+    filled = np.flatnonzero(counts)
+    assert len(filled) == len(prob_true)
+    bins = [
+        {"bin": int(k), "count": int(counts[k]), "accuracy": float(t), "mean_confidence": float(p)}
+        for k, t, p in zip(filled, prob_true, prob_pred)
+    ]
+    ece = float(np.sum(counts[filled] / len(y) * np.abs(prob_true - prob_pred)))
+    return {"name": name, "confidence": [float(c) for c in stored], "right": [int(r) for r in y],
+            "bins": bins, "ece": ece,
+            "source": "sklearn.calibration.calibration_curve(n_bins=10, strategy='uniform'); "
+                      "ECE = sum(count/N * |accuracy - mean confidence|)" + (f"; {note}" if note else "")}
+
+
+def calibration_cases():
+    cases = [calibration_case(
+        "on the edges, both ends",
+        [0.0, 0.1, 0.1, 0.25, 0.3, 0.5, 0.5, 0.7, 0.9, 1.0, 1.0, 0.95],
+        [0, 0, 1, 0, 1, 1, 0, 1, 1, 1, 0, 1],
+        "0.1 as float32 is just above the 0.1 edge: bin 1")]
+    rng = np.random.default_rng(11)
+    confidence = rng.uniform(0.3, 1.0, 200)
+    right = (rng.uniform(0, 1, 200) < confidence ** 2).astype(int)  # overconfident
+    cases.append(calibration_case("overconfident, 200 proposals, seed 11",
+                                  [float(c) for c in confidence], right.tolist()))
+    return cases
+
+
 def main():
     # Krippendorff (2011) gives alpha = 0.743 (nominal) and 0.815 (ordinal) for its example.
     alpha = alpha_cases()
@@ -459,6 +503,7 @@ def main():
         "binomial": binomial_cases(),
         "chisquare": chisquare_cases(),
         "chi2_sf": chi2_sf_cases(),
+        "calibration": calibration_cases(),
     }
     json.dump(doc, sys.stdout, indent=1, sort_keys=False, allow_nan=False)
     sys.stdout.write("\n")

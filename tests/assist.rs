@@ -184,7 +184,7 @@ async fn a_job_prelabels_and_annotators_see_accept_or_change_the_proposal(pool: 
         .unwrap();
     assert_eq!(models, ["fake-judge"]);
 
-    let job = run_job(&pool, JobKind::Prelabel).await;
+    let job = run_job(&pool, JobKind::Prelabel { swap_share: 0.0 }).await;
     assert_eq!(
         (job.status.as_str(), job.total, job.done, job.failed),
         ("done", 3, 3, 0)
@@ -199,7 +199,7 @@ async fn a_job_prelabels_and_annotators_see_accept_or_change_the_proposal(pool: 
         3
     );
     // A second job finds nothing left to do.
-    let again = run_job(&pool, JobKind::Prelabel).await;
+    let again = run_job(&pool, JobKind::Prelabel { swap_share: 0.0 }).await;
     assert_eq!((again.status.as_str(), again.total), ("done", 0));
 
     let app = common::TestApp::new(pool.clone()).await;
@@ -288,7 +288,7 @@ async fn each_fault_leaves_a_clear_per_item_error_and_no_proposal(pool: sqlx::Pg
             .unwrap();
         let (url, calls) = fake_server(mode).await;
         project(&pool, &url, "fake-judge", 2).await;
-        let job = run_job(&pool, JobKind::Prelabel).await;
+        let job = run_job(&pool, JobKind::Prelabel { swap_share: 0.0 }).await;
         assert_eq!(
             (job.status.as_str(), job.done, job.failed),
             ("done", 0, 2),
@@ -341,7 +341,7 @@ async fn each_fault_leaves_a_clear_per_item_error_and_no_proposal(pool: sqlx::Pg
 async fn a_server_error_once_is_retried(pool: sqlx::PgPool) {
     let (url, calls) = fake_server(Mode::FlakyOnce).await;
     project(&pool, &url, "fake-judge", 2).await;
-    let job = run_job(&pool, JobKind::Prelabel).await;
+    let job = run_job(&pool, JobKind::Prelabel { swap_share: 0.0 }).await;
     assert_eq!((job.done, job.failed), (2, 0));
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
@@ -350,9 +350,14 @@ async fn a_server_error_once_is_retried(pool: sqlx::PgPool) {
 async fn workers_racing_on_one_job_never_do_an_item_twice(pool: sqlx::PgPool) {
     let (url, calls) = fake_server(Mode::Good).await;
     project(&pool, &url, "fake-judge", 12).await;
-    let job = assist::start_job(&pool, &Actor::cli(), "qa", JobKind::Prelabel)
-        .await
-        .unwrap();
+    let job = assist::start_job(
+        &pool,
+        &Actor::cli(),
+        "qa",
+        JobKind::Prelabel { swap_share: 0.0 },
+    )
+    .await
+    .unwrap();
     let workers: Vec<_> = (0..4)
         .map(|_| {
             let pool = pool.clone();
@@ -383,9 +388,14 @@ async fn workers_racing_on_one_job_never_do_an_item_twice(pool: sqlx::PgPool) {
 async fn items_of_a_worker_that_died_are_taken_up_after_their_lease(pool: sqlx::PgPool) {
     let (url, _) = fake_server(Mode::Good).await;
     project(&pool, &url, "fake-judge", 2).await;
-    let job = assist::start_job(&pool, &Actor::cli(), "qa", JobKind::Prelabel)
-        .await
-        .unwrap();
+    let job = assist::start_job(
+        &pool,
+        &Actor::cli(),
+        "qa",
+        JobKind::Prelabel { swap_share: 0.0 },
+    )
+    .await
+    .unwrap();
     // A worker claims both items and dies before finishing them.
     let claimed = verdict::server::store::jobs::claim(&pool, job.job_id, 2, 0.2)
         .await
@@ -416,7 +426,7 @@ async fn jobs_pause_resume_and_cancel(pool: sqlx::PgPool) {
     let (url, calls) = fake_server(Mode::Good).await;
     project(&pool, &url, "fake-judge", 3).await;
     let cli = Actor::cli();
-    let job = assist::start_job(&pool, &cli, "qa", JobKind::Prelabel)
+    let job = assist::start_job(&pool, &cli, "qa", JobKind::Prelabel { swap_share: 0.0 })
         .await
         .unwrap();
     let paused = assist::control(&pool, &cli, "qa", job.job_id, "pause")
@@ -587,8 +597,24 @@ async fn a_real_local_model_prelabels_a_project(pool: sqlx::PgPool) {
         .await
         .unwrap();
     assert!(models.iter().any(|m| m.contains("smollm2")), "{models:?}");
-    let job = run_job(&pool, JobKind::Prelabel).await;
+    // Every item judged a second time with its answers reversed.
+    let job = run_job(&pool, JobKind::Prelabel { swap_share: 1.0 }).await;
     assert_eq!((job.done, job.failed), (2, 0), "{:?}", job.failures);
+    let swaps: Vec<(Vec<Uuid>, Value, Vec<Uuid>)> = sqlx::query_as(
+        "SELECT s.shown_order, s.ranking,
+                (SELECT array_agg(r.response_id ORDER BY r.ordinal) FROM responses r
+                 WHERE r.item_id = s.item_id)
+         FROM proposal_swaps s",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(swaps.len(), 2);
+    for (shown, ranking, mut original) in swaps {
+        original.reverse();
+        assert_eq!(shown, original, "shown in reverse order");
+        assert_eq!(ranking.as_array().unwrap().len(), 2);
+    }
     let rows: Vec<(Value, Value, f32)> =
         sqlx::query_as("SELECT ranking, thumbs, confidence FROM proposals WHERE status = 'done'")
             .fetch_all(&pool)
@@ -604,4 +630,78 @@ async fn a_real_local_model_prelabels_a_project(pool: sqlx::PgPool) {
         assert_eq!(thumbs.as_object().unwrap().len(), 2);
         assert!((0.0..=1.0).contains(&confidence));
     }
+}
+
+#[sqlx::test]
+async fn a_judge_that_always_names_the_second_letter_is_caught_preferring_a_position(
+    pool: sqlx::PgPool,
+) {
+    // The fake always answers "B>A": the answer shown second, in either order.
+    let (url, calls) = fake_server(Mode::Good).await;
+    project(&pool, &url, "fake-judge", 3).await;
+    match assist::start_job(
+        &pool,
+        &Actor::cli(),
+        "qa",
+        JobKind::Prelabel { swap_share: 1.5 },
+    )
+    .await
+    {
+        Err(verdict::server::Error::Invalid(e)) => {
+            assert_eq!(e.field.as_deref(), Some("swap_share"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let job = run_job(&pool, JobKind::Prelabel { swap_share: 1.0 }).await;
+    assert_eq!((job.done, job.failed), (3, 0), "{:?}", job.failures);
+    assert_eq!(calls.load(Ordering::SeqCst), 6, "two judgements per item");
+    // An annotator labels every item (the first answer best), so the proposals are compared.
+    let app = common::TestApp::new(pool.clone()).await;
+    let actor = Actor::from(&app.user("ann@example.org", Role::Annotator).await);
+    while let Some(t) = labeling::next(&pool, &actor, "qa").await.unwrap() {
+        let mut order: Vec<Uuid> = t.answers.iter().map(|a| a.response_id).collect();
+        order.sort_by_key(|id| {
+            t.answers
+                .iter()
+                .find(|a| a.response_id == *id)
+                .unwrap()
+                .ordinal
+        });
+        let input = AnnotationInput {
+            annotation_id: Uuid::new_v4(),
+            item_id: t.item_id,
+            body: AnnotationBody {
+                ranking: Some(order.iter().map(|id| vec![*id]).collect()),
+                ..Default::default()
+            },
+            shown_order: t.answers.iter().map(|a| a.response_id).collect(),
+            time_spent_ms: 500,
+            ..Default::default()
+        };
+        labeling::submit(&pool, &actor, "qa", input).await.unwrap();
+    }
+    verdict::server::services::quality::count_marked(&pool)
+        .await
+        .unwrap();
+    let report = verdict::server::services::quality::report(&pool, &Actor::cli(), "qa")
+        .await
+        .unwrap();
+    let judge = &report.judges[0];
+    assert_eq!(
+        (judge.model.as_str(), judge.items, judge.judged),
+        ("fake-judge", 3, 3)
+    );
+    // It put the second answer first where the annotator put the first: wrong every time.
+    assert_eq!(judge.accuracy, Some(0.0));
+    let position = &judge.position;
+    assert_eq!((position.swapped_items, position.compared), (3, 3));
+    assert_eq!(
+        position.consistent,
+        Some(0.0),
+        "a different best answer each time"
+    );
+    let bias = &position.first_shown[0];
+    assert_eq!((bias.answers, bias.rankings, bias.first_shown), (2, 6, 0));
+    // scipy.stats.binomtest(0, 6, 0.5).pvalue = 2 * (1/2)^6.
+    assert!((bias.p_value - 0.03125).abs() < 1e-12, "{}", bias.p_value);
 }

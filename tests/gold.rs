@@ -234,12 +234,62 @@ async fn a_careless_annotator_is_paused_until_resumed(pool: PgPool) {
         0
     );
 
+    // The raw export says the items are gold and the author paused; a dataset version
+    // keeps that as it was when made.
+    let raw = |spec: &str| {
+        let pool = pool.clone();
+        let spec = spec.to_owned();
+        async move {
+            let spec = verdict::server::dataset::ExportSpec::from_query(&spec).unwrap();
+            let (options, filters) = spec.resolve(None).unwrap();
+            let mut out: Vec<u8> = Vec::new();
+            services::export::export_jsonl(
+                &pool,
+                &Actor::cli(),
+                "p",
+                &options,
+                &filters,
+                &mut out,
+                &mut |_| {},
+            )
+            .await
+            .unwrap();
+            standing(&out)
+        }
+    };
+    let paused_standing = vec![(true, Some("paused".to_owned())); 2];
+    assert_eq!(raw("format=raw&include_gold=on").await, paused_standing);
+    let spec =
+        verdict::server::dataset::ExportSpec::from_query("format=raw&include_gold=on").unwrap();
+    services::datasets::create(&pool, &Actor::cli(), "p", "audit", None, &spec)
+        .await
+        .unwrap();
+    let version = || async {
+        let (_, file) = services::datasets::download(
+            &pool,
+            &Actor::cli(),
+            "p",
+            "audit",
+            1,
+            verdict::server::dataset::version::FileKind::Jsonl,
+        )
+        .await
+        .unwrap();
+        standing(&std::fs::read(&file.path.0).unwrap())
+    };
+    assert_eq!(version().await, paused_standing);
+
     // An admin resumes them: the old misses no longer count.
     assert!(
         gold::resume(&pool, &Actor::cli(), "p", person.user_id)
             .await
             .unwrap()
     );
+    assert_eq!(
+        raw("format=raw&include_gold=on").await,
+        vec![(true, Some("active".to_owned())); 2]
+    );
+    assert_eq!(version().await, paused_standing, "the version is frozen");
     let third = labeling::next(&pool, &person, "p").await.unwrap().unwrap();
     let resumed = labeling::submit(&pool, &person, "p", label(&third, 1))
         .await
@@ -456,4 +506,18 @@ async fn the_admins_gold_editor_sets_refuses_and_clears(pool: PgPool) {
     let someone = app.session_for("a0@example.org").await;
     let page = app.get(path, Some(&someone)).await;
     assert_eq!(page.status(), StatusCode::FORBIDDEN);
+}
+
+/// Each raw record's `gold` and `annotator_status`.
+fn standing(jsonl: &[u8]) -> Vec<(bool, Option<String>)> {
+    String::from_utf8_lossy(jsonl)
+        .lines()
+        .map(|line| {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            (
+                record["gold"].as_bool().expect("a gold flag"),
+                record["annotator_status"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
 }

@@ -11,10 +11,11 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 use verdict::model::annotation::{AnnotationBody, AnnotationInput, Flag, Task};
 use verdict::model::project::{ChatRole, Message, NewItem, NewResponse};
+use verdict::model::proposal::Judgement;
 use verdict::model::user::{NewUser, Role};
 use verdict::server::services::{self, Actor, labeling, quality};
 use verdict::server::stats::{self, Coincidences, Level};
-use verdict::server::store::projects;
+use verdict::server::store::{projects, proposals};
 
 const REFERENCE: &str = include_str!("../src/server/stats/reference.json");
 
@@ -670,4 +671,197 @@ async fn scorecards_count_work_agreement_and_position_bias(pool: PgPool) {
         quality::scorecards(&pool, &people[1], "p").await,
         Err(verdict::server::Error::Forbidden)
     ));
+}
+
+/// Stores a done proposal by `model` for item `q{n}`: answers (by position) in `tiers`,
+/// `thumbs`, at `confidence`; with `swapped`, a second judgement with the answers reversed.
+async fn propose(
+    pool: &PgPool,
+    n: usize,
+    model: &str,
+    tiers: &[&[usize]],
+    thumbs: &[(usize, bool)],
+    confidence: f32,
+) {
+    let (item_id, project_id): (Uuid, Uuid) =
+        sqlx::query_as("SELECT item_id, project_id FROM items WHERE external_id = $1")
+            .bind(format!("q{n}"))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    let answers = answers_of(pool, item_id).await;
+    let judgement = Judgement {
+        ranking: tiers
+            .iter()
+            .map(|t| t.iter().map(|&i| answers[i]).collect())
+            .collect(),
+        thumbs: thumbs.iter().map(|&(i, up)| (answers[i], up)).collect(),
+        rationale: "because".into(),
+        confidence,
+    };
+    let stored = proposals::upsert(
+        pool,
+        &proposals::NewProposal {
+            item_id,
+            project_id,
+            model,
+            judgement: Some(&judgement),
+            latency_ms: 1,
+            error: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(stored);
+}
+
+async fn answers_of(pool: &PgPool, item_id: Uuid) -> Vec<Uuid> {
+    sqlx::query_scalar("SELECT response_id FROM responses WHERE item_id = $1 ORDER BY ordinal")
+        .bind(item_id)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn judge_calibration_of_proposals_matches_the_references(pool: PgPool) {
+    // Twelve two-answer items, one annotator each. The model always ranks the first answer
+    // first, at the confidences of the reference's calibration case; the annotator agrees
+    // where the case says the model is right. The first five items' thumbs are the kappa
+    // case's two raters: the model as the first, the annotator as the second.
+    let calibration = case("calibration", "on the edges, both ends");
+    let confidence: Vec<f64> = serde_json::from_value(calibration["confidence"].clone()).unwrap();
+    let right: Vec<u8> = serde_json::from_value(calibration["right"].clone()).unwrap();
+    let (kappa, first, second) = kappa_case();
+    assert_eq!((confidence.len(), first.len()), (12, 10));
+    project(&pool, &[2; 12], 1).await;
+    let thumbs = |side: &[bool], n: usize| -> Vec<(usize, bool)> {
+        if n < 5 {
+            vec![(0, side[2 * n]), (1, side[2 * n + 1])]
+        } else {
+            vec![]
+        }
+    };
+    // Half the proposals arrive before the labels, half after.
+    for (n, &c) in confidence.iter().enumerate().take(6) {
+        propose(
+            &pool,
+            n,
+            "judge-a",
+            &[&[0], &[1]],
+            &thumbs(&first, n),
+            c as f32,
+        )
+        .await;
+    }
+    let people = annotators(&pool, 1).await;
+    label_all(&pool, &people, |_, n| Says {
+        tiers: if right[n] == 1 {
+            vec![vec![0], vec![1]]
+        } else {
+            vec![vec![1], vec![0]]
+        },
+        thumbs: thumbs(&second, n).into_iter().collect(),
+        ..Says::default()
+    })
+    .await;
+    for (n, &c) in confidence.iter().enumerate().skip(6) {
+        propose(
+            &pool,
+            n,
+            "judge-a",
+            &[&[0], &[1]],
+            &thumbs(&first, n),
+            c as f32,
+        )
+        .await;
+    }
+    // Items 0-3 judged again with the answers reversed: 0 and 1 keep their best answer
+    // (now shown second), 2 and 3 switch to the answer now shown first.
+    for n in 0..4 {
+        let item_id: Uuid = sqlx::query_scalar("SELECT item_id FROM items WHERE external_id = $1")
+            .bind(format!("q{n}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let answers = answers_of(&pool, item_id).await;
+        let best = if n < 2 { answers[0] } else { answers[1] };
+        let other = if n < 2 { answers[1] } else { answers[0] };
+        let second = Judgement {
+            ranking: vec![vec![best], vec![other]],
+            thumbs: BTreeMap::new(),
+            rationale: String::new(),
+            confidence: 0.5,
+        };
+        proposals::upsert_swap(&pool, item_id, &[answers[1], answers[0]], &second)
+            .await
+            .unwrap();
+    }
+    let report = counted_report(&pool).await;
+    assert_eq!(report.judges.len(), 1);
+    let judge = &report.judges[0];
+    assert_eq!(
+        (judge.model.as_str(), judge.items, judge.judged),
+        ("judge-a", 12, 12)
+    );
+    close(
+        judge.expected_calibration_error,
+        calibration["ece"].as_f64(),
+        "ECE (scikit-learn's reliability table)",
+    );
+    let bins = calibration["bins"].as_array().unwrap();
+    let filled: Vec<u64> = judge.reliability.iter().map(|b| b.proposals).collect();
+    assert_eq!(filled.iter().sum::<u64>(), 12);
+    for b in bins {
+        let k = b["bin"].as_u64().unwrap() as usize;
+        let got = &judge.reliability[k];
+        assert_eq!(got.proposals, b["count"].as_u64().unwrap(), "bin {k}");
+        close(got.accuracy, b["accuracy"].as_f64(), "bin accuracy");
+        close(
+            got.mean_confidence,
+            b["mean_confidence"].as_f64(),
+            "bin confidence",
+        );
+    }
+    let right_share = right.iter().map(|&r| f64::from(r)).sum::<f64>() / 12.0;
+    close(judge.accuracy, Some(right_share), "accuracy");
+    // One answer pair per item, ordered as the (single-label) consensus where right.
+    assert_eq!(judge.pairs_compared, 12);
+    close(
+        judge.pairwise_agreement,
+        Some(right_share),
+        "pairwise agreement",
+    );
+    assert_eq!(judge.thumbs_compared, 10);
+    close(
+        judge.thumbs_kappa,
+        kappa["expected"].as_f64(),
+        "thumbs kappa (scikit-learn)",
+    );
+    // Position: 4 items judged twice, 2 consistent; the first shown answer won 4 of the 4
+    // first judgements and 2 of the 4 second ones: 6 of 8 against 1/2. The two-sided exact
+    // binomial p-value is 2 * P(X >= 6) = 2 * 37/256 = 0.2890625
+    // (scipy.stats.binomtest(6, 8, 0.5).pvalue).
+    let position = &judge.position;
+    assert_eq!((position.swapped_items, position.compared), (4, 4));
+    close(position.consistent, Some(0.5), "consistency");
+    assert_eq!(position.first_shown.len(), 1);
+    let bias = &position.first_shown[0];
+    assert_eq!((bias.answers, bias.rankings, bias.first_shown), (2, 8, 6));
+    close(Some(bias.p_value), Some(0.2890625), "binomial p");
+    // A rebuild from the labels gives the same figures.
+    quality::rebuild_project(&pool, &Actor::cli(), "p")
+        .await
+        .unwrap();
+    let rebuilt = counted_report(&pool).await;
+    close(
+        rebuilt.judges[0].expected_calibration_error,
+        judge.expected_calibration_error,
+        "ECE after a rebuild",
+    );
+    close(
+        rebuilt.judges[0].thumbs_kappa,
+        judge.thumbs_kappa,
+        "kappa after a rebuild",
+    );
 }

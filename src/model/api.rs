@@ -161,7 +161,8 @@ pub struct ItemStatus {
     pub annotations: usize,
     /// Feedback from the backend's end users.
     pub end_user_feedback: usize,
-    /// Annotations the project asks for per item.
+    /// Annotations the item needs: the project's overlap, or more when its annotators
+    /// disagreed (adaptive overlap).
     pub overlap: i32,
     pub complete: bool,
     /// Best to worst, tiers of answer ids (Borda count over annotators' rankings); only when

@@ -270,6 +270,9 @@ pub struct ProjectSettings {
     pub kinds: crate::model::annotation::FeedbackKinds,
     /// How many different annotators label each item.
     pub overlap: i32,
+    /// The most annotators an item may get when its annotators disagree (adaptive overlap;
+    /// the quality settings); `overlap` when that is off.
+    pub max_overlap: i32,
     pub shuffle_answers: bool,
     pub lease_seconds: i32,
 }
@@ -407,6 +410,7 @@ mod form_tests {
                 allow_ties: false,
             },
             overlap: 1,
+            max_overlap: 1,
             shuffle_answers: true,
             lease_seconds: 900,
         }

@@ -279,18 +279,32 @@ pub fn parse_judgement(reply: &Value, answers: &[Uuid]) -> Result<Judgement, Str
     })
 }
 
-/// Whether this annotator is in the share that never sees proposals (stable per project).
-pub fn held_out(user_id: Uuid, project_id: Uuid, share: f32) -> bool {
-    if share <= 0.0 {
+/// Whether the bytes fall in a stable share of all: `per_10_000` of every 10,000 (FNV-1a:
+/// stable across processes and versions).
+fn in_share<'a>(bytes: impl Iterator<Item = &'a u8>, per_10_000: f64) -> bool {
+    if per_10_000 <= 0.0 {
         return false;
     }
-    // FNV-1a over both ids: stable across processes and versions.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in user_id.as_bytes().iter().chain(project_id.as_bytes()) {
+    for byte in bytes {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    ((hash % 10_000) as f32) < share * 10_000.0
+    ((hash % 10_000) as f64) < per_10_000
+}
+
+/// Whether this annotator is in the share that never sees proposals (stable per project).
+pub fn held_out(user_id: Uuid, project_id: Uuid, share: f32) -> bool {
+    in_share(
+        user_id.as_bytes().iter().chain(project_id.as_bytes()),
+        f64::from(share * 10_000.0),
+    )
+}
+
+/// Whether a pre-label job with this `swap_share` judges the item a second time with its
+/// answers reversed (stable per item).
+pub fn judged_twice(item_id: Uuid, share: f64) -> bool {
+    in_share(item_id.as_bytes().iter(), share * 10_000.0)
 }
 
 /// A project's model-assist settings as the admin page shows them. The API key is never

@@ -62,20 +62,30 @@ pub async fn test_inference(slug: String) -> Result<Vec<String>, AppError> {
     .into_app()
 }
 
-/// Starts pre-labeling, or (with `answers`) answer generation.
+/// Starts pre-labeling (judging `swap_share` of the items twice, answers reversed), or (with
+/// `answers`) answer generation.
 #[server(prefix = "/serverfn", endpoint = "start_job")]
 pub async fn start_job(
     slug: String,
     answers: Option<String>,
     temperature: Option<String>,
     models: Option<String>,
+    swap_share: Option<String>,
 ) -> Result<JobView, AppError> {
     use super::ssr::{IntoApp, actor};
     use crate::server::Error;
     use crate::server::services::assist::{JobKind, start_job};
     let (state, actor) = actor().await?;
     let kind = match answers {
-        None => JobKind::Prelabel,
+        None => JobKind::Prelabel {
+            swap_share: swap_share
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map_or(Ok(0.0), str::parse)
+                .map_err(|_| Error::invalid("swap_share", "must be a number from 0 to 1"))
+                .into_app()?,
+        },
         Some(answers) => JobKind::Generate {
             answers: answers
                 .trim()

@@ -99,8 +99,12 @@ fn Assist() -> impl IntoView {
             <h2>"Jobs"</h2>
             {job_error}
             <div class="row-actions">
-                <ActionForm action=start attr:aria-label="Pre-label">
+                <ActionForm action=start attr:class="inline-form" attr:aria-label="Pre-label">
                     <input type="hidden" name="slug" value=slug/>
+                    <label title="These items are judged a second time with the answers in reverse order: the Quality page shows whether the model prefers a position">
+                        "Share judged twice, answers reversed (0 to 1)"
+                        <input type="text" name="swap_share" value="0" size="4"/>
+                    </label>
                     <button type="submit" class="primary">"Pre-label items without a proposal"</button>
                 </ActionForm>
                 <ActionForm action=start attr:class="inline-form" attr:aria-label="Generate answers">

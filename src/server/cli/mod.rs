@@ -87,6 +87,10 @@ pub struct PrelabelArgs {
     /// Models to ask in turn for generated answers (comma-separated; default: the configured one).
     #[arg(long, value_delimiter = ',')]
     pub models: Vec<String>,
+    /// Judge this share of the items (0 to 1) a second time with the answers reversed, to
+    /// measure the model's position preference (the quality report's judge calibration).
+    #[arg(long, default_value_t = 0.0)]
+    pub swap_share: f64,
     #[command(flatten)]
     pub inference: crate::server::config::InferenceDefaults,
 }
@@ -413,7 +417,9 @@ async fn prelabel(pool: &sqlx::PgPool, args: PrelabelArgs) -> anyhow::Result<()>
             temperature: args.temperature,
             models: args.models.clone(),
         },
-        None => JobKind::Prelabel,
+        None => JobKind::Prelabel {
+            swap_share: args.swap_share,
+        },
     };
     let mut job = assist::start_job(pool, &actor, &args.project, kind)
         .await

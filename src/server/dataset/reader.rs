@@ -59,6 +59,7 @@ impl Page {
                 messages: Vec::new(),
                 answers: Vec::new(),
                 annotations: Vec::new(),
+                gold: row.gold,
             };
             while let Some(a) = annotations.next_if(|a| a.item_seq <= row.item_seq) {
                 if a.item_seq == row.item_seq {
@@ -258,6 +259,7 @@ impl Pseudonyms {
             time_spent_ms: a.time_spent_ms,
             version: a.version,
             created_at: a.created_at,
+            annotator_status: a.annotator_status,
             updated_at: a.updated_at,
         }
     }

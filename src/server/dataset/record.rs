@@ -27,6 +27,10 @@ pub struct ExportAnnotation {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// An annotator's standing on the project when exported: active, flagged or paused
+    /// (`None` for end users).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotator_status: Option<String>,
 }
 
 /// An item with its answers (in their original order) and all its annotations.
@@ -37,6 +41,10 @@ pub struct ExportItem {
     pub messages: Vec<Message>,
     pub answers: Vec<ResponseView>,
     pub annotations: Vec<ExportAnnotation>,
+    /// Whether it is a gold item; `None` in a dataset version made before that was recorded
+    /// (its raw records then carry neither this nor the annotators' standing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gold: Option<bool>,
 }
 
 /// The records of one item in `opts.format`: exactly the format's keys, plus "split" when
@@ -297,6 +305,7 @@ mod tests {
             messages: vec![msg(ChatRole::User, Q)],
             answers: answers.iter().enumerate().map(answer).collect(),
             annotations,
+            gold: None,
         }
     }
 
@@ -481,7 +490,16 @@ mod tests {
             "shown_order": [C, A, B], "proposal_id": null, "time_spent_ms": 1500, "version": 1,
             "created_at": AT, "updated_at": AT, "consensus": [[B], [A], [C]],
         });
-        assert_eq!(run(Raw), [raw]);
+        assert_eq!(run(Raw), std::slice::from_ref(&raw));
+        // Live exports and newer versions say whether the item is gold and the author's
+        // standing; versions made before (gold unknown) keep their records as they were.
+        let mut flagged = it.clone();
+        flagged.gold = Some(true);
+        flagged.annotations[0].annotator_status = Some("flagged".into());
+        let mut standing = raw;
+        standing["gold"] = json!(true);
+        standing["annotator_status"] = json!("flagged");
+        assert_eq!(records(&flagged, &opts(Raw)), [standing]);
         let with_split = ExportOptions {
             test_fraction: 0.5,
             ..opts(SftPromptCompletion)

@@ -191,9 +191,11 @@ struct Members {
     ords: Vec<i64>,
     items: Vec<Uuid>,
     answers: Vec<String>,
+    gold: Vec<bool>,
     annotation_ords: Vec<i64>,
     annotations: Vec<Uuid>,
     versions: Vec<i32>,
+    statuses: Vec<Option<String>>,
 }
 
 impl Observer for Members {
@@ -207,10 +209,12 @@ impl Observer for Members {
             .map(|a| a.response_id.to_string())
             .collect();
         self.answers.push(format!("{{{}}}", ids.join(",")));
+        self.gold.push(item.gold.unwrap_or(false));
         for a in &item.annotations {
             self.annotation_ords.push(ord);
             self.annotations.push(a.annotation_id);
             self.versions.push(a.version);
+            self.statuses.push(a.annotator_status.clone());
         }
     }
 }
@@ -304,6 +308,7 @@ pub async fn create(
             &members.ords[start..end],
             &members.items[start..end],
             &members.answers[start..end],
+            &members.gold[start..end],
         )
         .await?;
     }
@@ -315,6 +320,7 @@ pub async fn create(
             &members.annotation_ords[start..end],
             &members.annotations[start..end],
             &members.versions[start..end],
+            &members.statuses[start..end],
         )
         .await?;
     }

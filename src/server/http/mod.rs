@@ -9,6 +9,7 @@ pub mod export;
 pub mod health;
 pub mod page;
 pub mod quality;
+pub mod quality_model;
 pub mod session;
 pub mod upload;
 
@@ -69,6 +70,10 @@ pub fn router(state: AppState) -> Router {
         .route("/projects/{slug}/datasets/diff", get(datasets::diff))
         .route("/projects/{slug}/quality", get(quality::show))
         .route("/projects/{slug}/quality/gold", post(quality::save_gold))
+        .route(
+            "/projects/{slug}/quality/overlap",
+            post(quality_model::save_overlap),
+        )
         .route("/projects/{slug}/quality/me", get(quality::mine))
         .route("/projects/{slug}/quality/item", get(quality::find_item))
         .route(

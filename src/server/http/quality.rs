@@ -2,7 +2,8 @@
 //! dataset pages: the project's agreement figures, the annotator-by-annotator table, the
 //! most contentious items, and gold: accuracy per annotator (resume a paused one: `POST
 //! /projects/{slug}/quality/resume`) and the settings (`POST /projects/{slug}/quality/gold`).
-//! The same report is `GET /api/v1/projects/{slug}/quality`.
+//! Adaptive overlap and the model's calibration are in [`super::quality_model`]. The same
+//! report is `GET /api/v1/projects/{slug}/quality`.
 
 use super::page::{self, Page, document};
 use super::session;
@@ -31,10 +32,22 @@ pub async fn show(
     page(&state, &actor, &slug, None).await
 }
 
-async fn page(state: &AppState, actor: &Actor, slug: &str, refusal: Option<&Error>) -> Page {
+/// The page; a refusal of one of its forms (`refusal`) shows beside the form it concerns.
+pub(super) async fn page(
+    state: &AppState,
+    actor: &Actor,
+    slug: &str,
+    refusal: Option<&Error>,
+) -> Page {
     let report = quality::report(&state.pool, actor, slug).await?;
     let settings = gold::settings(&state.pool, actor, slug).await?;
+    let (rule, overlap) = quality::adaptive::rule(&state.pool, actor, slug).await?;
     let cards = quality::scorecards(&state.pool, actor, slug).await?;
+    // Both forms name their fields; the refusal goes to the form that has the field.
+    let overlap_fields = ["max_overlap", "min_agreement", "min_kendall_w"];
+    let for_overlap = |e: &&Error| matches!(e, Error::Invalid(a) if a.field.as_deref().is_some_and(|f| overlap_fields.contains(&f)));
+    let overlap_refusal = refusal.filter(for_overlap);
+    let gold_refusal = refusal.filter(|e| !for_overlap(e));
     let title = format!("Quality of {slug}");
     let status = refusal.map_or(StatusCode::OK, Error::status);
     let body = view! {
@@ -43,7 +56,9 @@ async fn page(state: &AppState, actor: &Actor, slug: &str, refusal: Option<&Erro
             <h2>"Annotators"</h2>
             {scorecards_view(&cards)}
         </section>
-        {gold_view(&report, &settings, refusal)}
+        {gold_view(&report, &settings, gold_refusal)}
+        {super::quality_model::overlap_view(slug, rule.as_ref(), overlap, overlap_refusal)}
+        {super::quality_model::judges_view(&report.judges)}
     };
     Ok((status, document(&title, body.into_any())).into_response())
 }

@@ -6,7 +6,8 @@
 use super::{Client, effective};
 use crate::model::project::{Message, ResponseView};
 use crate::model::proposal::{
-    DEFAULT_JUDGE_PROMPT, judge_schema, parse_judgement, render_judge_prompt,
+    DEFAULT_JUDGE_PROMPT, Judgement, judge_schema, judged_twice, parse_judgement,
+    render_judge_prompt,
 };
 use crate::server::config::InferenceDefaults;
 use crate::server::store::projects::AssistRow;
@@ -94,7 +95,7 @@ pub async fn step(
                 Err(why) => Err(why.clone()),
                 Ok(client) => match job.kind.as_str() {
                     "generate" => generate(pool, client, job, item_id).await,
-                    _ => prelabel(pool, client, project, item_id).await,
+                    _ => prelabel(pool, client, project, job, item_id).await,
                 },
             };
             finish(pool, job, item_id, client.as_ref().ok(), outcome).await
@@ -109,8 +110,16 @@ pub async fn step(
     Ok(results.iter().filter(|r| r.is_ok()).count())
 }
 
-/// What one item's work gave: for pre-labeling, the checked judgement and its latency.
-type Worked = Result<Option<(crate::model::proposal::Judgement, Duration)>, String>;
+/// What pre-labeling one item gave: the checked judgement, its latency, and for an item
+/// judged twice the second judgement with the order its answers were shown in.
+struct Judged {
+    judgement: Judgement,
+    latency: Duration,
+    swapped: Option<(Judgement, Vec<Uuid>)>,
+}
+
+/// What one item's work gave (nothing to store for answer generation).
+type Worked = Result<Option<Judged>, String>;
 
 async fn item_content(
     pool: &PgPool,
@@ -127,23 +136,50 @@ async fn item_content(
     Ok((messages, answers))
 }
 
-/// Asks the judge about one item and checks its reply.
-async fn prelabel(pool: &PgPool, client: &Client, project: &AssistRow, item_id: Uuid) -> Worked {
-    let (messages, answers) = item_content(pool, item_id).await?;
+/// Asks the judge about one item (answers in their order) and checks its reply; for an item
+/// in the job's `swap_share`, asks again with the answers reversed.
+async fn prelabel(
+    pool: &PgPool,
+    client: &Client,
+    project: &AssistRow,
+    job: &jobs::NextJob,
+    item_id: Uuid,
+) -> Worked {
+    let (messages, mut answers) = item_content(pool, item_id).await?;
     let template = project
         .judge_prompt
         .as_deref()
         .unwrap_or(DEFAULT_JUDGE_PROMPT);
-    let prompt = render_judge_prompt(template, &project.guidelines, &messages, &answers);
-    let schema = judge_schema(answers.len());
-    let (reply, latency) = client
-        .chat_json(None, &prompt, &schema, JUDGE_MAX_TOKENS, 0.0, Some(0))
-        .await
-        .map_err(|e| e.to_string())?;
-    let ids: Vec<Uuid> = answers.iter().map(|a| a.response_id).collect();
-    let judgement = parse_judgement(&reply, &ids)
-        .map_err(|e| format!("the model's reply is not usable: {e}"))?;
-    Ok(Some((judgement, latency)))
+    let ask = |answers: &[ResponseView]| {
+        let prompt = render_judge_prompt(template, &project.guidelines, &messages, answers);
+        let schema = judge_schema(answers.len());
+        let ids: Vec<Uuid> = answers.iter().map(|a| a.response_id).collect();
+        async move {
+            let (reply, latency) = client
+                .chat_json(None, &prompt, &schema, JUDGE_MAX_TOKENS, 0.0, Some(0))
+                .await
+                .map_err(|e| e.to_string())?;
+            let judgement = parse_judgement(&reply, &ids)
+                .map_err(|e| format!("the model's reply is not usable: {e}"))?;
+            Ok::<_, String>((judgement, latency, ids))
+        }
+    };
+    let (judgement, latency, _) = ask(&answers).await?;
+    let share = job.options["swap_share"].as_f64().unwrap_or(0.0);
+    let swapped = if answers.len() >= 2 && judged_twice(item_id, share) {
+        answers.reverse();
+        let (second, _, order) = ask(&answers)
+            .await
+            .map_err(|e| format!("judging with the answers reversed: {e}"))?;
+        Some((second, order))
+    } else {
+        None
+    };
+    Ok(Some(Judged {
+        judgement,
+        latency,
+        swapped,
+    }))
 }
 
 /// Asks for more answers until the item has as many as the job wants, from the job's
@@ -213,27 +249,37 @@ async fn finish(
 ) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     let model = client.map_or("(not configured)", |c| c.config().model.as_str());
-    let (judgement, latency, error) = match &outcome {
-        Ok(Some((judgement, latency))) => (Some(judgement), *latency, None),
+    let (judged, latency, error) = match &outcome {
+        Ok(Some(judged)) => (Some(judged), judged.latency, None),
         Ok(None) => (None, Duration::ZERO, None),
         Err(why) => {
             tracing::info!(%item_id, error = why.as_str(), "a job item failed");
             (None, Duration::ZERO, Some(why.as_str()))
         }
     };
-    if job.kind == "prelabel" && (judgement.is_some() || error.is_some()) {
-        proposals::upsert(
+    if job.kind == "prelabel" && (judged.is_some() || error.is_some()) {
+        let stored = proposals::upsert(
             &mut *tx,
             &proposals::NewProposal {
                 item_id,
                 project_id: job.project_id,
                 model,
-                judgement,
+                judgement: judged.map(|j| &j.judgement),
                 latency_ms: latency.as_millis().min(i32::MAX as u128) as i32,
                 error,
             },
         )
         .await?;
+        if let (
+            true,
+            Some(Judged {
+                swapped: Some((second, order)),
+                ..
+            }),
+        ) = (stored, judged)
+        {
+            proposals::upsert_swap(&mut *tx, item_id, order, second).await?;
+        }
     }
     jobs::finish_item(&mut *tx, job.job_id, item_id, error).await?;
     tx.commit().await

@@ -159,8 +159,9 @@ pub async fn test_connection(
 /// What a job should do.
 #[derive(Clone, Debug)]
 pub enum JobKind {
-    /// Propose labels for every item without a proposal.
-    Prelabel,
+    /// Propose labels for every item without a proposal; judge `swap_share` of them (0 to 1)
+    /// a second time with the answers reversed, to measure the model's position preference.
+    Prelabel { swap_share: f64 },
     /// Add model answers to items with fewer than `answers` (and no annotations yet), asking
     /// the `models` in turn (the configured model when empty) at `temperature`.
     Generate {
@@ -174,9 +175,12 @@ pub async fn start_job(pool: &PgPool, actor: &Actor, slug: &str, kind: JobKind) 
     let row = assist_row(pool, actor, slug).await?;
     let mut tx = pool.begin().await?;
     let job_id = match kind {
-        JobKind::Prelabel => {
-            let id =
-                jobs::insert(&mut *tx, row.project_id, "prelabel", &serde_json::json!({})).await?;
+        JobKind::Prelabel { swap_share } => {
+            if !(0.0..=1.0).contains(&swap_share) {
+                return Err(Error::invalid("swap_share", "must be from 0 to 1"));
+            }
+            let options = serde_json::json!({ "swap_share": swap_share });
+            let id = jobs::insert(&mut *tx, row.project_id, "prelabel", &options).await?;
             jobs::enqueue_unproposed(&mut *tx, id).await?;
             id
         }

@@ -3,6 +3,7 @@
 //! threshold. Annotators never learn which items are gold: the queue serves them like any
 //! other and nothing in the task says so.
 
+use super::form::{number, ticked};
 use super::projects::authorize;
 use super::{Actor, Result};
 use crate::model::annotation::AnnotationInput;
@@ -21,40 +22,15 @@ pub use crate::server::store::gold::GoldSettings as Settings;
 /// The settings form's fields (as a page posts them) turned into settings; an unticked box is
 /// absent. Refusals name the field.
 pub fn parse_settings(fields: &BTreeMap<String, String>) -> Result<GoldSettings> {
-    fn number<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
-        fields: &BTreeMap<String, String>,
-        name: &str,
-        default: T,
-        range: (T, T),
-    ) -> Result<T> {
-        let value = match fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-            None => default,
-            Some(v) => v
-                .parse()
-                .map_err(|_| Error::invalid(name, format!("not a number: {v:?}")))?,
-        };
-        if value < range.0 || value > range.1 {
-            return Err(Error::invalid(
-                name,
-                format!("must be between {} and {}", range.0, range.1),
-            ));
-        }
-        Ok(value)
-    }
     let d = GoldSettings::default();
-    let tick = |name: &str| {
-        fields
-            .get(name)
-            .is_some_and(|v| v == "on" || v == "true" || v == "1")
-    };
     Ok(GoldSettings {
         rate: number(fields, "rate", d.rate, (0.0, 1.0))?,
         onboarding: number(fields, "onboarding", d.onboarding, (0, 1000))?,
         threshold: number(fields, "threshold", d.threshold, (0.0, 1.0))?,
         minimum: number(fields, "minimum", d.minimum, (1, 1000))?,
         recent: number(fields, "recent", d.recent, (1, 1000))?,
-        pause: tick("pause"),
-        feedback: tick("feedback"),
+        pause: ticked(fields, "pause"),
+        feedback: ticked(fields, "feedback"),
     })
 }
 

@@ -149,6 +149,9 @@ pub async fn status(
         .await?
         .ok_or(Error::NotFound("item"))?;
     let (item_id, range) = (row.item_id, (row.item_seq, row.item_seq));
+    let target = items::target_overlap(&mut *tx, item_id)
+        .await?
+        .map_or(project.overlap, |t| t.max(project.overlap));
     let annotations =
         items::export_annotations(&mut *tx, project.project_id, range, None, None, false).await?;
     let page = Page {
@@ -177,7 +180,7 @@ pub async fn status(
         .iter()
         .filter(|a| a.source == "annotator")
         .collect();
-    let complete = by_annotators.len() >= usize::try_from(project.overlap).unwrap_or(1);
+    let complete = by_annotators.len() >= usize::try_from(target).unwrap_or(1);
     let rankings: Vec<Vec<Vec<Uuid>>> = by_annotators
         .iter()
         .filter_map(|a| a.body.ranking.clone())
@@ -188,7 +191,7 @@ pub async fn status(
         answers,
         annotations: by_annotators.len(),
         end_user_feedback: annotations.len() - by_annotators.len(),
-        overlap: project.overlap,
+        overlap: target,
         complete,
         consensus: (complete && !rankings.is_empty()).then(|| consensus(&rankings, &ids)),
     })

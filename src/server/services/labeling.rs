@@ -1,7 +1,7 @@
 //! The annotator's loop: take the next item (leased), submit or skip it and get the
 //! next one in the same call, reopen and edit earlier work.
 
-use super::{Actor, Result, gold};
+use super::{Actor, Result, gold, quality};
 use crate::model::annotation::Progress;
 use crate::model::annotation::{AnnotationInput, HistoryEntry, Submitted, Task};
 use crate::model::project::{Message, ProjectSettings, ResponseView};
@@ -258,11 +258,26 @@ async fn create(
             outcome(p, input.body.ranking.as_ref(), &input.body.thumbs),
         )
     });
-    // A gold item takes every annotator's label.
+    // A gold item takes every annotator's label; others as many as their target, which a
+    // disagreement on reaching it raises (up to the project's maximum).
     let overlap = if item.gold.is_some() {
         i32::MAX
     } else {
-        project.overlap
+        item.target_overlap
+            .map_or(project.overlap, |t| t.max(project.overlap))
+    };
+    let raise_to = if item.annotation_count + 1 == overlap {
+        quality::adaptive::raised_target(
+            &mut *tx,
+            project.project_id,
+            project.max_overlap,
+            overlap,
+            actor.user_id,
+            &input,
+        )
+        .await?
+    } else {
+        None
     };
     let stored = if item.annotation_count < overlap {
         annotations::insert_counted(
@@ -270,7 +285,10 @@ async fn create(
             &input,
             project.project_id,
             actor.user_id,
-            overlap,
+            annotations::Target {
+                overlap: raise_to.unwrap_or(overlap),
+                raised: raise_to.is_some(),
+            },
             proposal,
             // Agreement needs a second label; it is counted beside the submissions.
             item.annotation_count >= 1,

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod datasets;
 pub mod export;
 pub mod feedback;
+pub mod form;
 pub mod gold;
 pub mod import;
 pub mod items;

@@ -2,9 +2,11 @@
 //! from the store's running sums; each is checked against a reference implementation on
 //! fixed data (`reference.json`, written by `scripts/stats-reference.py` with the
 //! `krippendorff`, `scipy` and `scikit-learn` packages; see `tests.rs`).
-//! `significance` (binomial and chi-square tests) is for the scorecards' position bias.
+//! `significance` (binomial and chi-square tests) is for the scorecards' position bias;
+//! `calibration` (reliability bins, expected calibration error) for the model's proposals.
 
 pub mod alpha;
+pub mod calibration;
 pub mod kappa;
 pub mod ranking;
 pub mod significance;

@@ -2,8 +2,9 @@
 //! `scripts/stats-reference.py` (run as its docstring says): alpha by the `krippendorff`
 //! package, kappa by scikit-learn's `cohen_kappa_score`, Kendall's W from
 //! `scipy.stats.friedmanchisquare` (W = chi2 / (m (n - 1)), the same tie correction), and raw
-//! and pairwise agreement by the script's brute force over every pair. Each case names its
-//! source.
+//! and pairwise agreement by the script's brute force over every pair, the reliability table
+//! by scikit-learn's `calibration_curve` (and the expected calibration error from it). Each
+//! case names its source.
 
 use super::*;
 use serde::Deserialize;
@@ -20,6 +21,26 @@ struct Reference {
     binomial: Vec<BinomialCase>,
     chisquare: Vec<ChisquareCase>,
     chi2_sf: Vec<Chi2Case>,
+    calibration: Vec<CalibrationCase>,
+}
+
+#[derive(Deserialize)]
+struct CalibrationCase {
+    name: String,
+    /// As stored (float32, widened).
+    confidence: Vec<f64>,
+    right: Vec<u8>,
+    /// The non-empty bins.
+    bins: Vec<CalibrationBin>,
+    ece: f64,
+}
+
+#[derive(Deserialize)]
+struct CalibrationBin {
+    bin: usize,
+    count: u64,
+    accuracy: f64,
+    mean_confidence: f64,
 }
 
 #[derive(Deserialize)]
@@ -286,4 +307,40 @@ fn the_chi_square_survival_function_matches_scipy() {
             1e-9,
         );
     }
+}
+
+#[test]
+fn reliability_bins_and_ece_match_scikit_learn() {
+    let cases = reference().calibration;
+    assert!(cases.len() >= 2);
+    for case in cases {
+        let mut bins = [calibration::Bin::default(); calibration::BINS];
+        for (&c, &right) in case.confidence.iter().zip(&case.right) {
+            let b = &mut bins[calibration::bin(c)];
+            b.predictions += 1.0;
+            b.right += f64::from(right);
+            b.confidence_sum += c;
+        }
+        let filled: Vec<usize> = (0..calibration::BINS)
+            .filter(|&k| bins[k].predictions > 0.0)
+            .collect();
+        let expected: Vec<usize> = case.bins.iter().map(|b| b.bin).collect();
+        assert_eq!(filled, expected, "{}: the bins used", case.name);
+        for b in &case.bins {
+            let got = &bins[b.bin];
+            assert_eq!(
+                got.predictions as u64, b.count,
+                "{}: bin {}",
+                case.name, b.bin
+            );
+            assert_close(&case.name, got.accuracy(), Some(b.accuracy));
+            assert_close(&case.name, got.mean_confidence(), Some(b.mean_confidence));
+        }
+        assert_close(
+            &case.name,
+            calibration::expected_calibration_error(&bins),
+            Some(case.ece),
+        );
+    }
+    assert_eq!(calibration::expected_calibration_error(&[]), None);
 }

@@ -53,9 +53,18 @@ pub async fn lock_own(
     .await
 }
 
+/// How many annotators an item needs, and whether the submission being stored raised it to
+/// that (adaptive overlap).
+#[derive(Clone, Copy, Debug)]
+pub struct Target {
+    pub overlap: i32,
+    pub raised: bool,
+}
+
 /// Stores a new annotation (with the proposal its author was shown and how they treated
-/// it), counts it on its item (complete at `overlap`) and on its author's day, marks the
-/// item for the agreement count when `compare` (it has other labels to compare with), and
+/// it), counts it on its item (complete at the `target`, which is stored on the item when
+/// raised) and on its author's day, marks the item for the agreement count when `compare`
+/// (it has other labels to compare with) or it has a proposal, and
 /// ends the author's lease on the item, in one statement. `None` when the annotation id is already
 /// stored (nothing changes then): a retry, or someone else's id.
 pub async fn insert_counted(
@@ -63,7 +72,7 @@ pub async fn insert_counted(
     a: &AnnotationInput,
     project_id: Uuid,
     user_id: Uuid,
-    overlap: i32,
+    target: Target,
     proposal: Option<(Uuid, crate::model::proposal::ProposalOutcome)>,
     compare: bool,
 ) -> sqlx::Result<Option<i32>> {
@@ -80,6 +89,7 @@ pub async fn insert_counted(
              WHERE item_id = $2 AND user_id = $4 AND EXISTS (SELECT 1 FROM stored)),
          counted AS (
              UPDATE items SET annotation_count = annotation_count + 1,
+                    target_overlap = CASE WHEN $17 THEN $15 ELSE target_overlap END,
                     completed_at = CASE WHEN annotation_count + 1 >= $15 THEN now() ELSE completed_at END
              WHERE item_id = $2 AND EXISTS (SELECT 1 FROM stored)),
          tallied AS (
@@ -88,7 +98,8 @@ pub async fn insert_counted(
              ON CONFLICT (user_id, project_id, day) DO UPDATE SET annotations = d.annotations + 1),
          marked AS (
              INSERT INTO agreement_marks (item_id, project_id)
-             SELECT $2, $3 FROM stored WHERE $16
+             SELECT $2, $3 FROM stored
+             WHERE $16 OR EXISTS (SELECT 1 FROM proposals p WHERE p.item_id = $2 AND p.status = 'done')
              ON CONFLICT (item_id) DO NOTHING)
          SELECT version FROM stored",
         a.annotation_id,
@@ -105,8 +116,9 @@ pub async fn insert_counted(
         i32::try_from(a.time_spent_ms).unwrap_or(i32::MAX),
         proposal.map(|p| p.0),
         proposal.map(|p| p.1.as_str()),
-        overlap,
+        target.overlap,
         compare,
+        target.raised,
     )
     .fetch_optional(db)
     .await
@@ -299,6 +311,7 @@ pub async fn stream_page(
                   a.comment, a.shown_order, a.proposal_id, a.time_spent_ms, a.version,
                   a.created_at AS "created_at: chrono::DateTime<chrono::Utc>",
                   a.updated_at AS "updated_at: chrono::DateTime<chrono::Utc>",
+                  NULL::text AS "annotator_status?",
                   a.item_id AS "item_id?", a.tx::text::bigint AS "stream_tx?", a.seq AS "stream_seq?"
            FROM annotations a
            WHERE a.project_id = $1

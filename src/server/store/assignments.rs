@@ -44,8 +44,9 @@ pub async fn find_active(
     .await
 }
 
-/// Leases the item to the user for `seconds` if it has room for them: fewer than `overlap`
-/// submitted annotations and other people's unexpired leases. The caller holds the item's
+/// Leases the item to the user for `seconds` if it has room for them: fewer submitted
+/// annotations and other people's unexpired leases than its target (`overlap`, or more when
+/// disagreement raised it). The caller holds the item's
 /// row lock, and this statement starts after it was taken, so it sees every lease committed
 /// before (later ones must wait for the lock). `None` when the item is full. Renewing
 /// one's own (expired) lease keeps the answer order it was first shown in.
@@ -65,7 +66,8 @@ pub async fn lease_if_free(
          FROM items i
          WHERE i.item_id = $1
            AND i.annotation_count + (SELECT count(*) FROM assignments l
-                                     WHERE l.item_id = $1 AND l.user_id <> $2 AND l.expires_at > now()) < $6
+                                     WHERE l.item_id = $1 AND l.user_id <> $2 AND l.expires_at > now())
+               < greatest(i.target_overlap, $6)
          ON CONFLICT (item_id, user_id)
              DO UPDATE SET leased_at = now(), expires_at = EXCLUDED.expires_at
          RETURNING item_id, shown_order, expires_at AS "expires_at: DateTime<Utc>""#,
@@ -74,7 +76,7 @@ pub async fn lease_if_free(
         project_id,
         shown_order,
         f64::from(seconds),
-        i64::from(overlap)
+        overlap
     )
     .fetch_optional(db)
     .await

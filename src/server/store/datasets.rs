@@ -19,7 +19,8 @@ pub async fn frozen_items(
         ExportItemRow,
         r#"SELECT d.ord AS "item_seq!", d.item_id AS "item_id!",
                   coalesce(i.external_id, r.external_id) AS external_id,
-                  coalesce(i.messages, r.messages) AS "messages!: Json<Vec<crate::model::project::Message>>"
+                  coalesce(i.messages, r.messages) AS "messages!: Json<Vec<crate::model::project::Message>>",
+                  d.gold
            FROM dataset_items d
            LEFT JOIN items i ON i.item_id = d.item_id
            LEFT JOIN retired_items r ON r.item_id = d.item_id
@@ -78,6 +79,7 @@ pub async fn frozen_annotations(
                   h.time_spent_ms AS "time_spent_ms!", h.version AS "version!",
                   h.created_at AS "created_at!: chrono::DateTime<chrono::Utc>",
                   h.updated_at AS "updated_at!: chrono::DateTime<chrono::Utc>",
+                  d.annotator_status,
                   NULL::uuid AS "item_id?", NULL::bigint AS "stream_tx?", NULL::bigint AS "stream_seq?"
            FROM dataset_annotations d
            JOIN annotation_history h
@@ -138,42 +140,51 @@ pub async fn insert_version(db: impl PgExecutor<'_>, v: &NewVersion<'_>) -> sqlx
     Ok(())
 }
 
-/// Stores members: items at places `ords` with their answers (each as an array literal).
+/// Stores members: items at places `ords` with their answers (each as an array literal) and
+/// whether each is gold.
 pub async fn insert_items(
     db: impl PgExecutor<'_>,
     version_id: Uuid,
     ords: &[i64],
     item_ids: &[Uuid],
     answers: &[String],
+    gold: &[bool],
 ) -> sqlx::Result<()> {
     sqlx::query!(
-        "INSERT INTO dataset_items (version_id, ord, item_id, answers)
-         SELECT $1, o, i, a::uuid[] FROM unnest($2::bigint[], $3::uuid[], $4::text[]) AS t(o, i, a)",
+        "INSERT INTO dataset_items (version_id, ord, item_id, answers, gold)
+         SELECT $1, o, i, a::uuid[], g
+         FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::bool[]) AS t(o, i, a, g)",
         version_id,
         ords,
         item_ids,
-        answers
+        answers,
+        gold
     )
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// Stores members: annotation `ids` at `versions`, of the items at places `ords`.
+/// Stores members: annotation `ids` at `versions`, of the items at places `ords`, with
+/// their authors' standing (`None` for end users).
 pub async fn insert_annotations(
     db: impl PgExecutor<'_>,
     version_id: Uuid,
     ords: &[i64],
     ids: &[Uuid],
     versions: &[i32],
+    statuses: &[Option<String>],
 ) -> sqlx::Result<()> {
     sqlx::query!(
-        "INSERT INTO dataset_annotations (version_id, ord, annotation_id, annotation_version)
-         SELECT $1, o, a, v FROM unnest($2::bigint[], $3::uuid[], $4::int[]) AS t(o, a, v)",
+        "INSERT INTO dataset_annotations (version_id, ord, annotation_id, annotation_version,
+                                          annotator_status)
+         SELECT $1, o, a, v, s
+         FROM unnest($2::bigint[], $3::uuid[], $4::int[], $5::text[]) AS t(o, a, v, s)",
         version_id,
         ords,
         ids,
-        versions
+        versions,
+        statuses as &[Option<String>]
     )
     .execute(db)
     .await?;

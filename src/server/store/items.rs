@@ -85,13 +85,14 @@ pub async fn lock_next_candidate(
              AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.item_id AND a.user_id = $2)
              AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.item_id AND s.user_id = $2)
              AND i.annotation_count + (SELECT count(*) FROM assignments l
-                                       WHERE l.item_id = i.item_id AND l.user_id <> $2 AND l.expires_at > now()) < $3
+                                       WHERE l.item_id = i.item_id AND l.user_id <> $2 AND l.expires_at > now())
+                 < greatest(i.target_overlap, $3)
            ORDER BY i.item_seq
            LIMIT 1
            FOR NO KEY UPDATE OF i SKIP LOCKED"#,
         project_id,
         user_id,
-        i64::from(overlap)
+        overlap
     )
     .fetch_optional(db)
     .await
@@ -104,6 +105,8 @@ pub struct LockedItem {
     pub answers: Vec<Uuid>,
     /// Its expected label, when it is a gold item.
     pub gold: Option<sqlx::types::Json<crate::model::gold::Gold>>,
+    /// Annotators it needs now, when disagreement raised it above the project's overlap.
+    pub target_overlap: Option<i32>,
 }
 
 /// Locks an item for a submission; returns it with its answers.
@@ -113,7 +116,8 @@ pub async fn lock(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<Option
         r#"SELECT i.project_id, i.annotation_count,
                   (SELECT coalesce(array_agg(r.response_id ORDER BY r.ordinal), '{}')
                    FROM responses r WHERE r.item_id = i.item_id) AS "answers!",
-                  i.gold AS "gold: sqlx::types::Json<crate::model::gold::Gold>"
+                  i.gold AS "gold: sqlx::types::Json<crate::model::gold::Gold>",
+                  i.target_overlap
            FROM items i WHERE i.item_id = $1 FOR NO KEY UPDATE OF i"#,
         item_id
     )
@@ -181,7 +185,8 @@ pub async fn task_content(
     .await
 }
 
-/// Re-derives which items are complete after the project's overlap changed.
+/// Re-derives which items are complete after the project's overlap (or an item's target)
+/// changed. Gold items take every annotator and are never complete.
 pub async fn recompute_completion(
     db: impl PgExecutor<'_>,
     project_id: Uuid,
@@ -189,7 +194,8 @@ pub async fn recompute_completion(
 ) -> sqlx::Result<()> {
     sqlx::query!(
         "UPDATE items
-         SET completed_at = CASE WHEN annotation_count >= $2 THEN coalesce(completed_at, now()) END
+         SET completed_at = CASE WHEN annotation_count >= greatest(target_overlap, $2) AND NOT is_gold
+                                 THEN coalesce(completed_at, now()) END
          WHERE project_id = $1",
         project_id,
         overlap
@@ -238,7 +244,8 @@ pub async fn export_items_by_id(
     sqlx::query_as!(
         ExportItemRow,
         r#"SELECT e.n AS "item_seq!", i.item_id, i.external_id,
-                  i.messages AS "messages: Json<Vec<crate::model::project::Message>>"
+                  i.messages AS "messages: Json<Vec<crate::model::project::Message>>",
+                  i.is_gold AS "gold?"
            FROM unnest($2::uuid[]) WITH ORDINALITY AS e(item_id, n)
            JOIN items i ON i.item_id = e.item_id
            WHERE i.project_id = $1
@@ -268,6 +275,17 @@ pub async fn export_answers_by_id(
     .await
 }
 
+/// How many annotators the item needs now, when disagreement raised it above its project's
+/// overlap.
+pub async fn target_overlap(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<Option<i32>> {
+    sqlx::query_scalar!(
+        "SELECT target_overlap FROM items WHERE item_id = $1",
+        item_id
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// The project's item with `external_id`: its id and place.
 pub async fn find_by_external_id(
     db: impl PgExecutor<'_>,
@@ -277,7 +295,8 @@ pub async fn find_by_external_id(
     sqlx::query_as!(
         ExportItemRow,
         r#"SELECT i.item_seq, i.item_id, i.external_id,
-                  i.messages AS "messages: Json<Vec<crate::model::project::Message>>"
+                  i.messages AS "messages: Json<Vec<crate::model::project::Message>>",
+                  i.is_gold AS "gold?"
            FROM items i WHERE i.project_id = $1 AND i.external_id = $2"#,
         project_id,
         external_id
@@ -385,6 +404,8 @@ pub struct ExportItemRow {
     pub item_id: Uuid,
     pub external_id: Option<String>,
     pub messages: Json<Vec<crate::model::project::Message>>,
+    /// Whether it is a gold item (`None`: a dataset version made before this was recorded).
+    pub gold: Option<bool>,
 }
 
 /// Up to `limit` of the project's items after `after` (an `item_seq`) (only complete ones
@@ -401,7 +422,8 @@ pub async fn export_items(
     sqlx::query_as!(
         ExportItemRow,
         r#"SELECT i.item_seq, i.item_id, i.external_id,
-                  i.messages AS "messages: Json<Vec<crate::model::project::Message>>"
+                  i.messages AS "messages: Json<Vec<crate::model::project::Message>>",
+                  i.is_gold AS "gold?"
            FROM items i
            WHERE i.project_id = $1 AND i.item_seq > $3 AND (NOT $2 OR i.completed_at IS NOT NULL)
              AND ($5 OR NOT i.is_gold)
@@ -465,6 +487,8 @@ pub struct ExportAnnotationRow {
     pub version: i32,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// The author's standing on the project (an annotator's: active, flagged or paused).
+    pub annotator_status: Option<String>,
     /// The feedback stream's rows only: the annotation's item and cursor position.
     pub item_id: Option<Uuid>,
     pub stream_tx: Option<i64>,
@@ -490,8 +514,11 @@ pub async fn export_annotations(
                   a.comment, a.shown_order, a.proposal_id, a.time_spent_ms, a.version,
                   a.created_at AS "created_at: chrono::DateTime<chrono::Utc>",
                   a.updated_at AS "updated_at: chrono::DateTime<chrono::Utc>",
+                  CASE WHEN a.user_id IS NULL THEN NULL WHEN s.paused THEN 'paused'
+                       WHEN s.flagged THEN 'flagged' ELSE 'active' END AS annotator_status,
                   NULL::uuid AS "item_id?", NULL::bigint AS "stream_tx?", NULL::bigint AS "stream_seq?"
            FROM items i JOIN annotations a ON a.item_id = i.item_id
+           LEFT JOIN annotator_status s ON s.project_id = a.project_id AND s.user_id = a.user_id
            WHERE i.project_id = $1 AND i.item_seq BETWEEN $2 AND $3
              AND ($4::timestamptz IS NULL OR a.updated_at >= $4)
              AND ($5::timestamptz IS NULL OR a.updated_at < $5)

@@ -1,6 +1,7 @@
 //! All SQL lives here, one module per table family, one function per statement.
 //! Functions take an executor, so the calling service decides where transactions begin.
 
+pub mod adaptive;
 pub mod agreement;
 pub mod annotations;
 pub mod assignments;

@@ -55,9 +55,11 @@ pub async fn find_settings(
     slug: &str,
 ) -> sqlx::Result<Option<ProjectSettings>> {
     let row = sqlx::query!(
-        "SELECT project_id, slug, name, guidelines, thumbs_enabled, ranking_enabled, ideal_enabled,
-                flags_enabled, comment_enabled, allow_ties, overlap, shuffle_answers, lease_seconds
-         FROM projects WHERE slug = $1",
+        r#"SELECT p.project_id, p.slug, p.name, p.guidelines, p.thumbs_enabled, p.ranking_enabled,
+                  p.ideal_enabled, p.flags_enabled, p.comment_enabled, p.allow_ties, p.overlap,
+                  greatest(a.max_overlap, p.overlap) AS "max_overlap!", p.shuffle_answers, p.lease_seconds
+           FROM projects p LEFT JOIN project_adaptive a ON a.project_id = p.project_id
+           WHERE p.slug = $1"#,
         slug
     )
     .fetch_optional(db)
@@ -76,6 +78,7 @@ pub async fn find_settings(
             allow_ties: r.allow_ties,
         },
         overlap: r.overlap,
+        max_overlap: r.max_overlap,
         shuffle_answers: r.shuffle_answers,
         lease_seconds: r.lease_seconds,
     }))

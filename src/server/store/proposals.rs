@@ -17,19 +17,30 @@ pub struct NewProposal<'a> {
 }
 
 /// Stores the item's proposal, replacing an earlier failed attempt (never a done one).
-/// Returns false when the item already had a done proposal.
+/// Returns false when the item already had a done proposal. A done proposal of an item
+/// annotators labeled marks the item for the agreement count (the proposal is compared with
+/// their consensus).
 pub async fn upsert(db: impl PgExecutor<'_>, p: &NewProposal<'_>) -> sqlx::Result<bool> {
     let j = p.judgement;
     let done = sqlx::query!(
-        r#"INSERT INTO proposals (item_id, project_id, status, model, ranking, thumbs, rationale,
-                                  confidence, latency_ms, error)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           ON CONFLICT (item_id) DO UPDATE SET
-               status = EXCLUDED.status, model = EXCLUDED.model, ranking = EXCLUDED.ranking,
-               thumbs = EXCLUDED.thumbs, rationale = EXCLUDED.rationale,
-               confidence = EXCLUDED.confidence, latency_ms = EXCLUDED.latency_ms,
-               error = EXCLUDED.error, created_at = now()
-           WHERE proposals.status <> 'done'"#,
+        r#"WITH stored AS (
+               INSERT INTO proposals (item_id, project_id, status, model, ranking, thumbs, rationale,
+                                      confidence, latency_ms, error)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+               ON CONFLICT (item_id) DO UPDATE SET
+                   status = EXCLUDED.status, model = EXCLUDED.model, ranking = EXCLUDED.ranking,
+                   thumbs = EXCLUDED.thumbs, rationale = EXCLUDED.rationale,
+                   confidence = EXCLUDED.confidence, latency_ms = EXCLUDED.latency_ms,
+                   error = EXCLUDED.error, created_at = now()
+               WHERE proposals.status <> 'done'
+               RETURNING item_id, project_id, status),
+           marked AS (
+               INSERT INTO agreement_marks (item_id, project_id)
+               SELECT s.item_id, s.project_id FROM stored s
+               WHERE s.status = 'done'
+                 AND EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = s.item_id AND a.user_id IS NOT NULL)
+               ON CONFLICT (item_id) DO NOTHING)
+           SELECT count(*) AS "stored!" FROM stored"#,
         p.item_id,
         p.project_id,
         if j.is_some() { "done" } else { "failed" },
@@ -41,9 +52,9 @@ pub async fn upsert(db: impl PgExecutor<'_>, p: &NewProposal<'_>) -> sqlx::Resul
         p.latency_ms,
         p.error,
     )
-    .execute(db)
+    .fetch_one(db)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done.stored == 1)
 }
 
 /// The item's done proposal and the share of annotators its project holds out.
@@ -74,6 +85,38 @@ pub async fn for_item(
             r.proposal_holdout,
         )
     }))
+}
+
+/// The done proposals of these items, by item.
+pub async fn done_for_items(
+    db: impl PgExecutor<'_>,
+    item_ids: &[Uuid],
+) -> sqlx::Result<Vec<(Uuid, ProposalView)>> {
+    let rows = sqlx::query!(
+        r#"SELECT p.item_id, p.proposal_id, p.model, p.ranking AS "ranking!: Json<Vec<Vec<Uuid>>>",
+                  p.thumbs AS "thumbs!: Json<BTreeMap<Uuid, bool>>", p.rationale AS "rationale!",
+                  p.confidence AS "confidence!"
+           FROM proposals p WHERE p.item_id = ANY($1) AND p.status = 'done'"#,
+        item_ids
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.item_id,
+                ProposalView {
+                    proposal_id: r.proposal_id,
+                    model: r.model,
+                    ranking: r.ranking.0,
+                    thumbs: r.thumbs.0,
+                    rationale: r.rationale,
+                    confidence: r.confidence,
+                },
+            )
+        })
+        .collect())
 }
 
 /// Proposals of the project by status: (done, failed).
@@ -107,6 +150,61 @@ pub async fn compared(db: impl PgExecutor<'_>, project_id: Uuid) -> sqlx::Result
            FROM annotations a JOIN proposals p ON p.proposal_id = a.proposal_id
            WHERE a.project_id = $1 AND a.source = 'annotator'
            ORDER BY a.created_at"#,
+        project_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Stores the item's second judgement, with its answers in `shown_order`, beside its done
+/// proposal (none is stored when the item has no done proposal).
+pub async fn upsert_swap(
+    db: impl PgExecutor<'_>,
+    item_id: Uuid,
+    shown_order: &[Uuid],
+    judgement: &crate::model::proposal::Judgement,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO proposal_swaps (item_id, proposal_id, project_id, model, shown_order, ranking,
+                                     thumbs, confidence)
+         SELECT p.item_id, p.proposal_id, p.project_id, p.model, $2, $3, $4, $5
+         FROM proposals p WHERE p.item_id = $1 AND p.status = 'done'
+         ON CONFLICT (item_id) DO UPDATE SET proposal_id = EXCLUDED.proposal_id,
+             model = EXCLUDED.model, shown_order = EXCLUDED.shown_order,
+             ranking = EXCLUDED.ranking, thumbs = EXCLUDED.thumbs,
+             confidence = EXCLUDED.confidence, created_at = now()",
+        item_id,
+        shown_order,
+        Json(&judgement.ranking) as _,
+        Json(&judgement.thumbs) as _,
+        judgement.confidence,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// An item the model judged twice: its answers in their original order (as first shown to
+/// the model), and both rankings.
+pub struct Swap {
+    pub model: String,
+    pub answers: Vec<Uuid>,
+    pub first: Json<Vec<Vec<Uuid>>>,
+    pub shown_order: Vec<Uuid>,
+    pub second: Json<Vec<Vec<Uuid>>>,
+}
+
+pub async fn swaps(db: impl PgExecutor<'_>, project_id: Uuid) -> sqlx::Result<Vec<Swap>> {
+    sqlx::query_as!(
+        Swap,
+        r#"SELECT s.model,
+                  (SELECT coalesce(array_agg(r.response_id ORDER BY r.ordinal), '{}')
+                   FROM responses r WHERE r.item_id = s.item_id) AS "answers!",
+                  p.ranking AS "first!: Json<Vec<Vec<Uuid>>>", s.shown_order,
+                  s.ranking AS "second!: Json<Vec<Vec<Uuid>>>"
+           FROM proposal_swaps s JOIN proposals p ON p.proposal_id = s.proposal_id
+           WHERE s.project_id = $1 AND p.status = 'done'
+           ORDER BY s.item_id"#,
         project_id
     )
     .fetch_all(db)

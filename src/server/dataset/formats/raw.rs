@@ -1,5 +1,6 @@
 //! Raw: every annotation with its item, pseudonymous author, shown order, proposal and
-//! timings, and the item's consensus.
+//! timings, and the item's consensus; whether the item is gold, and the author's standing
+//! on the project (active, flagged or paused by gold accuracy; null for end users).
 
 use crate::server::dataset::record::{ExportAnnotation, ExportItem};
 use serde::ser::SerializeMap;
@@ -33,5 +34,11 @@ pub fn entries<M: SerializeMap>(
     map.serialize_entry("version", &a.version)?;
     map.serialize_entry("created_at", &a.created_at)?;
     map.serialize_entry("updated_at", &a.updated_at)?;
-    map.serialize_entry("consensus", &raw.consensus)
+    map.serialize_entry("consensus", &raw.consensus)?;
+    // Absent from versions made before they were recorded (their files stay the same).
+    if let Some(gold) = item.gold {
+        map.serialize_entry("gold", &gold)?;
+        map.serialize_entry("annotator_status", &a.annotator_status)?;
+    }
+    Ok(())
 }

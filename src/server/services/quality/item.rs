@@ -3,8 +3,11 @@
 //! item's part anew, and the difference to the part it stored last time goes into the
 //! totals (see [`ItemPart::minus`]).
 
+use super::consensus::Consensus;
 use crate::model::annotation::Flag;
+use crate::model::proposal::ProposalView;
 use crate::server::stats::{self, Agreement, Coincidences};
+use crate::server::store::agreement::LabelRow;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -16,6 +19,17 @@ pub struct Label {
     pub ranking: Option<Vec<Vec<Uuid>>>,
     pub thumbs: BTreeMap<Uuid, bool>,
     pub flags: Vec<Flag>,
+}
+
+impl From<LabelRow> for Label {
+    fn from(row: LabelRow) -> Self {
+        Self {
+            user_id: row.user_id,
+            ranking: row.ranking.map(|r| r.0),
+            thumbs: row.thumbs.0,
+            flags: row.flags,
+        }
+    }
 }
 
 /// The running totals' names. Coincidence matrices (`thumbs`, `rank`, `flag:*`) are keyed
@@ -36,6 +50,28 @@ pub mod metric {
     pub const W_ITEMS: &str = "w_items";
     /// Items with two or more annotators (for a pair: items both labeled).
     pub const ITEMS: &str = "items";
+
+    /// The model's proposals against the human consensus, per model (`judge:{model}:{kind}`):
+    /// `items` compared; `thumbs` (proposed, majority) contingency; `pref_agree` and
+    /// `pref_compared` with the consensus ranking; `calib` (confidence bin, right) counts and
+    /// `conf` (bin, 0) the confidences' sum, for the reliability table.
+    pub fn judge(model: &str, kind: &str) -> String {
+        format!("{JUDGE}{model}:{kind}")
+    }
+    pub const JUDGE: &str = "judge:";
+    pub mod judge {
+        pub const ITEMS: &str = "items";
+        pub const THUMBS: &str = "thumbs";
+        pub const PREF_AGREE: &str = "pref_agree";
+        pub const PREF_COMPARED: &str = "pref_compared";
+        pub const CALIB: &str = "calib";
+        pub const CONF: &str = "conf";
+    }
+
+    /// The model and kind of a judge metric.
+    pub fn parse_judge(metric: &str) -> Option<(&str, &str)> {
+        metric.strip_prefix(JUDGE)?.rsplit_once(':')
+    }
 
     pub fn flag(flag: super::Flag) -> &'static str {
         use super::Flag;
@@ -64,18 +100,24 @@ pub struct ItemPart {
 }
 
 impl ItemPart {
-    pub fn of(labels: &[Label]) -> Self {
+    /// The item's part from its labels and, when it has one, the model's proposal (compared
+    /// with the consensus even of a single label).
+    pub fn of(labels: &[Label], proposal: Option<&ProposalView>) -> Self {
         let mut part = Self {
             annotators: labels.len() as i32,
             ..Self::default()
         };
-        if labels.len() < 2 {
-            return part;
+        if let Some(p) = proposal
+            && !labels.is_empty()
+        {
+            part.judge(labels, p);
         }
-        part.add(metric::ITEMS, 0, 0, 1.0);
-        part.thumbs(labels);
-        part.rankings(labels);
-        part.flags(labels);
+        if labels.len() >= 2 {
+            part.add(metric::ITEMS, 0, 0, 1.0);
+            part.thumbs(labels);
+            part.rankings(labels);
+            part.flags(labels);
+        }
         part
     }
 
@@ -262,6 +304,34 @@ impl ItemPart {
         if let Some(w) = self.kendall_w {
             self.add(metric::W_SUM, 0, 0, w);
             self.add(metric::W_ITEMS, 0, 0, 1.0);
+        }
+    }
+
+    fn judge(&mut self, labels: &[Label], p: &ProposalView) {
+        use metric::judge;
+        let consensus = Consensus::of(labels);
+        let m = |kind: &str| metric::judge(&p.model, kind);
+        self.add(&m(judge::ITEMS), 0, 0, 1.0);
+        for (answer, &majority) in &consensus.thumbs {
+            if let Some(&proposed) = p.thumbs.get(answer) {
+                self.add(
+                    &m(judge::THUMBS),
+                    i64::from(proposed),
+                    i64::from(majority),
+                    1.0,
+                );
+            }
+        }
+        if let Some(ranking) = &consensus.ranking {
+            let a = stats::pairwise(&p.ranking, ranking);
+            self.add(&m(judge::PREF_AGREE), 0, 0, a.agree as f64);
+            self.add(&m(judge::PREF_COMPARED), 0, 0, a.compared as f64);
+        }
+        if let Some(right) = consensus.judges_right(&p.ranking, &p.thumbs) {
+            let confidence = f64::from(p.confidence);
+            let bin = stats::calibration::bin(confidence) as i64;
+            self.add(&m(judge::CALIB), bin, i64::from(right), 1.0);
+            self.add(&m(judge::CONF), bin, 0, confidence);
         }
     }
 

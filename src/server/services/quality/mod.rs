@@ -2,14 +2,18 @@
 //! (see [`item`]), kept current by every submission and edit in its own transaction, so a
 //! report reads the project's running totals (a few hundred rows) whatever its size.
 
+pub mod adaptive;
+pub mod consensus;
 pub mod item;
+pub mod judge;
 
 use super::Actor;
 use super::projects::authorize;
 use crate::model::annotation::Flag;
 use crate::model::api::Scope;
+use crate::model::proposal::ProposalView;
 use crate::server::stats::{Coincidences, Contingency, Level};
-use crate::server::store::{agreement, users};
+use crate::server::store::{agreement, proposals, users};
 use crate::server::{Error, Result};
 use item::{ItemPart, Label, metric};
 use serde::Serialize;
@@ -34,20 +38,22 @@ const CONTENTIOUS: i64 = 20;
 /// one item at once.
 pub async fn recount(db: &mut PgConnection, project_id: Uuid, item_ids: &[Uuid]) -> Result<()> {
     let labels = agreement::labels(&mut *db, item_ids).await?;
+    let mut proposals: BTreeMap<Uuid, ProposalView> = proposals::done_for_items(&mut *db, item_ids)
+        .await?
+        .into_iter()
+        .collect();
     let mut old = stored_parts(db, item_ids).await?;
     let mut by_item: BTreeMap<Uuid, Vec<Label>> = item_ids.iter().map(|&id| (id, vec![])).collect();
     for row in labels {
-        by_item.entry(row.item_id).or_default().push(Label {
-            user_id: row.user_id,
-            ranking: row.ranking.map(|r| r.0),
-            thumbs: row.thumbs.0,
-            flags: row.flags,
-        });
+        by_item
+            .entry(row.item_id)
+            .or_default()
+            .push(Label::from(row));
     }
     let mut totals = Totals::default();
     let mut rows = Vec::new();
     for (item_id, labels) in by_item {
-        let part = ItemPart::of(&labels);
+        let part = ItemPart::of(&labels, proposals.remove(&item_id).as_ref());
         let before = old.remove(&item_id);
         if part.is_empty() && before.is_none() {
             continue; // one annotator so far: nothing to compare
@@ -218,6 +224,8 @@ pub struct QualityReport {
     pub contentious: Vec<ContentiousItem>,
     /// Accuracy on gold items, per annotator who labeled one.
     pub gold: Vec<GoldAccuracy>,
+    /// The model's proposals against the annotators, per model.
+    pub judges: Vec<judge::JudgeCalibration>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -419,6 +427,10 @@ pub async fn report(pool: &PgPool, actor: &Actor, slug: &str) -> Result<QualityR
         })
         .collect();
 
+    let judges = judge::calibrations(
+        &by_metric,
+        &proposals::swaps(pool, project.project_id).await?,
+    );
     let w_items = round_count(count(metric::W_ITEMS));
     let compared = round_count(count(metric::PREF_COMPARED));
     Ok(QualityReport {
@@ -441,6 +453,7 @@ pub async fn report(pool: &PgPool, actor: &Actor, slug: &str) -> Result<QualityR
         pairs,
         contentious,
         gold,
+        judges,
     })
 }
 
