@@ -24,6 +24,11 @@ Computes, on fixed data sets, the expected value of every statistic that
   expected calibration error as the count-weighted mean of |accuracy - confidence|
   over those bins. Confidences pass through float32 first, as PostgreSQL's `real`
   stores them.
+* agreement with the leave-one-out consensus (scorecards): for each annotator and
+  item, the other labels' consensus ranking (mean of `scipy.stats.rankdata(method=
+  "average")` ranks, equal means tied, exact with `fractions.Fraction`) and
+  majority thumbs (strict majority), then pairwise agreement by brute force and
+  Cohen's kappa of (own thumb, majority thumb) by `sklearn.metrics.cohen_kappa_score`.
 
 The data sets are defined here: small hand-written ones for the edge cases and
 a few larger ones drawn from `numpy.random.default_rng` with fixed seeds. Every
@@ -452,6 +457,68 @@ def chi2_sf_cases():
     return [chi2_sf_case(x, df) for x, df in points]
 
 
+# ---------------------------------------------------------------- leave one out
+
+def loo_case(name, items, objects, note=""):
+    """`items`: per item, per annotator, None (absent) or {"ranking": tiers, "thumbs": [0, 1
+    or None per object]}. Per annotator: pairwise agreement with the others' consensus
+    ranking, and thumbs against the others' majority."""
+    annotators = len(items[0])
+    out = []
+    for a in range(annotators):
+        agree = compared = 0
+        mine_thumbs, majority_thumbs = [], []
+        for labels in items:
+            me = labels[a]
+            others = [l for j, l in enumerate(labels) if j != a and l is not None]
+            if me is None or not others:
+                continue
+            ranks = [rankdata(tier_index(o["ranking"], objects), method="average") for o in others]
+            means = [sum(Fraction(float(r[x])) for r in ranks) / len(ranks) for x in range(objects)]
+            levels = sorted(set(means))
+            consensus = [levels.index(m) for m in means]
+            mine = tier_index(me["ranking"], objects)
+            for x, y in itertools.combinations(range(objects), 2):
+                compared += 1
+                agree += np.sign(mine[x] - mine[y]) == np.sign(consensus[x] - consensus[y])
+            for x in range(objects):
+                votes = [o["thumbs"][x] for o in others if o["thumbs"][x] is not None]
+                up, down = votes.count(1), votes.count(0)
+                if up != down and me["thumbs"][x] is not None:
+                    mine_thumbs.append(me["thumbs"][x])
+                    majority_thumbs.append(1 if up > down else 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            kappa = finite_or_none(cohen_kappa_score(mine_thumbs, majority_thumbs)) if mine_thumbs else None
+        same = sum(m == j for m, j in zip(mine_thumbs, majority_thumbs))
+        out.append({"agree": int(agree), "compared": compared, "thumbs_compared": len(mine_thumbs),
+                    "thumbs_same": same, "thumbs_kappa": kappa})
+    return {"name": name, "objects": objects, "items": items, "annotators": out,
+            "source": "consensus of the others by mean rankdata(method='average') rank (equal means "
+                      "tied) and strict-majority thumb; pairwise agreement by brute force; kappa by "
+                      "sklearn.metrics.cohen_kappa_score" + (f"; {note}" if note else "")}
+
+
+def loo_cases():
+    L = lambda ranking, thumbs: {"ranking": ranking, "thumbs": thumbs}
+    N = None
+    items = [
+        [L([[0], [1], [2], [3]], [1, 1, 0, 0]), L([[0], [1], [2], [3]], [1, 0, 0, 0]),
+         L([[1], [0], [2], [3]], [1, 1, 0, 1]), L([[0], [2], [1], [3]], [1, 1, 1, 0])],
+        [L([[3], [2], [1], [0]], [0, 0, 1, 1]), L([[0], [1], [2], [3]], [1, 1, 0, 0]),
+         L([[0, 1], [2, 3]], [1, 1, 0, 0]), N],
+        [L([[2], [0, 1], [3]], [0, 1, 1, 0]), N, L([[2], [0], [1], [3]], [N, 1, 1, 0]),
+         L([[0], [2], [1], [3]], [1, N, 1, 0])],
+        [L([[0], [1], [2], [3]], [1, 0, 0, 0]), L([[1], [0], [3], [2]], [0, 1, 0, 0]),
+         N, N],
+        [L([[0, 1, 2, 3]], [1, 1, 1, 1]), L([[3], [0], [1], [2]], [0, 1, 1, 1]),
+         L([[3], [0], [2], [1]], [0, 1, 1, 0]), L([[0], [3], [1], [2]], [1, 1, 0, 1])],
+        [N, L([[1], [2], [3], [0]], [N, 1, 0, N]), L([[1], [2], [0], [3]], [0, 1, 0, 0]),
+         L([[2], [1], [3], [0]], [0, 1, N, 0])],
+    ]
+    return [loo_case("4 annotators x 6 items, ties and absences", items, 4)]
+
+
 # ---------------------------------------------------------------- calibration
 
 def calibration_case(name, confidence, right, note=""):
@@ -504,6 +571,7 @@ def main():
         "chisquare": chisquare_cases(),
         "chi2_sf": chi2_sf_cases(),
         "calibration": calibration_cases(),
+        "leave_one_out": loo_cases(),
     }
     json.dump(doc, sys.stdout, indent=1, sort_keys=False, allow_nan=False)
     sys.stdout.write("\n")

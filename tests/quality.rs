@@ -865,3 +865,134 @@ async fn judge_calibration_of_proposals_matches_the_references(pool: PgPool) {
         "kappa after a rebuild",
     );
 }
+
+#[sqlx::test]
+async fn scorecards_agreement_with_the_others_consensus_matches_the_reference(pool: PgPool) {
+    let case = case("leave_one_out", "4 annotators x 6 items, ties and absences");
+    let items = case["items"].as_array().unwrap().clone();
+    project(&pool, &[4; 6], 4).await;
+    let people = annotators(&pool, 4).await;
+    for (a, person) in people.iter().enumerate() {
+        while let Some(task) = labeling::next(&pool, person, "p").await.unwrap() {
+            let label = &items[task_number(&task)][a];
+            if label.is_null() {
+                labeling::skip(&pool, person, "p", task.item_id, None)
+                    .await
+                    .unwrap();
+                continue;
+            }
+            let says = Says {
+                tiers: serde_json::from_value(label["ranking"].clone()).unwrap(),
+                thumbs: label["thumbs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, t)| thumb(t).map(|up| (i, up)))
+                    .collect(),
+                ..Says::default()
+            };
+            labeling::submit(&pool, person, "p", input(&task, &says))
+                .await
+                .unwrap();
+        }
+    }
+    counted_report(&pool).await;
+    let cards = quality::scorecards(&pool, &Actor::cli(), "p")
+        .await
+        .unwrap();
+    assert_eq!(cards.len(), 4);
+    for (a, expected) in case["annotators"].as_array().unwrap().iter().enumerate() {
+        let card = cards
+            .iter()
+            .find(|c| c.annotator.display_name == format!("Annotator {a}"))
+            .unwrap();
+        let what = |figure: &str| format!("annotator {a}: {figure}");
+        let compared = expected["compared"].as_u64().unwrap();
+        assert_eq!(card.consensus_pairs_compared, compared, "{}", what("pairs"));
+        close(
+            card.consensus_pairwise_agreement,
+            Some(expected["agree"].as_f64().unwrap() / compared as f64),
+            &what("pairwise agreement with the consensus"),
+        );
+        let thumbs = expected["thumbs_compared"].as_u64().unwrap();
+        assert_eq!(card.consensus_thumbs_compared, thumbs, "{}", what("thumbs"));
+        close(
+            card.consensus_thumbs_agreement,
+            Some(expected["thumbs_same"].as_f64().unwrap() / thumbs as f64),
+            &what("thumbs agreement with the majority"),
+        );
+        close(
+            card.consensus_thumbs_kappa,
+            expected["thumbs_kappa"].as_f64(),
+            &what("kappa with the majority (scikit-learn)"),
+        );
+        // This week's trend has their labels.
+        assert_eq!(card.trend.len(), 1);
+        assert_eq!(card.trend[0].labels, card.labels);
+    }
+}
+
+#[sqlx::test]
+async fn anchoring_compares_taking_proposals_with_the_hold_out_baseline(pool: PgPool) {
+    project(&pool, &[2; 4], 2).await;
+    sqlx::query("UPDATE projects SET proposal_holdout = 0.5")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for n in 0..4 {
+        propose(&pool, n, "judge-a", &[&[0], &[1]], &[], 0.9).await;
+    }
+    // One annotator who sees proposals and one held out (the split is by a hash of the ids).
+    let project_id: Uuid = sqlx::query_scalar("SELECT project_id FROM projects")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let people = annotators(&pool, 40).await;
+    let held = |p: &&Actor| verdict::model::proposal::held_out(p.user_id, project_id, 0.5);
+    let shown = people.iter().find(|p| !held(p)).unwrap();
+    let held_out = people.iter().find(held).unwrap();
+    // The one shown takes every proposal as it is.
+    while let Some(task) = labeling::next(&pool, shown, "p").await.unwrap() {
+        let proposal = task.proposal.clone().expect("shown a proposal");
+        let mut taken = input(&task, &Says::default());
+        taken.body.ranking = Some(proposal.ranking.clone());
+        taken.proposal_id = Some(proposal.proposal_id);
+        labeling::submit(&pool, shown, "p", taken).await.unwrap();
+    }
+    // The one held out agrees with the model on one item of four.
+    while let Some(task) = labeling::next(&pool, held_out, "p").await.unwrap() {
+        assert!(task.proposal.is_none());
+        let n = task_number(&task);
+        let tiers = if n == 0 {
+            vec![vec![0], vec![1]]
+        } else {
+            vec![vec![1], vec![0]]
+        };
+        let says = Says {
+            tiers,
+            ..Says::default()
+        };
+        labeling::submit(&pool, held_out, "p", input(&task, &says))
+            .await
+            .unwrap();
+    }
+    let cards = quality::scorecards(&pool, &Actor::cli(), "p")
+        .await
+        .unwrap();
+    let card = |who: &Actor| {
+        cards
+            .iter()
+            .find(|c| c.annotator.user_id == who.user_id)
+            .unwrap()
+    };
+    let (a, b) = (card(shown), card(held_out));
+    assert_eq!(
+        (a.proposals_shown, a.proposals_accepted_as_is),
+        (4, Some(1.0))
+    );
+    assert_eq!((b.unprompted_labels, b.unprompted_match), (4, Some(0.25)));
+    assert_eq!(a.holdout_match, Some(0.25));
+    assert_eq!(a.anchoring, Some(0.75));
+    assert_eq!(b.anchoring, None, "never shown a proposal");
+}

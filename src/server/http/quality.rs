@@ -111,22 +111,64 @@ fn scorecards_view(cards: &[quality::Scorecard]) -> AnyView {
                     <td class="num">{c.median_seconds.map(|s| format!("{s:.1} s")).unwrap_or_else(|| "n/a".into())}</td>
                     <td class="num">{figure(c.pairwise_agreement_with_others)}</td>
                     <td class="num">{figure(c.thumbs_agreement_with_others)}</td>
+                    <td class="num">{figure(c.consensus_pairwise_agreement)} " / " {figure(c.consensus_thumbs_agreement)}</td>
                     <td class="num">{figure(c.gold_accuracy)} " (" {c.gold_checked} ")"</td>
                     <td>{bias}</td>
                     <td class="num">{figure(c.proposals_accepted_as_is)} " (" {c.proposals_shown} ")"</td>
+                    <td class="num" title="taken as is, minus the share of labels made without seeing a proposal that equal it">
+                        {c.anchoring.map(|a| format!("{a:+.2}")).unwrap_or_else(|| "n/a".into())}
+                        " (hold-out " {figure(c.holdout_match)} ")"
+                    </td>
                 </tr>
             }
         })
+        .collect_view();
+    let trends = cards
+        .iter()
+        .filter(|c| !c.trend.is_empty())
+        .map(trend_view)
         .collect_view();
     view! {
         <table class="list" aria-label="Scorecards">
             <thead><tr>
                 <th>"Annotator"</th><th class="num">"Labels"</th><th class="num">"Skips"</th>
                 <th class="num">"Median time"</th><th class="num">"Pairwise agreement with others"</th>
-                <th class="num">"Thumbs agreement with others"</th><th class="num">"Gold accuracy"</th>
+                <th class="num">"Thumbs agreement with others"</th>
+                <th class="num">"Agreement with the others' consensus (rankings / thumbs)"</th>
+                <th class="num">"Gold accuracy"</th>
                 <th>"Position bias"</th><th class="num">"Proposals taken as is"</th>
+                <th class="num">"Anchoring"</th>
             </tr></thead>
             <tbody>{rows}</tbody>
+        </table>
+        <h3>"Week by week"</h3>
+        {trends}
+    }
+    .into_any()
+}
+
+fn trend_view(c: &quality::Scorecard) -> AnyView {
+    let weeks = c
+        .trend
+        .iter()
+        .map(|w| {
+            view! {
+                <tr>
+                    <td>{w.week.to_string()}</td>
+                    <td class="num">{w.labels}</td>
+                    <td class="num">{w.median_seconds.map(|s| format!("{s:.1} s")).unwrap_or_else(|| "n/a".into())}</td>
+                    <td class="num">{figure(w.gold_accuracy)} " (" {w.gold_checked} ")"</td>
+                    <td class="num">{figure(w.proposals_accepted_as_is)} " (" {w.proposals_shown} ")"</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="list" aria-label=format!("Weeks of {}", c.annotator.display_name)>
+            <caption>{c.annotator.display_name.clone()}</caption>
+            <thead><tr><th>"Week of"</th><th class="num">"Labels"</th><th class="num">"Median time"</th>
+                <th class="num">"Gold accuracy"</th><th class="num">"Proposals taken as is"</th></tr></thead>
+            <tbody>{weeks}</tbody>
         </table>
     }
     .into_any()

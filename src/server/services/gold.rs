@@ -101,6 +101,20 @@ pub async fn accuracy(pool: &PgPool, project_id: Uuid) -> Result<(GoldSettings, 
     Ok((settings, records))
 }
 
+/// Gold labels checked and right per annotator (one: `only`) and week since `since`.
+pub async fn weeks(
+    pool: &PgPool,
+    project_id: Uuid,
+    only: Option<Uuid>,
+    since: chrono::NaiveDate,
+) -> Result<BTreeMap<(Uuid, chrono::NaiveDate), (i64, i64)>> {
+    Ok(gold::weeks(pool, project_id, only, since)
+        .await?
+        .into_iter()
+        .map(|(user, week, checked, correct)| ((user, week), (checked, correct)))
+        .collect())
+}
+
 /// Refuses an annotator paused on the project, saying why; otherwise the project's gold
 /// settings, for [`due_candidate`].
 pub async fn ensure_active(

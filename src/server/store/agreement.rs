@@ -413,3 +413,67 @@ pub async fn skips(
     .await?;
     Ok(rows.into_iter().map(|r| (r.user_id, r.n)).collect())
 }
+
+/// Per annotator: labels of items with a done proposal made without seeing it (held-out
+/// annotators, or labels made before the proposal arrived), and those identical to it (the
+/// ranking, when there is one, and the thumbs), as an accepted proposal would be.
+pub struct UnpromptedRow {
+    pub user_id: Uuid,
+    pub labels: i64,
+    pub matched: i64,
+}
+
+pub async fn unprompted(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+) -> sqlx::Result<Vec<UnpromptedRow>> {
+    sqlx::query_as!(
+        UnpromptedRow,
+        r#"SELECT a.user_id AS "user_id!", count(*) AS "labels!",
+                  count(*) FILTER (WHERE (a.ranking IS NULL OR a.ranking = p.ranking)
+                                     AND a.thumbs = p.thumbs) AS "matched!"
+           FROM annotations a JOIN proposals p ON p.item_id = a.item_id AND p.status = 'done'
+           WHERE a.project_id = $1 AND a.user_id IS NOT NULL AND a.proposal_id IS NULL
+           GROUP BY a.user_id ORDER BY a.user_id"#,
+        project_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// One annotator's week (weeks start on Monday, UTC) on a project.
+pub struct WeekRow {
+    pub user_id: Uuid,
+    pub week: chrono::NaiveDate,
+    pub labels: i64,
+    pub median_ms: Option<f64>,
+    pub proposals: i64,
+    pub accepted: i64,
+}
+
+/// Every annotator's (one: `only`) weeks since `since`.
+pub async fn weeks(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    only: Option<Uuid>,
+    since: chrono::NaiveDate,
+) -> sqlx::Result<Vec<WeekRow>> {
+    sqlx::query_as!(
+        WeekRow,
+        r#"SELECT a.user_id AS "user_id!",
+                  date_trunc('week', a.created_at AT TIME ZONE 'UTC')::date AS "week!: chrono::NaiveDate",
+                  count(*) AS "labels!",
+                  percentile_cont(0.5) WITHIN GROUP (ORDER BY a.time_spent_ms) AS median_ms,
+                  count(*) FILTER (WHERE a.proposal_id IS NOT NULL) AS "proposals!",
+                  count(*) FILTER (WHERE a.proposal_outcome = 'accepted') AS "accepted!"
+           FROM annotations a
+           WHERE a.project_id = $1 AND a.user_id IS NOT NULL AND ($2::uuid IS NULL OR a.user_id = $2)
+             AND a.created_at >= $3::date
+           GROUP BY 1, 2 ORDER BY 1, 2"#,
+        project_id,
+        only,
+        since as _
+    )
+    .fetch_all(db)
+    .await
+}

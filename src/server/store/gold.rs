@@ -294,3 +294,29 @@ pub async fn of_item(db: impl PgExecutor<'_>, item_id: Uuid) -> sqlx::Result<Opt
     .await?;
     Ok(gold.flatten().map(|g| g.0))
 }
+
+/// Per annotator (one: `only`) and week (Monday, UTC) since `since`: gold labels checked
+/// and right.
+pub async fn weeks(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    only: Option<Uuid>,
+    since: chrono::NaiveDate,
+) -> sqlx::Result<Vec<(Uuid, chrono::NaiveDate, i64, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT user_id, date_trunc('week', checked_at AT TIME ZONE 'UTC')::date AS "week!: chrono::NaiveDate",
+                  count(*) AS "checked!", count(*) FILTER (WHERE correct) AS "correct!"
+           FROM gold_results
+           WHERE project_id = $1 AND ($2::uuid IS NULL OR user_id = $2) AND checked_at >= $3::date
+           GROUP BY 1, 2 ORDER BY 1, 2"#,
+        project_id,
+        only,
+        since as _
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.user_id, r.week, r.checked, r.correct))
+        .collect())
+}

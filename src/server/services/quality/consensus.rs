@@ -21,6 +21,10 @@ pub struct Consensus {
 
 impl Consensus {
     pub fn of(labels: &[Label]) -> Self {
+        Self::of_refs(&labels.iter().collect::<Vec<_>>())
+    }
+
+    pub fn of_refs(labels: &[&Label]) -> Self {
         let mut ranks: BTreeMap<Uuid, (f64, u32)> = BTreeMap::new();
         for ranking in labels.iter().filter_map(|l| l.ranking.as_deref()) {
             for (answer, rank) in stats::mid_ranks(ranking) {

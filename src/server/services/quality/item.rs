@@ -50,6 +50,13 @@ pub mod metric {
     pub const W_ITEMS: &str = "w_items";
     /// Items with two or more annotators (for a pair: items both labeled).
     pub const ITEMS: &str = "items";
+    /// For one annotator (the pair (user, user)): their label against the consensus of the
+    /// item's other labels (leave one out, see [`super::Consensus`]). Answer pairs ordered
+    /// as the others' consensus ranking, and compared; (mine, majority) thumbs contingency
+    /// over the answers the others decide.
+    pub const LOO_PREF_AGREE: &str = "loo_pref_agree";
+    pub const LOO_PREF_COMPARED: &str = "loo_pref_compared";
+    pub const LOO_THUMBS: &str = "loo_thumbs";
 
     /// The model's proposals against the human consensus, per model (`judge:{model}:{kind}`):
     /// `items` compared; `thumbs` (proposed, majority) contingency; `pref_agree` and
@@ -117,6 +124,7 @@ impl ItemPart {
             part.thumbs(labels);
             part.rankings(labels);
             part.flags(labels);
+            part.leave_one_out(labels);
         }
         part
     }
@@ -332,6 +340,36 @@ impl ItemPart {
             let bin = stats::calibration::bin(confidence) as i64;
             self.add(&m(judge::CALIB), bin, i64::from(right), 1.0);
             self.add(&m(judge::CONF), bin, 0, confidence);
+        }
+    }
+
+    fn leave_one_out(&mut self, labels: &[Label]) {
+        for (i, label) in labels.iter().enumerate() {
+            let others: Vec<&Label> = labels
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(_, l)| l)
+                .collect();
+            let consensus = Consensus::of_refs(&others);
+            let me = label.user_id;
+            if let (Some(mine), Some(theirs)) = (&label.ranking, &consensus.ranking) {
+                let a = stats::pairwise(mine, theirs);
+                self.add_pair(me, me, metric::LOO_PREF_AGREE, 0, 0, a.agree as f64);
+                self.add_pair(me, me, metric::LOO_PREF_COMPARED, 0, 0, a.compared as f64);
+            }
+            for (answer, &majority) in &consensus.thumbs {
+                if let Some(&up) = label.thumbs.get(answer) {
+                    self.add_pair(
+                        me,
+                        me,
+                        metric::LOO_THUMBS,
+                        i64::from(up),
+                        i64::from(majority),
+                        1.0,
+                    );
+                }
+            }
         }
     }
 

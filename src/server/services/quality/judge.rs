@@ -12,7 +12,7 @@
 //! swapped items, a share of the proposals.
 
 use super::item::metric::{self, judge};
-use super::{ByMetric, PositionBias, round_count};
+use super::{ByMetric, Cells, PositionBias, round_count};
 use crate::server::stats::calibration::{self, Bin};
 use crate::server::stats::{Contingency, significance};
 use crate::server::store::proposals::Swap;
@@ -69,7 +69,6 @@ pub struct JudgePosition {
 
 /// Every model's calibration from the project's running sums and its swapped items.
 pub fn calibrations(by_metric: &ByMetric, swaps: &[Swap]) -> Vec<JudgeCalibration> {
-    type Cells = Vec<((i64, i64), f64)>;
     let mut models: BTreeMap<&str, BTreeMap<&str, &Cells>> = BTreeMap::new();
     for (m, cells) in by_metric {
         if let Some((model, kind)) = metric::parse_judge(m) {

@@ -22,8 +22,10 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// A running total's cells by metric: ((a, b), n).
-type ByMetric = BTreeMap<String, Vec<((i64, i64), f64)>>;
+/// A running total's cells: ((a, b), n).
+type Cells = Vec<((i64, i64), f64)>;
+/// A running total's cells by metric.
+type ByMetric = BTreeMap<String, Cells>;
 
 /// How many marked items one transaction counts.
 const MARKED_BATCH: i64 = 500;
@@ -363,7 +365,11 @@ pub async fn report(pool: &PgPool, actor: &Actor, slug: &str) -> Result<QualityR
     let names = Annotator::names(pool).await?;
     let annotator = |user_id: Uuid| Annotator::of(&names, user_id);
     let mut per_pair: BTreeMap<(Uuid, Uuid), ByMetric> = BTreeMap::new();
+    // (user, user) rows are one annotator's leave-one-out counters, for the scorecards.
     for row in agreement::pair_totals(pool, project.project_id).await? {
+        if row.user_a == row.user_b {
+            continue;
+        }
         per_pair
             .entry((row.user_a, row.user_b))
             .or_default()
@@ -519,12 +525,48 @@ pub struct Scorecard {
     pub pairwise_agreement_with_others: Option<f64>,
     /// Over every answer both this annotator and another thumbed: the share thumbed alike.
     pub thumbs_agreement_with_others: Option<f64>,
+    /// Against the consensus of each item's other labels (leave one out: mean rank,
+    /// majority thumb): answer pairs ordered alike, and compared.
+    pub consensus_pairwise_agreement: Option<f64>,
+    pub consensus_pairs_compared: u64,
+    /// Their thumbs against the others' majority thumb (answers with a strict majority):
+    /// the share alike, and Cohen's kappa.
+    pub consensus_thumbs_agreement: Option<f64>,
+    pub consensus_thumbs_kappa: Option<f64>,
+    pub consensus_thumbs_compared: u64,
     pub gold_checked: u64,
     pub gold_accuracy: Option<f64>,
     pub gold_recent_accuracy: Option<f64>,
     /// How often their sole first place is the answer shown first, by number of answers.
     pub position_bias: Vec<PositionBias>,
     /// Labels shown a model proposal, and the share that took it as it was.
+    pub proposals_shown: u64,
+    pub proposals_accepted_as_is: Option<f64>,
+    /// Their labels of items with a proposal made without seeing it, and the share identical
+    /// to it.
+    pub unprompted_labels: u64,
+    pub unprompted_match: Option<f64>,
+    /// Anchoring: `proposals_accepted_as_is` minus the share of every annotator's labels made
+    /// without seeing the proposal that are identical to it (the project's hold-out
+    /// baseline, `holdout_match`). Well above 0: they take proposals more often than
+    /// independent judgement agrees with them.
+    pub holdout_match: Option<f64>,
+    pub anchoring: Option<f64>,
+    /// Their last weeks (Monday, UTC), oldest first, at most [`TREND_WEEKS`].
+    pub trend: Vec<WeekTrend>,
+}
+
+/// How many weeks a scorecard's trend shows.
+pub const TREND_WEEKS: i64 = 12;
+
+/// One week of an annotator's work.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WeekTrend {
+    pub week: chrono::NaiveDate,
+    pub labels: u64,
+    pub median_seconds: Option<f64>,
+    pub gold_checked: u64,
+    pub gold_accuracy: Option<f64>,
     pub proposals_shown: u64,
     pub proposals_accepted_as_is: Option<f64>,
 }
@@ -570,9 +612,21 @@ async fn cards(pool: &PgPool, project_id: Uuid, only: Option<Uuid>) -> Result<Ve
         .collect();
     let (_, gold) = super::gold::accuracy(pool, project_id).await?;
     let gold: BTreeMap<Uuid, _> = gold.into_iter().map(|g| (g.user_id, g)).collect();
-    // Agreement with the others, from the pairs' totals.
+    // Agreement with the others, from the pairs' totals; with the others' consensus, from
+    // each annotator's own (user, user) counters.
     let mut with_others: BTreeMap<Uuid, [f64; 4]> = BTreeMap::new();
+    let mut with_consensus: BTreeMap<Uuid, ([f64; 2], Cells)> = BTreeMap::new();
     for row in agreement::pair_totals(pool, project_id).await? {
+        if row.user_a == row.user_b {
+            let sums = with_consensus.entry(row.user_a).or_default();
+            match row.metric.as_str() {
+                metric::LOO_PREF_AGREE => sums.0[0] += row.n,
+                metric::LOO_PREF_COMPARED => sums.0[1] += row.n,
+                metric::LOO_THUMBS => sums.1.push(((i64::from(row.a), i64::from(row.b)), row.n)),
+                _ => {}
+            }
+            continue;
+        }
         for user in [row.user_a, row.user_b] {
             let sums = with_others.entry(user).or_default();
             match row.metric.as_str() {
@@ -605,11 +659,40 @@ async fn cards(pool: &PgPool, project_id: Uuid, only: Option<Uuid>) -> Result<Ve
         });
     }
     let ratio = |num: f64, den: f64| (den > 0.5).then(|| num / den);
+    let unprompted = agreement::unprompted(pool, project_id).await?;
+    let holdout_match = ratio(
+        unprompted.iter().map(|u| u.matched as f64).sum(),
+        unprompted.iter().map(|u| u.labels as f64).sum(),
+    );
+    let unprompted: BTreeMap<Uuid, (i64, i64)> = unprompted
+        .into_iter()
+        .map(|u| (u.user_id, (u.labels, u.matched)))
+        .collect();
+    let since = chrono::Utc::now().date_naive() - chrono::Duration::weeks(TREND_WEEKS);
+    let mut gold_weeks: BTreeMap<(Uuid, chrono::NaiveDate), (i64, i64)> =
+        super::gold::weeks(pool, project_id, only, since).await?;
+    let mut trends: BTreeMap<Uuid, Vec<WeekTrend>> = BTreeMap::new();
+    for w in agreement::weeks(pool, project_id, only, since).await? {
+        let (checked, correct) = gold_weeks.remove(&(w.user_id, w.week)).unwrap_or_default();
+        trends.entry(w.user_id).or_default().push(WeekTrend {
+            week: w.week,
+            labels: w.labels as u64,
+            median_seconds: w.median_ms.map(|ms| ms / 1000.0),
+            gold_checked: checked as u64,
+            gold_accuracy: ratio(correct as f64, checked as f64),
+            proposals_shown: w.proposals as u64,
+            proposals_accepted_as_is: ratio(w.accepted as f64, w.proposals as f64),
+        });
+    }
     Ok(agreement::work(pool, project_id, only)
         .await?
         .into_iter()
         .map(|w| {
             let others = with_others.get(&w.user_id).copied().unwrap_or_default();
+            let (loo, loo_thumbs) = with_consensus.remove(&w.user_id).unwrap_or_default();
+            let accepted = ratio(w.accepted as f64, w.proposals as f64);
+            let mine = unprompted.get(&w.user_id).copied().unwrap_or_default();
+            let loo_thumbs = Contingency::from_cells(loo_thumbs);
             let g = gold.get(&w.user_id);
             Scorecard {
                 annotator: Annotator::of(&names, w.user_id),
@@ -618,13 +701,23 @@ async fn cards(pool: &PgPool, project_id: Uuid, only: Option<Uuid>) -> Result<Ve
                 median_seconds: w.median_ms.map(|ms| ms / 1000.0),
                 pairwise_agreement_with_others: ratio(others[0], others[1]),
                 thumbs_agreement_with_others: ratio(others[2], others[3]),
+                consensus_pairwise_agreement: ratio(loo[0], loo[1]),
+                consensus_pairs_compared: round_count(loo[1]) as u64,
+                consensus_thumbs_agreement: loo_thumbs.observed(),
+                consensus_thumbs_kappa: loo_thumbs.kappa(),
+                consensus_thumbs_compared: round_count(loo_thumbs.units()) as u64,
                 gold_checked: g.map_or(0, |g| g.checked as u64),
                 gold_accuracy: g.and_then(|g| ratio(g.correct as f64, g.checked as f64)),
                 gold_recent_accuracy: g
                     .and_then(|g| ratio(g.recent_correct as f64, g.recent_checked as f64)),
                 position_bias: picks.remove(&w.user_id).unwrap_or_default(),
                 proposals_shown: w.proposals as u64,
-                proposals_accepted_as_is: ratio(w.accepted as f64, w.proposals as f64),
+                proposals_accepted_as_is: accepted,
+                unprompted_labels: mine.0 as u64,
+                unprompted_match: ratio(mine.1 as f64, mine.0 as f64),
+                holdout_match,
+                anchoring: accepted.zip(holdout_match).map(|(a, h)| a - h),
+                trend: trends.remove(&w.user_id).unwrap_or_default(),
             }
         })
         .collect())
