@@ -15,8 +15,8 @@ source scripts/throwaway-pg.sh
 SERVER_PID=
 LLM_PID=
 cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; fi
-  if [ -n "$LLM_PID" ]; then kill "$LLM_PID" 2>/dev/null; wait "$LLM_PID" 2>/dev/null || true; fi
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$LLM_PID" ]; then kill "$LLM_PID" 2>/dev/null || true; wait "$LLM_PID" 2>/dev/null || true; fi
   throwaway_pg_stop
 }
 trap cleanup EXIT

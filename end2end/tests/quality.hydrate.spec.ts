@@ -97,3 +97,36 @@ test("gold items are served unmarked, and two misses pause the annotator until a
   await expect(annotator.getByRole("status")).toContainText(`About the item you just submitted: ${marker}`);
   expect(errors).toEqual([]);
 });
+
+test("adaptive overlap is set on the Quality page, a bad maximum is refused naming the field, and the model's section shows", async ({
+  page,
+}) => {
+  await signIn(page, admin.email, admin.password);
+  await page.goto("/projects/checks/quality");
+  const maximum = page.getByLabel("At most this many annotators per item");
+  await maximum.fill("0");
+  await page.getByRole("button", { name: "Save overlap settings" }).click();
+  await expect(page.locator("#overlap").getByRole("alert")).toContainText("max_overlap");
+  await expect(page.locator("#gold").getByRole("alert")).toHaveCount(0);
+  await page.getByLabel("At most this many annotators per item").fill("3");
+  await page.getByLabel("Another annotator below this pairwise agreement").fill("0.8");
+  await page.getByLabel("consensus contradicts the model's proposal").check();
+  await page.getByRole("button", { name: "Save overlap settings" }).click();
+  await expect(page.getByLabel("At most this many annotators per item")).toHaveValue("3");
+  await expect(page.getByLabel("Another annotator below this pairwise agreement")).toHaveValue("0.8");
+  await expect(page.getByLabel("consensus contradicts the model's proposal")).toBeChecked();
+  // Off again (blank maximum), as the other tests expect.
+  await page.getByLabel("At most this many annotators per item").fill("");
+  await page.getByRole("button", { name: "Save overlap settings" }).click();
+  await expect(page.getByLabel("At most this many annotators per item")).toHaveValue("");
+  await expect(page.getByRole("heading", { name: "The model as a rater" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Week by week" })).toBeVisible();
+
+  // The admin's item list marks the gold items and opens their editor.
+  await page.goto("/projects/checks/items");
+  await hydrated(page);
+  const gold = page.locator("article.item").filter({ has: page.locator(".badge.gold") });
+  await expect(gold).toHaveCount(3);
+  await gold.first().getByRole("link", { name: "Gold label…" }).click();
+  await expect(page.getByRole("heading", { name: /Gold label of/ })).toBeVisible();
+});

@@ -59,6 +59,8 @@ pub struct ItemView {
     pub external_id: Option<String>,
     pub messages: Vec<Message>,
     pub responses: Vec<ResponseView>,
+    /// A gold item (the admins' item list only; annotators never see this).
+    pub gold: bool,
 }
 
 /// One page of a project's items, in insertion order.

@@ -37,7 +37,10 @@ fn Items() -> impl IntoView {
                             <section>
                                 <h1>{page.project.name.clone()}</h1>
                                 <p class="muted">{format!("{} items", page.project.item_count)}</p>
-                                {page.items.into_iter().map(|item| view! { <ItemCard item/> }).collect_view()}
+                                {page.items.into_iter().map(|item| {
+                                    let slug = page.project.slug.clone();
+                                    view! { <ItemCard item slug/> }
+                                }).collect_view()}
                                 {next.map(|href| view! { <a class="button" href=href>"Next items →"</a> })}
                             </section>
                         })
@@ -50,11 +53,25 @@ fn Items() -> impl IntoView {
 }
 
 #[component]
-fn ItemCard(item: ItemView) -> impl IntoView {
+fn ItemCard(item: ItemView, slug: String) -> impl IntoView {
     let label = item
         .external_id
         .clone()
         .unwrap_or_else(|| format!("#{}", item.item_seq));
+    // The gold editor is server-rendered; items without an external id cannot be named there.
+    let gold_href = item.external_id.as_deref().map(|id| {
+        format!(
+            "/projects/{}/items/{}/gold",
+            crate::model::url::encode_path_segment(&slug),
+            crate::model::url::encode_path_segment(id)
+        )
+    });
+    let gold_text = if item.gold {
+        "Gold label…"
+    } else {
+        "Make gold…"
+    };
+    let gold = item.gold;
     let aria = format!("Item {label}");
     let layout = if item.responses.len() == 2 {
         "answers side-by-side"
@@ -63,7 +80,11 @@ fn ItemCard(item: ItemView) -> impl IntoView {
     };
     view! {
         <article class="item card" aria-label=aria>
-            <header class="item-head"><span class="badge">{label}</span></header>
+            <header class="item-head">
+                <span class="badge">{label}</span>
+                {gold.then(|| view! { <span class="badge gold">"gold"</span> })}
+                {gold_href.map(|href| view! { <a href=href rel="external" class="small">{gold_text}</a> })}
+            </header>
             <div class="conversation">
                 {item.messages.into_iter().map(|m| view! {
                     <div class=format!("turn turn-{}", m.role.as_str())>

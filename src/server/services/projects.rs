@@ -61,6 +61,7 @@ pub async fn items_page(
                 external_id: row.external_id,
                 messages,
                 responses: answers.remove(&row.item_id).unwrap_or_default(),
+                gold: row.is_gold,
             })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -7,6 +7,7 @@ pub struct ItemRow {
     pub item_seq: i64,
     pub external_id: Option<String>,
     pub messages: serde_json::Value,
+    pub is_gold: bool,
 }
 
 /// Inserts an item unless the project already has one with this `external_id`.
@@ -43,7 +44,7 @@ pub async fn page(
 ) -> sqlx::Result<Vec<ItemRow>> {
     sqlx::query_as!(
         ItemRow,
-        r#"SELECT item_id, item_seq, external_id, messages
+        r#"SELECT item_id, item_seq, external_id, messages, is_gold
            FROM items WHERE project_id = $1 AND item_seq > $2
            ORDER BY item_seq LIMIT $3"#,
         project_id,
