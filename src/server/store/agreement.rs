@@ -334,9 +334,11 @@ pub async fn marked(db: impl PgExecutor<'_>, project_id: Option<Uuid>) -> sqlx::
     .await
 }
 
-/// One annotator's work on a project, for the scorecards.
+/// One annotator's work on a project, for the scorecards: all of it (`week` `None`), or
+/// one week (Monday, UTC).
 pub struct WorkRow {
     pub user_id: Uuid,
+    pub week: Option<chrono::NaiveDate>,
     pub labels: i64,
     pub median_ms: Option<f64>,
     /// Labels shown a proposal, and those that took it as it was.
@@ -344,26 +346,48 @@ pub struct WorkRow {
     pub accepted: i64,
 }
 
-/// Every annotator's labels on the project (one: `only`).
+/// Every annotator's (one: `only`) labels on the project, in all and per week since
+/// `since`, in one pass over them.
 pub async fn work(
     db: impl PgExecutor<'_>,
     project_id: Uuid,
     only: Option<Uuid>,
+    since: chrono::NaiveDate,
 ) -> sqlx::Result<Vec<WorkRow>> {
-    sqlx::query_as!(
-        WorkRow,
-        r#"SELECT a.user_id AS "user_id!", count(*) AS "labels!",
-                  percentile_cont(0.5) WITHIN GROUP (ORDER BY a.time_spent_ms) AS median_ms,
-                  count(*) FILTER (WHERE a.proposal_id IS NOT NULL) AS "proposals!",
-                  count(*) FILTER (WHERE a.proposal_outcome = 'accepted') AS "accepted!"
-           FROM annotations a
-           WHERE a.project_id = $1 AND a.user_id IS NOT NULL AND ($2::uuid IS NULL OR a.user_id = $2)
-           GROUP BY a.user_id ORDER BY a.user_id"#,
+    let rows = sqlx::query!(
+        r#"SELECT w.user_id AS "user_id!", w.week AS "week: chrono::NaiveDate",
+                  grouping(w.week) = 1 AS "overall!",
+                  count(*) AS "labels!",
+                  percentile_cont(0.5) WITHIN GROUP (ORDER BY w.time_spent_ms) AS median_ms,
+                  count(*) FILTER (WHERE w.proposal_id IS NOT NULL) AS "proposals!",
+                  count(*) FILTER (WHERE w.proposal_outcome = 'accepted') AS "accepted!"
+           FROM (SELECT a.user_id, a.time_spent_ms, a.proposal_id, a.proposal_outcome,
+                        CASE WHEN a.created_at >= $3::date
+                             THEN date_trunc('week', a.created_at AT TIME ZONE 'UTC')::date END AS week
+                 FROM annotations a
+                 WHERE a.project_id = $1 AND a.user_id IS NOT NULL
+                   AND ($2::uuid IS NULL OR a.user_id = $2)) w
+           GROUP BY GROUPING SETS ((w.user_id), (w.user_id, w.week))
+           ORDER BY 1, 2"#,
         project_id,
-        only
+        only,
+        since as _
     )
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        // Weeks before `since` fall into one group without a week: neither row is wanted.
+        .filter(|r| r.overall || r.week.is_some())
+        .map(|r| WorkRow {
+            user_id: r.user_id,
+            week: if r.overall { None } else { r.week },
+            labels: r.labels,
+            median_ms: r.median_ms,
+            proposals: r.proposals,
+            accepted: r.accepted,
+        })
+        .collect())
 }
 
 /// Per annotator and number of answers shown: rankings, and those whose sole first place
@@ -382,12 +406,11 @@ pub async fn first_picks(
 ) -> sqlx::Result<Vec<FirstPickRow>> {
     sqlx::query_as!(
         FirstPickRow,
-        r#"SELECT a.user_id AS "user_id!", array_length(a.shown_order, 1) AS "answers!",
-                  count(*) AS "rankings!",
-                  count(*) FILTER (WHERE a.ranking -> 0 = jsonb_build_array(a.shown_order[1])) AS "first_shown!"
+        r#"SELECT a.user_id AS "user_id!", abs(a.first_pick)::int AS "answers!",
+                  count(*) AS "rankings!", count(*) FILTER (WHERE a.first_pick > 0) AS "first_shown!"
            FROM annotations a
-           WHERE a.project_id = $1 AND a.user_id IS NOT NULL AND a.ranking IS NOT NULL
-             AND array_length(a.shown_order, 1) >= 2 AND ($2::uuid IS NULL OR a.user_id = $2)
+           WHERE a.project_id = $1 AND a.user_id IS NOT NULL AND a.first_pick IS NOT NULL
+             AND ($2::uuid IS NULL OR a.user_id = $2)
            GROUP BY 1, 2 ORDER BY 1, 2"#,
         project_id,
         only
@@ -436,43 +459,6 @@ pub async fn unprompted(
            WHERE a.project_id = $1 AND a.user_id IS NOT NULL AND a.proposal_id IS NULL
            GROUP BY a.user_id ORDER BY a.user_id"#,
         project_id
-    )
-    .fetch_all(db)
-    .await
-}
-
-/// One annotator's week (weeks start on Monday, UTC) on a project.
-pub struct WeekRow {
-    pub user_id: Uuid,
-    pub week: chrono::NaiveDate,
-    pub labels: i64,
-    pub median_ms: Option<f64>,
-    pub proposals: i64,
-    pub accepted: i64,
-}
-
-/// Every annotator's (one: `only`) weeks since `since`.
-pub async fn weeks(
-    db: impl PgExecutor<'_>,
-    project_id: Uuid,
-    only: Option<Uuid>,
-    since: chrono::NaiveDate,
-) -> sqlx::Result<Vec<WeekRow>> {
-    sqlx::query_as!(
-        WeekRow,
-        r#"SELECT a.user_id AS "user_id!",
-                  date_trunc('week', a.created_at AT TIME ZONE 'UTC')::date AS "week!: chrono::NaiveDate",
-                  count(*) AS "labels!",
-                  percentile_cont(0.5) WITHIN GROUP (ORDER BY a.time_spent_ms) AS median_ms,
-                  count(*) FILTER (WHERE a.proposal_id IS NOT NULL) AS "proposals!",
-                  count(*) FILTER (WHERE a.proposal_outcome = 'accepted') AS "accepted!"
-           FROM annotations a
-           WHERE a.project_id = $1 AND a.user_id IS NOT NULL AND ($2::uuid IS NULL OR a.user_id = $2)
-             AND a.created_at >= $3::date
-           GROUP BY 1, 2 ORDER BY 1, 2"#,
-        project_id,
-        only,
-        since as _
     )
     .fetch_all(db)
     .await

@@ -672,10 +672,15 @@ async fn cards(pool: &PgPool, project_id: Uuid, only: Option<Uuid>) -> Result<Ve
     let mut gold_weeks: BTreeMap<(Uuid, chrono::NaiveDate), (i64, i64)> =
         super::gold::weeks(pool, project_id, only, since).await?;
     let mut trends: BTreeMap<Uuid, Vec<WeekTrend>> = BTreeMap::new();
-    for w in agreement::weeks(pool, project_id, only, since).await? {
-        let (checked, correct) = gold_weeks.remove(&(w.user_id, w.week)).unwrap_or_default();
+    let (overall, weeks): (Vec<_>, Vec<_>) = agreement::work(pool, project_id, only, since)
+        .await?
+        .into_iter()
+        .partition(|w| w.week.is_none());
+    for w in weeks {
+        let Some(week) = w.week else { continue };
+        let (checked, correct) = gold_weeks.remove(&(w.user_id, week)).unwrap_or_default();
         trends.entry(w.user_id).or_default().push(WeekTrend {
-            week: w.week,
+            week,
             labels: w.labels as u64,
             median_seconds: w.median_ms.map(|ms| ms / 1000.0),
             gold_checked: checked as u64,
@@ -684,8 +689,7 @@ async fn cards(pool: &PgPool, project_id: Uuid, only: Option<Uuid>) -> Result<Ve
             proposals_accepted_as_is: ratio(w.accepted as f64, w.proposals as f64),
         });
     }
-    Ok(agreement::work(pool, project_id, only)
-        .await?
+    Ok(overall
         .into_iter()
         .map(|w| {
             let others = with_others.get(&w.user_id).copied().unwrap_or_default();
