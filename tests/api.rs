@@ -180,7 +180,7 @@ async fn every_route_refuses_missing_wrong_and_out_of_scope_tokens(pool: sqlx::P
         .into_iter()
         .filter(|(_, path)| !path.ends_with("/openapi.json") && !path.ends_with("/docs"))
         .collect();
-    assert_eq!(ops.len(), 15, "{ops:?}");
+    assert_eq!(ops.len(), 16, "{ops:?}");
     let body = json!({});
     for (method, path) in &ops {
         let body = (method == "POST" || method == "PUT").then_some(&body);
@@ -242,6 +242,7 @@ async fn the_openapi_document_covers_every_route_and_each_exists(pool: sqlx::PgP
         "GET /api/v1/projects/qa/items/x",
         "GET /api/v1/projects/qa/quality",
         "GET /api/v1/projects/qa/quality/annotators",
+        "GET /api/v1/projects/qa/quality/judge",
         "POST /api/v1/projects/qa/consumers/trainer/ack",
         "POST /api/v1/projects/qa/consumers/trainer/pull",
         "POST /api/v1/projects/qa/datasets",

@@ -182,3 +182,58 @@ async fn the_item_page_renders_untrusted_html_as_text(pool: sqlx::PgPool) {
     assert!(!html.contains("<img src=x onerror"));
     assert!(html.contains("<table>"), "markdown tables render");
 }
+
+/// The Quality page and its forms: admins only; a bad setting is shown again with the field
+/// named and changes nothing.
+#[sqlx::test]
+async fn the_quality_pages_forms_are_for_admins(pool: sqlx::PgPool) {
+    let (app, admin, annotator) = app_with_people(pool).await;
+    let stored = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM project_adaptive")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let overlap = "/projects/demo/quality/overlap";
+    let good = "max_overlap=3&min_agreement=0.8";
+    for (path, body) in [(overlap, good), ("/projects/demo/quality/gold", "rate=0.1")] {
+        let refused = app
+            .send(common::form_post(path, body, Some(&annotator)))
+            .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    for path in [
+        "/projects/demo/quality",
+        "/projects/demo/quality?judge_by=category",
+    ] {
+        let page = app.get(path, Some(&annotator)).await;
+        assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(stored().await, 0);
+
+    let bad = app
+        .send(common::form_post(overlap, "max_overlap=0", Some(&admin)))
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        common::body_text(bad)
+            .await
+            .contains("max_overlap: must be between 1 and 100")
+    );
+    assert_eq!(stored().await, 0);
+    let saved = app
+        .send(common::form_post(overlap, good, Some(&admin)))
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(stored().await, 1);
+    let page = app
+        .get("/projects/demo/quality?judge_by=category", Some(&admin))
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = common::body_text(page).await;
+    assert!(html.contains("Adaptive overlap") && html.contains("The model as a rater"));
+    assert!(
+        html.contains(r#"name="max_overlap" inputmode="numeric" value="3""#),
+        "the saved maximum shows"
+    );
+}

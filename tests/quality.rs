@@ -996,3 +996,70 @@ async fn anchoring_compares_taking_proposals_with_the_hold_out_baseline(pool: Pg
     assert_eq!(a.anchoring, Some(0.75));
     assert_eq!(b.anchoring, None, "never shown a proposal");
 }
+
+#[sqlx::test]
+async fn the_models_figures_break_down_by_an_item_metadata_field(pool: PgPool) {
+    // Four items, two per category; the model is right on both "math" items and on neither
+    // "prose" one (one annotator each).
+    project(&pool, &[2; 4], 1).await;
+    for n in 0..4 {
+        let category = if n < 2 { "math" } else { "prose" };
+        sqlx::query("UPDATE items SET metadata = jsonb_build_object('category', $1::text) WHERE external_id = $2")
+            .bind(category)
+            .bind(format!("q{n}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        propose(&pool, n, "judge-a", &[&[0], &[1]], &[], 0.75).await;
+    }
+    let people = annotators(&pool, 1).await;
+    label_all(&pool, &people, |_, n| Says {
+        tiers: if n < 2 {
+            vec![vec![0], vec![1]]
+        } else {
+            vec![vec![1], vec![0]]
+        },
+        ..Says::default()
+    })
+    .await;
+    counted_report(&pool).await;
+    let slices = quality::judge::by_field(&pool, &Actor::cli(), "p", "category")
+        .await
+        .unwrap();
+    type Figures<'a> = (Option<&'a str>, u64, Option<f64>, Option<f64>);
+    let figures: Vec<Figures> = slices
+        .iter()
+        .map(|s| {
+            let j = &s.judges[0];
+            (
+                s.value.as_deref(),
+                j.items,
+                j.accuracy,
+                j.expected_calibration_error,
+            )
+        })
+        .collect();
+    assert_eq!(
+        figures,
+        [
+            (Some("math"), 2, Some(1.0), Some(0.25)),
+            (Some("prose"), 2, Some(0.0), Some(0.75))
+        ]
+    );
+    // A field no item has: every item in the `null` slice.
+    let none = quality::judge::by_field(&pool, &Actor::cli(), "p", "nope")
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            none.len(),
+            none[0].value.as_deref(),
+            none[0].judges[0].items
+        ),
+        (1, None, 4)
+    );
+    match quality::judge::by_field(&pool, &Actor::cli(), "p", " ").await {
+        Err(verdict::server::Error::Invalid(e)) => assert_eq!(e.field.as_deref(), Some("by")),
+        other => panic!("{other:?}"),
+    }
+}

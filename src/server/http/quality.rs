@@ -23,13 +23,26 @@ use uuid::Uuid;
 
 type Fields = BTreeMap<String, String>;
 
+/// The page; `?judge_by=FIELD` adds the model's figures by that item metadata field.
 pub async fn show(
     State(state): State<AppState>,
     session: Session,
     Path(slug): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<Fields>,
 ) -> Page {
     let actor = session::actor(&state.pool, &session).await?;
-    page(&state, &actor, &slug, None).await
+    let by = query
+        .get("judge_by")
+        .map(|f| f.trim())
+        .filter(|f| !f.is_empty());
+    match by {
+        None => page(&state, &actor, &slug, None).await,
+        Some(field) => match quality::judge::by_field(&state.pool, &actor, &slug, field).await {
+            Ok(slices) => page_with(&state, &actor, &slug, None, Some((field, &slices))).await,
+            Err(e @ Error::Invalid(_)) => page(&state, &actor, &slug, Some(&e)).await,
+            Err(e) => Err(e.into()),
+        },
+    }
 }
 
 /// The page; a refusal of one of its forms (`refusal`) shows beside the form it concerns.
@@ -39,15 +52,32 @@ pub(super) async fn page(
     slug: &str,
     refusal: Option<&Error>,
 ) -> Page {
+    page_with(state, actor, slug, refusal, None).await
+}
+
+async fn page_with(
+    state: &AppState,
+    actor: &Actor,
+    slug: &str,
+    refusal: Option<&Error>,
+    judge_slices: Option<(&str, &[quality::judge::JudgeSlice])>,
+) -> Page {
     let report = quality::report(&state.pool, actor, slug).await?;
     let settings = gold::settings(&state.pool, actor, slug).await?;
     let (rule, overlap) = quality::adaptive::rule(&state.pool, actor, slug).await?;
     let cards = quality::scorecards(&state.pool, actor, slug).await?;
-    // Both forms name their fields; the refusal goes to the form that has the field.
-    let overlap_fields = ["max_overlap", "min_agreement", "min_kendall_w"];
-    let for_overlap = |e: &&Error| matches!(e, Error::Invalid(a) if a.field.as_deref().is_some_and(|f| overlap_fields.contains(&f)));
-    let overlap_refusal = refusal.filter(for_overlap);
-    let gold_refusal = refusal.filter(|e| !for_overlap(e));
+    // The forms name their fields; a refusal goes to the form that has the field.
+    let field = |e: &&Error| match e {
+        Error::Invalid(a) => a.field.clone().unwrap_or_default(),
+        _ => String::new(),
+    };
+    let in_form =
+        |fields: &'static [&'static str]| move |e: &&Error| fields.contains(&field(e).as_str());
+    const OVERLAP: &[&str] = &["max_overlap", "min_agreement", "min_kendall_w"];
+    const JUDGE: &[&str] = &["by"];
+    let overlap_refusal = refusal.filter(in_form(OVERLAP));
+    let judge_refusal = refusal.filter(in_form(JUDGE));
+    let gold_refusal = refusal.filter(|e| !in_form(OVERLAP)(e) && !in_form(JUDGE)(e));
     let title = format!("Quality of {slug}");
     let status = refusal.map_or(StatusCode::OK, Error::status);
     let body = view! {
@@ -58,7 +88,7 @@ pub(super) async fn page(
         </section>
         {gold_view(&report, &settings, gold_refusal)}
         {super::quality_model::overlap_view(slug, rule.as_ref(), overlap, overlap_refusal)}
-        {super::quality_model::judges_view(&report.judges)}
+        {super::quality_model::judges_view(slug, &report.judges, judge_slices, judge_refusal)}
     };
     Ok((status, document(&title, body.into_any())).into_response())
 }

@@ -6,7 +6,7 @@ use super::page::{self, Page};
 use super::session;
 use crate::server::services::quality::adaptive::{self, Rule};
 use crate::server::services::quality::figure;
-use crate::server::services::quality::judge::JudgeCalibration;
+use crate::server::services::quality::judge::{JudgeCalibration, JudgeSlice};
 use crate::server::{AppState, Error};
 use axum::Form;
 use axum::extract::{Path, State};
@@ -70,8 +70,17 @@ pub fn overlap_view(
     .into_any()
 }
 
-pub fn judges_view(judges: &[JudgeCalibration]) -> AnyView {
+pub fn judges_view(
+    slug: &str,
+    judges: &[JudgeCalibration],
+    slices: Option<(&str, &[JudgeSlice])>,
+    refusal: Option<&Error>,
+) -> AnyView {
+    let refusal = refusal.map(page::refusal);
     let models = judges.iter().map(judge_view).collect_view();
+    let action = format!("/projects/{slug}/quality#judge");
+    let field = slices.map(|(f, _)| f.to_owned()).unwrap_or_default();
+    let breakdown = slices.map(|(field, slices)| slices_view(field, slices));
     view! {
         <section id="judge">
             <h2>"The model as a rater"</h2>
@@ -84,7 +93,44 @@ pub fn judges_view(judges: &[JudgeCalibration]) -> AnyView {
             </p>
             {judges.is_empty().then(|| view! { <p class="muted">"No proposal has an annotator's label to compare with yet."</p> })}
             {models}
+            {refusal}
+            <form method="get" action=action class="inline">
+                <label>"Break the figures down by the item metadata field "
+                    <input name="judge_by" value=field placeholder="category"/></label>
+                <button type="submit">"Show"</button>
+            </form>
+            {breakdown}
         </section>
+    }
+    .into_any()
+}
+
+fn slices_view(field: &str, slices: &[JudgeSlice]) -> AnyView {
+    let rows = slices
+        .iter()
+        .flat_map(|s| {
+            s.judges.iter().map(move |j| {
+                view! {
+                    <tr>
+                        <td>{s.value.clone().unwrap_or_else(|| "(none)".into())}</td>
+                        <td>{j.model.clone()}</td>
+                        <td class="num">{j.items}</td>
+                        <td class="num">{figure(j.accuracy)}</td>
+                        <td class="num">{figure(j.expected_calibration_error)}</td>
+                        <td class="num">{figure(j.pairwise_agreement)}</td>
+                        <td class="num">{figure(j.thumbs_kappa)}</td>
+                    </tr>
+                }
+            })
+        })
+        .collect_view();
+    view! {
+        <table class="list" aria-label=format!("The model by {field}")>
+            <thead><tr><th>{field.to_owned()}</th><th>"Model"</th><th class="num">"Items"</th>
+                <th class="num">"Right"</th><th class="num">"ECE"</th>
+                <th class="num">"Pairwise agreement"</th><th class="num">"Thumbs kappa"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
     }
     .into_any()
 }

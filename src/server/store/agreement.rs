@@ -463,3 +463,24 @@ pub async fn unprompted(
     .fetch_all(db)
     .await
 }
+
+/// Every counted item's stored part with the value of its metadata field `field` (`None`:
+/// absent, or not a string or number).
+pub async fn parts_by_metadata(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    field: &str,
+) -> sqlx::Result<Vec<(Option<String>, Json<serde_json::Value>)>> {
+    let rows = sqlx::query!(
+        r#"SELECT CASE WHEN jsonb_typeof(i.metadata -> $2) IN ('string', 'number', 'boolean')
+                       THEN i.metadata ->> $2 END AS value,
+                  q.part AS "part: Json<serde_json::Value>"
+           FROM item_agreement q JOIN items i ON i.item_id = q.item_id
+           WHERE q.project_id = $1"#,
+        project_id,
+        field
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.value, r.part)).collect())
+}

@@ -86,6 +86,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(datasets::download))
         .routes(routes!(quality::report))
         .routes(routes!(quality::scorecards))
+        .routes(routes!(quality::judge_by))
         .routes(routes!(docs::openapi_json))
         .routes(routes!(docs::page))
         .split_for_parts()

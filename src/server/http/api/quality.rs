@@ -44,3 +44,38 @@ pub async fn scorecards(
 ) -> Result<Json<Vec<quality::Scorecard>>, Error> {
     Ok(Json(quality::scorecards(&state.pool, &actor, &slug).await?))
 }
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JudgeBy {
+    /// The item metadata field to break the figures down by, e.g. `category` (required).
+    pub by: Option<String>,
+}
+
+/// The model's proposals against the annotators (as the report's `judges`, without the
+/// position figures), broken down by the value of an item metadata field: for which kinds
+/// of items its proposals can be trusted.
+#[utoipa::path(
+    get,
+    path = "/projects/{slug}/quality/judge",
+    tag = "quality",
+    params(("slug" = String, Path, description = "The project's slug"), JudgeBy),
+    responses((status = 200, description = "Per value of the field", body = Vec<quality::judge::JudgeSlice>), CommonErrors),
+    security(("bearer" = ["export:read"]))
+)]
+pub async fn judge_by(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(slug): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<JudgeBy>,
+) -> Result<Json<Vec<quality::judge::JudgeSlice>>, Error> {
+    Ok(Json(
+        quality::judge::by_field(
+            &state.pool,
+            &actor,
+            &slug,
+            query.by.as_deref().unwrap_or(""),
+        )
+        .await?,
+    ))
+}

@@ -184,3 +184,56 @@ pub fn positions(swaps: &[Swap]) -> BTreeMap<String, JudgePosition> {
         })
         .collect()
 }
+
+/// The model's figures for the items whose metadata field has one value.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JudgeSlice {
+    /// The field's value (`null`: items without it).
+    pub value: Option<String>,
+    /// Per model, as in the report (without the position figures).
+    pub judges: Vec<JudgeCalibration>,
+}
+
+/// The model's figures broken down by the value of an item metadata field (e.g.
+/// `category`), so an admin sees for which kinds of items proposals can be trusted. Reads
+/// every counted item's stored part: a pass over the project's items, not the running sums.
+pub async fn by_field(
+    pool: &sqlx::PgPool,
+    actor: &crate::server::services::Actor,
+    slug: &str,
+    field: &str,
+) -> crate::server::Result<Vec<JudgeSlice>> {
+    use crate::model::api::Scope;
+    let project =
+        crate::server::services::projects::authorize(pool, actor, slug, &[Scope::ExportRead])
+            .await?;
+    let field = field.trim();
+    if field.is_empty() || field.chars().count() > 100 {
+        return Err(crate::server::Error::invalid(
+            "by",
+            "name an item metadata field (1 to 100 characters)",
+        ));
+    }
+    let mut slices: BTreeMap<Option<String>, ByMetric> = BTreeMap::new();
+    for (value, part) in
+        crate::server::store::agreement::parts_by_metadata(pool, project.project_id, field).await?
+    {
+        let part = super::item::ItemPart::from_json(part.0).map_err(|e| {
+            crate::server::Error::Internal(anyhow::anyhow!("an item's agreement part: {e}"))
+        })?;
+        let sums = slices.entry(value).or_default();
+        for ((m, a, b), n) in part.cells {
+            if metric::parse_judge(&m).is_some() {
+                sums.entry(m).or_default().push(((a, b), n));
+            }
+        }
+    }
+    Ok(slices
+        .into_iter()
+        .map(|(value, sums)| JudgeSlice {
+            value,
+            judges: calibrations(&sums, &[]),
+        })
+        .filter(|s| !s.judges.is_empty())
+        .collect())
+}
