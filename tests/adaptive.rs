@@ -3,6 +3,8 @@
 //! minimum, and under racing annotators on two pools (two server processes) no item ever
 //! goes above its target.
 
+mod common;
+
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use std::collections::BTreeMap;
@@ -21,7 +23,10 @@ use verdict::server::store::{projects, proposals};
 /// labeled by `overlap` annotators at least.
 async fn project(pool: &PgPool, items: usize, overlap: i32) -> Uuid {
     let project_id = projects::ensure(pool, "p", "Adaptive", "").await.unwrap();
-    let mut settings = projects::find_settings(pool, "p").await.unwrap().unwrap();
+    let mut settings = projects::find_settings(pool, "p", None)
+        .await
+        .unwrap()
+        .unwrap();
     settings.overlap = overlap;
     settings.shuffle_answers = false;
     projects::update_settings(pool, &settings).await.unwrap();
@@ -66,9 +71,9 @@ async fn annotators(pool: &PgPool, n: usize) -> Vec<Actor> {
             Role::Annotator,
         )
         .unwrap();
-        actors.push(Actor::from(
-            &services::users::create_account(pool, new).await.unwrap(),
-        ));
+        let user = services::users::create_account(pool, new).await.unwrap();
+        common::join_every_project(pool, &user).await;
+        actors.push(Actor::from(&user));
     }
     actors
 }

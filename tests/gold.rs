@@ -23,7 +23,10 @@ const EXPLANATION: &str = "Answer one cites the statute.";
 /// `golds` gold items `g0…` whose expected best answer is the second.
 async fn project(pool: &PgPool, plain: usize, golds: usize) {
     let project_id = projects::ensure(pool, "p", "Gold", "").await.unwrap();
-    let mut settings = projects::find_settings(pool, "p").await.unwrap().unwrap();
+    let mut settings = projects::find_settings(pool, "p", None)
+        .await
+        .unwrap()
+        .unwrap();
     settings.shuffle_answers = false;
     projects::update_settings(pool, &settings).await.unwrap();
     let mut conn = pool.acquire().await.unwrap();
@@ -71,7 +74,11 @@ async fn annotator(pool: &PgPool, i: usize) -> Actor {
         Role::Annotator,
     )
     .unwrap();
-    Actor::from(&services::users::create_account(pool, new).await.unwrap())
+    {
+        let user = services::users::create_account(pool, new).await.unwrap();
+        common::join_every_project(pool, &user).await;
+        Actor::from(&user)
+    }
 }
 
 fn settings(fields: &[(&str, &str)]) -> gold::Settings {

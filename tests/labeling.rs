@@ -1,6 +1,8 @@
 //! The queue and submissions against a real database: leases, overlap under concurrency,
 //! skips, idempotent resubmission, optimistic concurrency on edits, validation.
 
+mod common;
+
 use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -16,7 +18,10 @@ async fn project(pool: &PgPool, items: usize, overlap: i32) -> Uuid {
     let project_id = projects::ensure(pool, "p", "Test project", "Be kind.")
         .await
         .unwrap();
-    let mut settings = projects::find_settings(pool, "p").await.unwrap().unwrap();
+    let mut settings = projects::find_settings(pool, "p", None)
+        .await
+        .unwrap()
+        .unwrap();
     settings.overlap = overlap;
     projects::update_settings(pool, &settings).await.unwrap();
     let mut conn = pool.acquire().await.unwrap();
@@ -57,9 +62,9 @@ async fn annotators(pool: &PgPool, n: usize) -> Vec<Actor> {
             Role::Annotator,
         )
         .unwrap();
-        actors.push(Actor::from(
-            &services::users::create_account(pool, new).await.unwrap(),
-        ));
+        let user = services::users::create_account(pool, new).await.unwrap();
+        common::join_every_project(pool, &user).await;
+        actors.push(Actor::from(&user));
     }
     actors
 }
@@ -496,7 +501,10 @@ async fn invalid_submissions_name_the_field_and_store_nothing(pool: PgPool) {
 #[sqlx::test]
 async fn switched_off_kinds_are_refused(pool: PgPool) {
     project(&pool, 1, 1).await;
-    let mut settings = projects::find_settings(&pool, "p").await.unwrap().unwrap();
+    let mut settings = projects::find_settings(&pool, "p", None)
+        .await
+        .unwrap()
+        .unwrap();
     settings.kinds.thumbs = false;
     projects::update_settings(&pool, &settings).await.unwrap();
     let people = annotators(&pool, 1).await;
@@ -646,7 +654,10 @@ async fn progress_counters_agree_with_counting(pool: PgPool) {
 
     // Overlap 1: every item with an annotation is complete now.
     let mut form = verdict::model::project::ProjectForm::from_settings(
-        &projects::find_settings(&pool, "p").await.unwrap().unwrap(),
+        &projects::find_settings(&pool, "p", None)
+            .await
+            .unwrap()
+            .unwrap(),
     );
     form.overlap = 1;
     services::projects::update(&pool, &Actor::cli(), "p", &form)
@@ -669,7 +680,7 @@ async fn progress_counters_agree_with_counting(pool: PgPool) {
     .await
     .unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    let project_id = projects::find_settings(&pool, "p")
+    let project_id = projects::find_settings(&pool, "p", None)
         .await
         .unwrap()
         .unwrap()

@@ -34,7 +34,10 @@ fn case(section: &str, name: &str) -> Value {
 /// item per entry of `answers`, named `q0`, `q1`….
 async fn project(pool: &PgPool, answers: &[usize], overlap: i32) {
     let project_id = projects::ensure(pool, "p", "Quality", "").await.unwrap();
-    let mut settings = projects::find_settings(pool, "p").await.unwrap().unwrap();
+    let mut settings = projects::find_settings(pool, "p", None)
+        .await
+        .unwrap()
+        .unwrap();
     settings.overlap = overlap;
     settings.shuffle_answers = false;
     settings.kinds.allow_ties = true;
@@ -72,9 +75,9 @@ async fn annotators(pool: &PgPool, n: usize) -> Vec<Actor> {
             Role::Annotator,
         )
         .unwrap();
-        actors.push(Actor::from(
-            &services::users::create_account(pool, new).await.unwrap(),
-        ));
+        let user = services::users::create_account(pool, new).await.unwrap();
+        common::join_every_project(pool, &user).await;
+        actors.push(Actor::from(&user));
     }
     actors
 }

@@ -1,5 +1,7 @@
 //! Services against a real database (one fresh database per test).
 
+mod common;
+
 use verdict::model::project::{ChatRole, Message, NewItem, NewResponse};
 use verdict::model::user::{NewUser, Role};
 use verdict::server::services::{self, Actor};
@@ -106,7 +108,11 @@ async fn admin(pool: &sqlx::PgPool) -> Actor {
         Role::Admin,
     )
     .unwrap();
-    Actor::from(&services::users::create_account(pool, new).await.unwrap())
+    {
+        let user = services::users::create_account(pool, new).await.unwrap();
+        common::join_every_project(pool, &user).await;
+        Actor::from(&user)
+    }
 }
 
 fn item(external_id: &str, answers: usize) -> NewItem {

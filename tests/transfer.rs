@@ -1,5 +1,7 @@
 //! Import and export through the services, against a real database.
 
+mod common;
+
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use std::collections::HashSet;
@@ -222,9 +224,9 @@ async fn annotate(pool: &PgPool) -> Vec<Actor> {
             Role::Annotator,
         )
         .unwrap();
-        actors.push(Actor::from(
-            &services::users::create_account(pool, new).await.unwrap(),
-        ));
+        let user = services::users::create_account(pool, new).await.unwrap();
+        common::join_every_project(pool, &user).await;
+        actors.push(Actor::from(&user));
     }
     actors
 }

@@ -33,3 +33,9 @@ export function pageErrors(page: Page): string[] {
   page.on("pageerror", (error) => errors.push(String(error)));
   return errors;
 }
+
+/// Makes the user with `email` a member of the project (as the signed-in admin of `page`).
+export async function addMember(page: Page, slug: string, email: string) {
+  const response = await page.request.post(`/projects/${slug}/members`, { form: { email } });
+  expect(response.ok()).toBeTruthy();
+}

@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { admin, demoAnnotator, hydrated, pageErrors, signIn } from "./helpers";
+import { addMember, admin, demoAnnotator, hydrated, pageErrors, signIn } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
@@ -31,6 +31,7 @@ test("two annotators on an overlap-2 project get the same item, a third does not
       form: { email, display_name: "Pair tester", password, role: "annotator" },
     });
     expect(response.ok()).toBeTruthy();
+    await addMember(page, "demo", email);
   }
 
   const items: string[] = [];

@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { admin, hydrated, signIn, signOut } from "./helpers";
 
-test("admin adds an annotator, who then signs in and sees the demo project", async ({ page }) => {
+test("admin adds an annotator and makes them a member of the demo project, which they then see (and no other)", async ({ page }) => {
   const email = `ann-${Date.now()}@example.org`;
   const password = "a long e2e password";
 
@@ -22,11 +22,33 @@ test("admin adds an annotator, who then signs in and sees the demo project", asy
   await expect(row).toContainText("annotator");
   await expect(row).toContainText("active");
 
+  // Members of the demo project: a bad email is refused with the field named, then the new
+  // annotator is added.
+  await page.goto("/projects/demo/members");
+  await page.getByLabel("Email").fill("nobody@example.org");
+  await page.getByRole("button", { name: "Save member" }).click();
+  await expect(page.getByRole("alert")).toContainText("email: no user has the email");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Most items per day").fill("-1");
+  await page.getByRole("button", { name: "Save member" }).click();
+  await expect(page.getByRole("alert")).toContainText("daily_max");
+  await page.getByLabel("Most items per day").fill("");
+  await page.getByRole("button", { name: "Save member" }).click();
+  await expect(page.getByRole("table", { name: "Members" }).getByRole("row", { name: new RegExp(email) })).toBeVisible();
+
   await signOut(page);
   await signIn(page, email, password);
   await expect(page.locator(".user-name")).toHaveText("Ann Notator");
   const demo = page.getByRole("row", { name: /Demo: assistant answers/ });
   await expect(demo).toContainText("20");
+  // Of the other projects nothing shows, and their pages answer 404.
+  await expect(page.getByRole("row", { name: /Gold checks/ })).toHaveCount(0);
+  await page.goto("/projects/checks/label");
+  await hydrated(page);
+  await expect(page.getByRole("alert")).toContainText("project not found");
+  const mine = await page.goto("/projects/checks/quality/me");
+  expect(mine?.status()).toBe(404);
+  await page.goto("/");
   // Annotators do not get the admin's links.
   await expect(page.getByRole("link", { name: "Users" })).toHaveCount(0);
 });

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { admin, hydrated, pageErrors, signIn } from "./helpers";
+import { addMember, admin, hydrated, pageErrors, signIn } from "./helpers";
 
 // The "checks" project (end2end/fixtures/checks.jsonl, imported by scripts/test.sh) holds two
 // gold items whose expected thumbs a label without thumbs misses, and two ordinary items.
@@ -36,6 +36,7 @@ test("gold items are served unmarked, and two misses pause the annotator until a
     form: { email, display_name: "Careless Carl", password, role: "annotator" },
   });
   expect(created.ok()).toBeTruthy();
+  await addMember(page, "checks", email);
 
   const annotator = await (await browser.newContext()).newPage();
   const errors = pageErrors(annotator);

@@ -114,7 +114,7 @@ fn text(seed: usize, words: usize) -> String {
 
 async fn seed_project(pool: &PgPool, slug: &str, items: usize, overlap: i32) -> anyhow::Result<()> {
     let project_id = projects::ensure(pool, slug, slug, "").await?;
-    let mut settings = projects::find_settings(pool, slug)
+    let mut settings = projects::find_settings(pool, slug, None)
         .await?
         .context("the project just made")?;
     settings.overlap = overlap;

@@ -14,6 +14,9 @@ use uuid::Uuid;
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Annotator,
+    /// Checks annotators' work; like an annotator, reaches only the projects they are a
+    /// member of.
+    Reviewer,
     Admin,
 }
 
@@ -21,6 +24,7 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Annotator => "annotator",
+            Role::Reviewer => "reviewer",
             Role::Admin => "admin",
         }
     }
@@ -28,10 +32,13 @@ impl Role {
     pub fn parse(s: &str) -> Result<Self, AppError> {
         match s {
             "annotator" => Ok(Role::Annotator),
+            "reviewer" => Ok(Role::Reviewer),
             "admin" => Ok(Role::Admin),
             other => Err(AppError::invalid(
                 "role",
-                format!("unknown role {other:?}; expected \"annotator\" or \"admin\""),
+                format!(
+                    "unknown role {other:?}; expected \"annotator\", \"reviewer\" or \"admin\""
+                ),
             )),
         }
     }
@@ -134,12 +141,12 @@ mod tests {
 
     #[test]
     fn admin_outranks_annotator() {
-        assert!(Role::Admin > Role::Annotator);
+        assert!(Role::Admin > Role::Reviewer && Role::Reviewer > Role::Annotator);
     }
 
     #[test]
     fn role_round_trips_through_text() {
-        for role in [Role::Annotator, Role::Admin] {
+        for role in [Role::Annotator, Role::Reviewer, Role::Admin] {
             assert_eq!(Role::parse(role.as_str()).unwrap(), role);
         }
         assert_eq!(

@@ -14,7 +14,8 @@ pub enum Error {
     Unauthenticated,
     #[error("you are not allowed to do this")]
     Forbidden,
-    /// The annotator is paused on the project; the message says why.
+    /// The annotator may take no new item on the project: paused by their gold accuracy, or
+    /// at a limit of their membership; the message says why.
     #[error("{0}")]
     Paused(String),
     #[error("{0} not found")]

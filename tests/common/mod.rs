@@ -43,7 +43,15 @@ impl TestApp {
         }
     }
 
+    /// A new user; an annotator or reviewer becomes a member of every project there is.
     pub async fn user(&self, email: &str, role: Role) -> UserView {
+        let user = self.outsider(email, role).await;
+        join_every_project(&self.pool, &user).await;
+        user
+    }
+
+    /// A new user who is a member of no project.
+    pub async fn outsider(&self, email: &str, role: Role) -> UserView {
         let new = NewUser::parse(email, "Test Person", PASSWORD, role).expect("valid user");
         users::create_account(&self.pool, new)
             .await
@@ -209,4 +217,20 @@ pub fn error_code(body: &Value) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no code in {body}"))
         .to_owned()
+}
+
+/// Makes an annotator or reviewer a member of every project there is (admins reach them all).
+pub async fn join_every_project(pool: &PgPool, user: &UserView) {
+    if user.role == Role::Admin {
+        return;
+    }
+    let cli = verdict::server::services::Actor::cli();
+    for project in verdict::server::services::projects::list(pool, &cli)
+        .await
+        .expect("projects")
+    {
+        verdict::server::services::members::add(pool, &cli, &project.slug, &user.email, None, None)
+            .await
+            .expect("membership");
+    }
 }

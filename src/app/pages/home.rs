@@ -41,6 +41,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                         let datasets_href = format!("/projects/{}/datasets", p.slug);
                                         let quality_href = format!("/projects/{}/quality", p.slug);
                                         let mine_href = format!("/projects/{}/quality/me", p.slug);
+                                        let members_href = format!("/projects/{}/members", p.slug);
                                         view! {
                                             <tr>
                                                 <td>{p.name}</td>
@@ -58,6 +59,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                                         // Server-rendered, outside the app's router.
                                                         <a href=datasets_href.clone() rel="external">"Datasets"</a>
                                                         <a href=quality_href.clone() rel="external">"Quality"</a>
+                                                        <a href=members_href.clone() rel="external">"Members"</a>
                                                         <a href=assist_href.clone()>"Model assist"</a>
                                                     </Show>
                                                 </td>

@@ -69,6 +69,7 @@ fn Users(me: UserView) -> impl IntoView {
                     "Role"
                     <select name="role">
                         <option value="annotator" selected>"Annotator"</option>
+                        <option value="reviewer">"Reviewer"</option>
                         <option value="admin">"Admin"</option>
                     </select>
                 </label>

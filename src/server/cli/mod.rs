@@ -178,6 +178,41 @@ pub enum ProjectCommand {
     },
     /// List projects with their item counts.
     List,
+    /// Who works on a project: annotators and reviewers see only their projects.
+    Members {
+        #[command(subcommand)]
+        command: MembersCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MembersCommand {
+    /// Add a member (or change a member's limits).
+    Add {
+        #[arg(long)]
+        project: String,
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// The most items they may label in the project (default: no limit).
+        #[arg(long)]
+        max_items: Option<i32>,
+        /// The most per day, UTC (default: no limit).
+        #[arg(long)]
+        daily_max: Option<i32>,
+    },
+    /// Remove a member (their labels stay).
+    Remove {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// List a project's members with their limits and labels.
+    List {
+        #[arg(long)]
+        project: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -399,6 +434,55 @@ async fn project_command(pool: &sqlx::PgPool, command: ProjectCommand) -> anyhow
                 println!(
                     "{:<30} {:>9} items {:>9} end-user feedback  {}",
                     p.slug, p.item_count, p.feedback_count, p.name
+                );
+            }
+        }
+        ProjectCommand::Members { command } => members_command(pool, &actor, command).await?,
+    }
+    Ok(())
+}
+
+async fn members_command(
+    pool: &sqlx::PgPool,
+    actor: &crate::server::services::Actor,
+    command: MembersCommand,
+) -> anyhow::Result<()> {
+    use crate::server::services::members;
+    match command {
+        MembersCommand::Add {
+            project,
+            email,
+            max_items,
+            daily_max,
+        } => {
+            members::add(pool, actor, &project, &email, max_items, daily_max)
+                .await
+                .map_err(user_facing)?;
+            println!("{email} is a member of {project}");
+        }
+        MembersCommand::Remove { project, email } => {
+            if members::remove(pool, actor, &project, &email)
+                .await
+                .map_err(user_facing)?
+            {
+                println!("{email} is no longer a member of {project}");
+            } else {
+                anyhow::bail!("{email} was not a member of {project}");
+            }
+        }
+        MembersCommand::List { project } => {
+            let limit = |n: Option<i32>| n.map_or_else(|| "-".to_owned(), |n| n.to_string());
+            for m in members::list(pool, actor, &project)
+                .await
+                .map_err(user_facing)?
+            {
+                println!(
+                    "{:<40} {:<10} {:>7} labels  max {:>6}  per day {:>6}",
+                    m.email,
+                    m.role,
+                    m.labels,
+                    limit(m.max_items),
+                    limit(m.daily_max)
                 );
             }
         }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod datasets;
 pub mod export;
 pub mod health;
+pub mod members;
 pub mod page;
 pub mod quality;
 pub mod quality_model;
@@ -68,6 +69,11 @@ pub fn router(state: AppState) -> Router {
             get(datasets::list).post(datasets::create),
         )
         .route("/projects/{slug}/datasets/diff", get(datasets::diff))
+        .route(
+            "/projects/{slug}/members",
+            get(members::show).post(members::save),
+        )
+        .route("/projects/{slug}/members/remove", post(members::remove))
         .route("/projects/{slug}/quality", get(quality::show))
         .route("/projects/{slug}/quality/gold", post(quality::save_gold))
         .route(

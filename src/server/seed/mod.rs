@@ -55,6 +55,12 @@ pub async fn seed_demo(pool: &PgPool, annotator_password: Option<&str>) -> Resul
         Role::Annotator,
     )
     .await?;
+    // The demo annotator works on the demo project.
+    if let Some(user) =
+        crate::server::store::users::find_by_email(pool, DEMO_ANNOTATOR_EMAIL).await?
+    {
+        crate::server::store::members::ensure(pool, project_id, user.user_id).await?;
+    }
     Ok(DemoSeed {
         annotator,
         items_added,

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 async fn assist_row(pool: &PgPool, actor: &Actor, slug: &str) -> Result<AssistRow> {
     actor.require(Role::Admin)?;
-    let project = projects::find_settings(pool, slug)
+    let project = projects::find_settings(pool, slug, None)
         .await?
         .ok_or(Error::NotFound("project"))?;
     projects::assist_by_id(pool, project.project_id)

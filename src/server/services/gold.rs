@@ -116,16 +116,29 @@ pub async fn weeks(
 }
 
 /// Refuses an annotator paused on the project, saying why; otherwise the project's gold
-/// settings, for [`due_candidate`].
+/// settings (for [`due_candidate`]) and, when a member's limit is reached, why they may
+/// take no new item.
 pub async fn ensure_active(
     db: &mut PgConnection,
     project_id: Uuid,
     user_id: Uuid,
-) -> Result<Option<GoldSettings>> {
-    match gold::lease_state(&mut *db, project_id, user_id).await? {
-        (Some(reason), _) => Err(Error::Paused(reason)),
-        (None, settings) => Ok(settings),
+) -> Result<(Option<GoldSettings>, Option<String>)> {
+    let state = gold::lease_state(&mut *db, project_id, user_id).await?;
+    if let Some(reason) = state.paused {
+        return Err(Error::Paused(reason));
     }
+    let limit = match (state.max_items, state.daily_max) {
+        (Some(max), _) if state.labeled >= i64::from(max) => Some(format!(
+            "You have labeled {} items on this project, the most an annotator may here. Thank you!",
+            state.labeled
+        )),
+        (_, Some(max)) if state.today >= i64::from(max) => Some(format!(
+            "You have labeled {} items on this project today, the most per day here. Come back tomorrow (UTC).",
+            state.today
+        )),
+        _ => None,
+    };
+    Ok((state.gold, limit))
 }
 
 /// A gold item for the annotator's next lease, when one is due: during onboarding always,

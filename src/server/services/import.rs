@@ -79,7 +79,7 @@ pub async fn import_file(
         strict,
     } = options;
     actor.require(Role::Admin)?;
-    let project = projects::find_settings(pool, slug)
+    let project = projects::find_settings(pool, slug, None)
         .await?
         .ok_or(Error::NotFound("project"))?;
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;

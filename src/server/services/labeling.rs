@@ -8,7 +8,7 @@ use crate::model::project::{Message, ProjectSettings, ResponseView};
 use crate::model::proposal::{held_out, outcome};
 use crate::server::error::Error;
 use crate::server::store::{
-    agreement, annotations, assignments, items, projects, proposals, responses, skips,
+    agreement, annotations, assignments, items, proposals, responses, skips,
 };
 use anyhow::Context;
 use rand::seq::SliceRandom;
@@ -19,16 +19,15 @@ use uuid::Uuid;
 const MAX_CANDIDATES: usize = 16;
 pub const HISTORY_LIMIT: i64 = 100;
 
-async fn project(pool: &PgPool, slug: &str) -> Result<ProjectSettings> {
-    projects::find_settings(pool, slug)
-        .await?
-        .ok_or(Error::NotFound("project"))
+/// The project, if the actor may work on it (a member, or an admin).
+async fn project(pool: &PgPool, actor: &Actor, slug: &str) -> Result<ProjectSettings> {
+    super::projects::visible(pool, actor, slug).await
 }
 
 /// The item the annotator should label now: the one they already hold, or a new lease.
 /// `None` when nothing is left for them.
 pub async fn next(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Option<Task>> {
-    let project = project(pool, slug).await?;
+    let project = project(pool, actor, slug).await?;
     next_in(pool, actor, &project).await
 }
 
@@ -46,10 +45,15 @@ async fn lease_in(
     project: &ProjectSettings,
 ) -> Result<Option<assignments::Lease>> {
     assignments::serialize_user(&mut *tx, actor.user_id, project.project_id).await?;
-    let settings = gold::ensure_active(&mut *tx, project.project_id, actor.user_id).await?;
+    let (settings, limit) =
+        gold::ensure_active(&mut *tx, project.project_id, actor.user_id).await?;
     match assignments::find_active(&mut *tx, actor.user_id, project.project_id).await? {
         Some(lease) => Ok(Some(lease)),
-        None => lease_new(tx, actor, project, settings.as_ref()).await,
+        // A member at their limit finishes the item they hold but takes no new one.
+        None => match limit {
+            Some(reason) => Err(Error::Paused(reason)),
+            None => lease_new(tx, actor, project, settings.as_ref()).await,
+        },
     }
 }
 
@@ -197,7 +201,7 @@ pub async fn submit(
     slug: &str,
     input: AnnotationInput,
 ) -> Result<Submitted> {
-    let project = project(pool, slug).await?;
+    let project = project(pool, actor, slug).await?;
     let mut tx = pool.begin().await?;
     let stored = if input.base_version.is_some() {
         match annotations::find_owner(&mut *tx, input.annotation_id).await? {
@@ -389,7 +393,7 @@ pub async fn skip(
     item_id: Uuid,
     reason: Option<String>,
 ) -> Result<Submitted> {
-    let project = project(pool, slug).await?;
+    let project = project(pool, actor, slug).await?;
     let reason = reason.filter(|r| !r.trim().is_empty());
     if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
         return Err(Error::invalid("reason", "must be at most 500 characters"));
@@ -421,7 +425,7 @@ pub async fn history(
     slug: &str,
     search: Option<String>,
 ) -> Result<Vec<HistoryEntry>> {
-    let project = project(pool, slug).await?;
+    let project = project(pool, actor, slug).await?;
     // Typed text is matched literally: its own LIKE wildcards are escaped.
     let search = search
         .map(|s| s.trim().to_owned())
@@ -443,7 +447,7 @@ pub async fn history(
 
 /// One of the actor's own annotations with its item, for editing.
 pub async fn reopen(pool: &PgPool, actor: &Actor, slug: &str, annotation_id: Uuid) -> Result<Task> {
-    let project = project(pool, slug).await?;
+    let project = project(pool, actor, slug).await?;
     let existing = annotations::find_own(pool, annotation_id, actor.user_id, project.project_id)
         .await?
         .ok_or(Error::NotFound("annotation"))?;

@@ -11,6 +11,7 @@ pub mod gold;
 pub mod import;
 pub mod items;
 pub mod labeling;
+pub mod members;
 pub mod projects;
 pub mod quality;
 pub mod tokens;

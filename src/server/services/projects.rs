@@ -10,12 +10,14 @@ use crate::server::store::{items, progress, projects, responses};
 use anyhow::Context;
 use sqlx::PgPool;
 use std::collections::HashMap;
+use uuid::Uuid;
 
 pub const ITEMS_PER_PAGE: i64 = 25;
 
-/// Every signed-in person sees the project list with item counts.
-pub async fn list(pool: &PgPool, _actor: &Actor) -> Result<Vec<ProjectSummary>> {
-    Ok(projects::list_summaries(pool).await?)
+/// The projects the signed-in person may see (admins: all; others: their memberships), with
+/// item counts.
+pub async fn list(pool: &PgPool, actor: &Actor) -> Result<Vec<ProjectSummary>> {
+    Ok(projects::list_summaries(pool, member_filter(actor)).await?)
 }
 
 /// Admins browse a project's items with their answers, a page at a time.
@@ -74,9 +76,28 @@ pub async fn items_page(
 
 pub async fn settings(pool: &PgPool, actor: &Actor, slug: &str) -> Result<ProjectSettings> {
     actor.require(Role::Admin)?;
-    projects::find_settings(pool, slug)
+    projects::find_settings(pool, slug, None)
         .await?
         .ok_or(Error::NotFound("project"))
+}
+
+/// The project `slug` as the signed-in actor may see it: admins (and the CLI) see every
+/// project, annotators and reviewers only those they are members of; any other is "not
+/// found", so that a non-member learns nothing of it. The one place the membership rule is.
+pub async fn visible(
+    db: impl sqlx::PgExecutor<'_>,
+    actor: &Actor,
+    slug: &str,
+) -> Result<ProjectSettings> {
+    projects::find_settings(db, slug, member_filter(actor))
+        .await?
+        .ok_or(Error::NotFound("project"))
+}
+
+/// The user whose memberships limit what the actor sees: none for admins, the CLI and API
+/// tokens (tokens are limited by their own project and scopes).
+pub fn member_filter(actor: &Actor) -> Option<Uuid> {
+    (actor.grant.is_none() && actor.role < Role::Admin).then_some(actor.user_id)
 }
 
 /// The project `slug` for work that API tokens may do too (see [`Actor::require_scope`]).
@@ -88,7 +109,7 @@ pub async fn authorize(
     scopes: &[crate::model::api::Scope],
 ) -> Result<ProjectSettings> {
     actor.require_any_scope(scopes)?;
-    let project = projects::find_settings(db, slug).await?;
+    let project = projects::find_settings(db, slug, None).await?;
     let limit = actor.grant.as_ref().and_then(|g| g.project_id);
     match (project, limit) {
         (Some(p), Some(only)) if p.project_id != only => Err(Error::Forbidden),
@@ -107,7 +128,7 @@ pub async fn update(
 ) -> Result<ProjectSettings> {
     actor.require(Role::Admin)?;
     let mut tx = pool.begin().await?;
-    let current = projects::find_settings(&mut *tx, slug)
+    let current = projects::find_settings(&mut *tx, slug, None)
         .await?
         .ok_or(Error::NotFound("project"))?;
     let updated = form.apply(current.clone())?;

@@ -50,7 +50,7 @@ pub async fn create(pool: &PgPool, actor: &Actor, new: &NewToken) -> Result<Crea
         .filter(|p| !p.is_empty())
     {
         Some(slug) => Some(
-            projects::find_settings(pool, slug)
+            projects::find_settings(pool, slug, None)
                 .await?
                 .ok_or_else(|| Error::invalid("project", format!("no project {slug:?}")))?
                 .project_id,

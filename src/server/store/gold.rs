@@ -224,20 +224,42 @@ pub async fn flag(
     Ok(())
 }
 
-/// Before a lease, in one statement: why the annotator is paused on the project (if they
-/// are), and the project's gold settings (if it has any).
+/// What decides whether an annotator may take a new lease on a project.
+pub struct LeaseState {
+    /// Why they are paused on the project, if they are.
+    pub paused: Option<String>,
+    /// The project's gold settings, if it has any.
+    pub gold: Option<GoldSettings>,
+    /// Their limits as a member (the most items in all, and per day), and what they
+    /// labeled there in all and today (counted only where there is a limit).
+    pub max_items: Option<i32>,
+    pub daily_max: Option<i32>,
+    pub labeled: i64,
+    pub today: i64,
+}
+
+/// Before a lease, in one statement: the annotator's [`LeaseState`] on the project.
 pub async fn lease_state(
     db: impl PgExecutor<'_>,
     project_id: Uuid,
     user_id: Uuid,
-) -> sqlx::Result<(Option<String>, Option<GoldSettings>)> {
+) -> sqlx::Result<LeaseState> {
     let row = sqlx::query!(
         r#"SELECT (SELECT reason FROM annotator_status
                    WHERE project_id = $1 AND user_id = $2 AND paused) AS paused,
                   g.rate AS "rate?", g.onboarding AS "onboarding?", g.threshold AS "threshold?",
                   g.minimum AS "minimum?", g.recent AS "recent?", g.pause AS "pause?",
-                  g.feedback AS "feedback?"
-           FROM (SELECT 1) AS one LEFT JOIN project_gold g ON g.project_id = $1"#,
+                  g.feedback AS "feedback?",
+                  m.max_items AS "max_items?", m.daily_max AS "daily_max?",
+                  CASE WHEN m.max_items IS NOT NULL THEN
+                      (SELECT coalesce(sum(d.annotations), 0) FROM annotator_days d
+                       WHERE d.user_id = $2 AND d.project_id = $1) END::bigint AS labeled,
+                  CASE WHEN m.daily_max IS NOT NULL THEN
+                      (SELECT d.annotations FROM annotator_days d
+                       WHERE d.user_id = $2 AND d.project_id = $1 AND d.day = current_date) END::bigint AS today
+           FROM (SELECT 1) AS one
+           LEFT JOIN project_gold g ON g.project_id = $1
+           LEFT JOIN project_members m ON m.project_id = $1 AND m.user_id = $2"#,
         project_id,
         user_id
     )
@@ -263,7 +285,14 @@ pub async fn lease_state(
         }
         _ => None,
     };
-    Ok((row.paused, settings))
+    Ok(LeaseState {
+        paused: row.paused,
+        gold: settings,
+        max_items: row.max_items,
+        daily_max: row.daily_max,
+        labeled: row.labeled.unwrap_or(0),
+        today: row.today.unwrap_or(0),
+    })
 }
 
 /// Unflags and resumes the annotator; only gold labels from now on count toward a new flag.

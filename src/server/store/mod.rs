@@ -11,6 +11,7 @@ pub mod gold;
 pub mod items;
 pub mod jobs;
 pub mod login_failures;
+pub mod members;
 pub mod progress;
 pub mod projects;
 pub mod proposals;

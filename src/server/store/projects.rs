@@ -22,13 +22,21 @@ pub async fn ensure(
     .await
 }
 
-pub async fn list_summaries(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<ProjectSummary>> {
+/// Every project (with `member`, only those that user is a member of).
+pub async fn list_summaries(
+    db: impl PgExecutor<'_>,
+    member: Option<Uuid>,
+) -> sqlx::Result<Vec<ProjectSummary>> {
     sqlx::query_as!(
         ProjectSummary,
         r#"SELECT p.project_id, p.slug, p.name,
                   (SELECT coalesce(sum(g.items), 0)::bigint FROM project_progress g WHERE g.project_id = p.project_id) AS "item_count!",
                   (SELECT count(*) FROM annotations a WHERE a.project_id = p.project_id AND a.source = 'end_user') AS "feedback_count!"
-           FROM projects p ORDER BY p.name"#
+           FROM projects p
+           WHERE $1::uuid IS NULL OR EXISTS (SELECT 1 FROM project_members m
+                                             WHERE m.project_id = p.project_id AND m.user_id = $1)
+           ORDER BY p.name"#,
+        member
     )
     .fetch_all(db)
     .await
@@ -50,17 +58,22 @@ pub async fn find_summary(
     .await
 }
 
+/// The project's settings; with `member`, only if that user is a member of it.
 pub async fn find_settings(
     db: impl PgExecutor<'_>,
     slug: &str,
+    member: Option<Uuid>,
 ) -> sqlx::Result<Option<ProjectSettings>> {
     let row = sqlx::query!(
         r#"SELECT p.project_id, p.slug, p.name, p.guidelines, p.thumbs_enabled, p.ranking_enabled,
                   p.ideal_enabled, p.flags_enabled, p.comment_enabled, p.allow_ties, p.overlap,
                   greatest(a.max_overlap, p.overlap) AS "max_overlap!", p.shuffle_answers, p.lease_seconds
            FROM projects p LEFT JOIN project_adaptive a ON a.project_id = p.project_id
-           WHERE p.slug = $1"#,
-        slug
+           WHERE p.slug = $1
+             AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM project_members m
+                                              WHERE m.project_id = p.project_id AND m.user_id = $2))"#,
+        slug,
+        member
     )
     .fetch_optional(db)
     .await?;

@@ -41,6 +41,17 @@ pub async fn find(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Option
     .await
 }
 
+pub async fn find_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<UserView>> {
+    sqlx::query_as!(
+        UserView,
+        r#"SELECT user_id, email, display_name, role AS "role: Role", disabled
+           FROM users WHERE lower(email) = lower($1)"#,
+        email
+    )
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn find_credentials(
     db: impl PgExecutor<'_>,
     email: &str,

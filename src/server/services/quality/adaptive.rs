@@ -141,7 +141,7 @@ pub fn parse_rule(fields: &BTreeMap<String, String>, overlap: i32) -> Result<Rul
 pub async fn rule(pool: &PgPool, actor: &Actor, slug: &str) -> Result<(Option<Rule>, i32)> {
     actor.require(Role::Admin)?;
     let project = authorize(pool, actor, slug, &[]).await?;
-    let settings = crate::server::store::projects::find_settings(pool, slug)
+    let settings = crate::server::store::projects::find_settings(pool, slug, None)
         .await?
         .ok_or(Error::NotFound("project"))?;
     Ok((
@@ -161,7 +161,7 @@ pub async fn save_rule(
     actor.require(Role::Admin)?;
     authorize(pool, actor, slug, &[]).await?;
     let mut tx = pool.begin().await?;
-    let project = crate::server::store::projects::find_settings(&mut *tx, slug)
+    let project = crate::server::store::projects::find_settings(&mut *tx, slug, None)
         .await?
         .ok_or(Error::NotFound("project"))?;
     let rule = parse_rule(fields, project.overlap)?;

@@ -596,9 +596,7 @@ pub async fn my_scorecard(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Op
     if actor.grant.is_some() {
         return Err(Error::Forbidden);
     }
-    let project = crate::server::store::projects::find_settings(pool, slug)
-        .await?
-        .ok_or(Error::NotFound("project"))?;
+    let project = super::projects::visible(pool, actor, slug).await?;
     Ok(cards(pool, project.project_id, Some(actor.user_id))
         .await?
         .pop())

@@ -1,0 +1,117 @@
+//! Project membership: which annotators and reviewers work on which project, with their
+//! limits. Admins reach every project; anyone else only the projects they are a member of,
+//! and to them any other project does not exist (see [`super::projects::visible`]).
+
+use super::{Actor, Result};
+use crate::model::user::Role;
+use crate::server::Error;
+use crate::server::store::{members, projects, users};
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// A member as the members page, the CLI and the API show them.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    /// The most items they may label in the project (`null`: no limit).
+    pub max_items: Option<i32>,
+    /// The most per day, UTC (`null`: no limit).
+    pub daily_max: Option<i32>,
+    /// Labels they made in the project.
+    pub labels: i64,
+    pub added_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A member's limits as a form or the command line gives them: blank is no limit.
+pub fn parse_limit(field: &str, value: Option<&str>) -> Result<Option<i32>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => match v.parse::<i32>() {
+            Ok(n) if n >= 0 => Ok(Some(n)),
+            _ => Err(Error::invalid(
+                field,
+                format!(
+                    "must be a whole number of items, 0 or more (or blank for no limit), not {v:?}"
+                ),
+            )),
+        },
+    }
+}
+
+async fn project_id(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Uuid> {
+    actor.require(Role::Admin)?;
+    Ok(projects::find_settings(pool, slug, None)
+        .await?
+        .ok_or(Error::NotFound("project"))?
+        .project_id)
+}
+
+pub async fn list(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Vec<Member>> {
+    let project_id = project_id(pool, actor, slug).await?;
+    Ok(members::list(pool, project_id)
+        .await?
+        .into_iter()
+        .map(|m| Member {
+            user_id: m.user_id,
+            email: m.email,
+            display_name: m.display_name,
+            role: m.role.as_str().to_owned(),
+            max_items: m.max_items,
+            daily_max: m.daily_max,
+            labels: m.labels,
+            added_at: m.added_at,
+        })
+        .collect())
+}
+
+/// Makes the user with `email` a member of the project with these limits (or changes the
+/// limits of a member). Admins reach every project and are not members.
+pub async fn add(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    email: &str,
+    max_items: Option<i32>,
+    daily_max: Option<i32>,
+) -> Result<()> {
+    let project_id = project_id(pool, actor, slug).await?;
+    for (field, limit) in [("max_items", max_items), ("daily_max", daily_max)] {
+        if limit.is_some_and(|n| n < 0) {
+            return Err(Error::invalid(field, "must be 0 or more"));
+        }
+    }
+    let user = users::find_by_email(pool, email.trim())
+        .await?
+        .ok_or_else(|| {
+            Error::invalid("email", format!("no user has the email {:?}", email.trim()))
+        })?;
+    if user.role == Role::Admin {
+        return Err(Error::invalid(
+            "email",
+            "admins reach every project; only annotators and reviewers are members",
+        ));
+    }
+    members::upsert(pool, project_id, user.user_id, max_items, daily_max).await?;
+    tracing::info!(project = slug, user.id = %user.user_id, ?max_items, ?daily_max, "member added");
+    Ok(())
+}
+
+/// Removes the user with `email` from the project; false when they were not a member.
+/// Their labels stay.
+pub async fn remove(pool: &PgPool, actor: &Actor, slug: &str, email: &str) -> Result<bool> {
+    let project_id = project_id(pool, actor, slug).await?;
+    let user = users::find_by_email(pool, email.trim())
+        .await?
+        .ok_or_else(|| {
+            Error::invalid("email", format!("no user has the email {:?}", email.trim()))
+        })?;
+    let removed = members::remove(pool, project_id, user.user_id).await?;
+    if removed {
+        tracing::info!(project = slug, user.id = %user.user_id, "member removed");
+    }
+    Ok(removed)
+}
