@@ -213,25 +213,13 @@ async fn a_careless_annotator_is_paused_until_resumed(pool: PgPool) {
     );
 
     // Flagged labels can be left out of an export; gold items are left out unless asked.
-    let count = |spec: &str| {
+    let count = |spec: &'static str| {
         let pool = pool.clone();
-        let spec = spec.to_owned();
         async move {
-            let spec = verdict::server::dataset::ExportSpec::from_query(&spec).unwrap();
-            let (options, filters) = spec.resolve(None).unwrap();
-            let mut out: Vec<u8> = Vec::new();
-            services::export::export_jsonl(
-                &pool,
-                &Actor::cli(),
-                "p",
-                &options,
-                &filters,
-                &mut out,
-                &mut |_| {},
-            )
-            .await
-            .unwrap();
-            String::from_utf8(out).unwrap().lines().count()
+            String::from_utf8(export(&pool, spec).await)
+                .unwrap()
+                .lines()
+                .count()
         }
     };
     assert_eq!(count("format=raw").await, 0, "only gold items are labeled");
@@ -243,26 +231,9 @@ async fn a_careless_annotator_is_paused_until_resumed(pool: PgPool) {
 
     // The raw export says the items are gold and the author paused; a dataset version
     // keeps that as it was when made.
-    let raw = |spec: &str| {
+    let raw = |spec: &'static str| {
         let pool = pool.clone();
-        let spec = spec.to_owned();
-        async move {
-            let spec = verdict::server::dataset::ExportSpec::from_query(&spec).unwrap();
-            let (options, filters) = spec.resolve(None).unwrap();
-            let mut out: Vec<u8> = Vec::new();
-            services::export::export_jsonl(
-                &pool,
-                &Actor::cli(),
-                "p",
-                &options,
-                &filters,
-                &mut out,
-                &mut |_| {},
-            )
-            .await
-            .unwrap();
-            standing(&out)
-        }
+        async move { standing(&export(&pool, spec).await) }
     };
     let paused_standing = vec![(true, Some("paused".to_owned())); 2];
     assert_eq!(raw("format=raw&include_gold=on").await, paused_standing);
@@ -527,4 +498,23 @@ fn standing(jsonl: &[u8]) -> Vec<(bool, Option<String>)> {
             )
         })
         .collect()
+}
+
+/// The project's export with this spec (as a query string), as the CLI's admin makes it.
+async fn export(pool: &PgPool, spec: &str) -> Vec<u8> {
+    let spec = verdict::server::dataset::ExportSpec::from_query(spec).unwrap();
+    let (options, filters) = spec.resolve(None).unwrap();
+    let mut out: Vec<u8> = Vec::new();
+    services::export::export_jsonl(
+        pool,
+        &Actor::cli(),
+        "p",
+        &options,
+        &filters,
+        &mut out,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    out
 }

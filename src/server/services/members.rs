@@ -50,6 +50,13 @@ async fn project_id(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Uuid> {
         .project_id)
 }
 
+/// The user with `email`; an unknown one is refused naming the field.
+async fn user(pool: &PgPool, email: &str) -> Result<crate::model::user::UserView> {
+    users::find_by_email(pool, email.trim())
+        .await?
+        .ok_or_else(|| Error::invalid("email", format!("no user has the email {:?}", email.trim())))
+}
+
 pub async fn list(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Vec<Member>> {
     let project_id = project_id(pool, actor, slug).await?;
     Ok(members::list(pool, project_id)
@@ -84,11 +91,7 @@ pub async fn add(
             return Err(Error::invalid(field, "must be 0 or more"));
         }
     }
-    let user = users::find_by_email(pool, email.trim())
-        .await?
-        .ok_or_else(|| {
-            Error::invalid("email", format!("no user has the email {:?}", email.trim()))
-        })?;
+    let user = user(pool, email).await?;
     if user.role == Role::Admin {
         return Err(Error::invalid(
             "email",
@@ -104,11 +107,7 @@ pub async fn add(
 /// Their labels stay.
 pub async fn remove(pool: &PgPool, actor: &Actor, slug: &str, email: &str) -> Result<bool> {
     let project_id = project_id(pool, actor, slug).await?;
-    let user = users::find_by_email(pool, email.trim())
-        .await?
-        .ok_or_else(|| {
-            Error::invalid("email", format!("no user has the email {:?}", email.trim()))
-        })?;
+    let user = user(pool, email).await?;
     let removed = members::remove(pool, project_id, user.user_id).await?;
     if removed {
         tracing::info!(project = slug, user.id = %user.user_id, "member removed");
