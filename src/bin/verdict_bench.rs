@@ -57,6 +57,12 @@ async fn main() -> anyhow::Result<()> {
             Uuid::new_v4().simple().to_string().split_at(6).0
         );
         seed_project(&pool, &slug, args.items, args.overlap).await?;
+        // The annotators of this level work on the project as its members.
+        for email in &users[..level] {
+            services::members::add(&pool, &services::Actor::cli(), &slug, email, None, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
         eprintln!("{level} annotators labeling for {} s…", args.seconds);
         let run = drive(&args, &slug, &users[..level]).await?;
         let pgbench = match &args.pgbench {
