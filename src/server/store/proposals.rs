@@ -57,33 +57,54 @@ pub async fn upsert(db: impl PgExecutor<'_>, p: &NewProposal<'_>) -> sqlx::Resul
     Ok(done.stored == 1)
 }
 
+/// A done proposal as stored, with the share of annotators its project holds out.
+struct DoneRow {
+    item_id: Uuid,
+    proposal_id: Uuid,
+    model: String,
+    ranking: Json<Vec<Vec<Uuid>>>,
+    thumbs: Json<BTreeMap<Uuid, bool>>,
+    rationale: String,
+    confidence: f32,
+    proposal_holdout: f32,
+}
+
+impl DoneRow {
+    fn view(self) -> ProposalView {
+        ProposalView {
+            proposal_id: self.proposal_id,
+            model: self.model,
+            ranking: self.ranking.0,
+            thumbs: self.thumbs.0,
+            rationale: self.rationale,
+            confidence: self.confidence,
+        }
+    }
+}
+
+/// The done proposals of these items (with their projects' hold-out share).
+async fn done(db: impl PgExecutor<'_>, item_ids: &[Uuid]) -> sqlx::Result<Vec<DoneRow>> {
+    sqlx::query_as!(
+        DoneRow,
+        r#"SELECT p.item_id, p.proposal_id, p.model, p.ranking AS "ranking!: Json<Vec<Vec<Uuid>>>",
+                  p.thumbs AS "thumbs!: Json<BTreeMap<Uuid, bool>>", p.rationale AS "rationale!",
+                  p.confidence AS "confidence!", pr.proposal_holdout
+           FROM proposals p JOIN projects pr ON pr.project_id = p.project_id
+           WHERE p.item_id = ANY($1) AND p.status = 'done'"#,
+        item_ids
+    )
+    .fetch_all(db)
+    .await
+}
+
 /// The item's done proposal and the share of annotators its project holds out.
 pub async fn for_item(
     db: impl PgExecutor<'_>,
     item_id: Uuid,
 ) -> sqlx::Result<Option<(ProposalView, f32)>> {
-    let row = sqlx::query!(
-        r#"SELECT p.proposal_id, p.model, p.ranking AS "ranking!: Json<Vec<Vec<Uuid>>>",
-                  p.thumbs AS "thumbs!: Json<BTreeMap<Uuid, bool>>", p.rationale AS "rationale!",
-                  p.confidence AS "confidence!", pr.proposal_holdout
-           FROM proposals p JOIN projects pr ON pr.project_id = p.project_id
-           WHERE p.item_id = $1 AND p.status = 'done'"#,
-        item_id
-    )
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(|r| {
-        (
-            ProposalView {
-                proposal_id: r.proposal_id,
-                model: r.model,
-                ranking: r.ranking.0,
-                thumbs: r.thumbs.0,
-                rationale: r.rationale,
-                confidence: r.confidence,
-            },
-            r.proposal_holdout,
-        )
+    Ok(done(db, &[item_id]).await?.pop().map(|r| {
+        let holdout = r.proposal_holdout;
+        (r.view(), holdout)
     }))
 }
 
@@ -92,30 +113,10 @@ pub async fn done_for_items(
     db: impl PgExecutor<'_>,
     item_ids: &[Uuid],
 ) -> sqlx::Result<Vec<(Uuid, ProposalView)>> {
-    let rows = sqlx::query!(
-        r#"SELECT p.item_id, p.proposal_id, p.model, p.ranking AS "ranking!: Json<Vec<Vec<Uuid>>>",
-                  p.thumbs AS "thumbs!: Json<BTreeMap<Uuid, bool>>", p.rationale AS "rationale!",
-                  p.confidence AS "confidence!"
-           FROM proposals p WHERE p.item_id = ANY($1) AND p.status = 'done'"#,
-        item_ids
-    )
-    .fetch_all(db)
-    .await?;
-    Ok(rows
+    Ok(done(db, item_ids)
+        .await?
         .into_iter()
-        .map(|r| {
-            (
-                r.item_id,
-                ProposalView {
-                    proposal_id: r.proposal_id,
-                    model: r.model,
-                    ranking: r.ranking.0,
-                    thumbs: r.thumbs.0,
-                    rationale: r.rationale,
-                    confidence: r.confidence,
-                },
-            )
-        })
+        .map(|r| (r.item_id, r.view()))
         .collect())
 }
 
