@@ -160,7 +160,8 @@ fn operations() -> Vec<(String, String)> {
                 .replace("{external_id}", "x")
                 .replace("{name}", "trainer")
                 .replace("{version}", "1")
-                .replace("{file}", "jsonl");
+                .replace("{file}", "jsonl")
+                .replace("{email}", "ann@example.org");
             out.push((method.to_uppercase(), format!("/api/v1{path}")));
         }
     }
@@ -180,7 +181,7 @@ async fn every_route_refuses_missing_wrong_and_out_of_scope_tokens(pool: sqlx::P
         .into_iter()
         .filter(|(_, path)| !path.ends_with("/openapi.json") && !path.ends_with("/docs"))
         .collect();
-    assert_eq!(ops.len(), 16, "{ops:?}");
+    assert_eq!(ops.len(), 19, "{ops:?}");
     let body = json!({});
     for (method, path) in &ops {
         let body = (method == "POST" || method == "PUT").then_some(&body);
@@ -232,6 +233,7 @@ async fn the_openapi_document_covers_every_route_and_each_exists(pool: sqlx::PgP
     documented.sort();
     let expected = [
         "DELETE /api/v1/projects/qa/items/x",
+        "DELETE /api/v1/projects/qa/members/ann@example.org",
         "GET /api/v1/docs",
         "GET /api/v1/openapi.json",
         "GET /api/v1/projects/qa/datasets",
@@ -240,6 +242,7 @@ async fn the_openapi_document_covers_every_route_and_each_exists(pool: sqlx::PgP
         "GET /api/v1/projects/qa/export",
         "GET /api/v1/projects/qa/feedback",
         "GET /api/v1/projects/qa/items/x",
+        "GET /api/v1/projects/qa/members",
         "GET /api/v1/projects/qa/quality",
         "GET /api/v1/projects/qa/quality/annotators",
         "GET /api/v1/projects/qa/quality/judge",
@@ -248,6 +251,7 @@ async fn the_openapi_document_covers_every_route_and_each_exists(pool: sqlx::PgP
         "POST /api/v1/projects/qa/datasets",
         "POST /api/v1/projects/qa/feedback",
         "POST /api/v1/projects/qa/items",
+        "POST /api/v1/projects/qa/members",
         "PUT /api/v1/projects/qa/items/x/gold",
     ];
     assert_eq!(documented, expected);
@@ -259,6 +263,7 @@ async fn the_openapi_document_covers_every_route_and_each_exists(pool: sqlx::PgP
             "feedback:write",
             "feedback:read",
             "export:read",
+            "members:write",
         ],
         None,
     )

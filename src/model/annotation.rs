@@ -317,6 +317,23 @@ pub struct HistoryEntry {
     pub flags: Vec<Flag>,
     pub version: i32,
     pub updated_at: DateTime<Utc>,
+    /// The reviewer's decision on the label, if it was reviewed.
+    #[serde(default)]
+    pub review: Option<ReviewNote>,
+    /// A reviewer rejected the label and it is gone (it can no longer be edited).
+    #[serde(default)]
+    pub removed: bool,
+}
+
+/// A review decision as the annotator sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewNote {
+    /// accepted, fixed or rejected.
+    pub outcome: String,
+    pub reason: Option<String>,
+    /// What a fix changed: ranking, thumbs, ideal_answer, flags, comment.
+    pub changes: Vec<String>,
+    pub decided_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -23,14 +23,18 @@ pub enum Scope {
     /// Export whole projects.
     #[serde(rename = "export:read")]
     ExportRead,
+    /// List, add and remove a project's members.
+    #[serde(rename = "members:write")]
+    MembersWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 5] = [
         Scope::ItemsWrite,
         Scope::FeedbackWrite,
         Scope::FeedbackRead,
         Scope::ExportRead,
+        Scope::MembersWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +43,7 @@ impl Scope {
             Scope::FeedbackWrite => "feedback:write",
             Scope::FeedbackRead => "feedback:read",
             Scope::ExportRead => "export:read",
+            Scope::MembersWrite => "members:write",
         }
     }
 
@@ -49,7 +54,7 @@ impl Scope {
             .ok_or_else(|| {
                 AppError::invalid(
                     "scopes",
-                    format!("unknown scope {s:?} (items:write, feedback:write, feedback:read, export:read)"),
+                    format!("unknown scope {s:?} (items:write, feedback:write, feedback:read, export:read, members:write)"),
                 )
             })
     }

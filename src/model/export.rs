@@ -95,6 +95,34 @@ impl PairStrategy {
     }
 }
 
+/// Which labels an export takes, by their review.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(clap::ValueEnum, utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", value(rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewMode {
+    /// Every label, reviewed or not (rejected labels are gone either way).
+    #[default]
+    Raw,
+    /// Only labels a reviewer accepted or fixed, as they are now.
+    Reviewed,
+    /// An item's final label where a reviewer decided one, its labels (and so their
+    /// consensus) otherwise.
+    Adjudicated,
+}
+
+impl ReviewMode {
+    pub const ALL: [ReviewMode; 3] = [Self::Raw, Self::Reviewed, Self::Adjudicated];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Raw => "raw",
+            Self::Reviewed => "reviewed",
+            Self::Adjudicated => "adjudicated",
+        }
+    }
+}
+
 /// Counts and the first records of an export, shown before downloading it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportPreview {

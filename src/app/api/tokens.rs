@@ -21,6 +21,7 @@ pub async fn create_token(
     feedback_write: Option<String>,
     feedback_read: Option<String>,
     export_read: Option<String>,
+    members_write: Option<String>,
 ) -> Result<CreatedToken, AppError> {
     use super::ssr::{IntoApp, actor};
     use crate::model::api::{NewToken, Scope};
@@ -30,6 +31,7 @@ pub async fn create_token(
         (feedback_write, Scope::FeedbackWrite),
         (feedback_read, Scope::FeedbackRead),
         (export_read, Scope::ExportRead),
+        (members_write, Scope::MembersWrite),
     ];
     let new = NewToken {
         name,

@@ -18,6 +18,7 @@ pub fn Nav() -> impl IntoView {
                                 <Show when=move || is_admin>
                                     <a href="/admin/users">"Users"</a>
                                     <a href="/admin/tokens">"API tokens"</a>
+                                    <a href="/admin/audit" rel="external">"Audit log"</a>
                                 </Show>
                             </nav>
                             <div class="who">

@@ -37,18 +37,30 @@ fn History() -> impl IntoView {
                         Ok(list) if list.is_empty() => Either::Left(view! { <p class="muted">"Nothing found."</p> }.into_any()),
                         Ok(list) => Either::Left(view! {
                             <table class="list">
-                                <thead><tr><th>"Prompt"</th><th>"Flags"</th><th>"Version"</th><th>"Saved"</th><th></th></tr></thead>
+                                <thead><tr><th>"Prompt"</th><th>"Flags"</th><th>"Version"</th><th>"Saved"</th><th>"Review"</th><th></th></tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|e| {
                                         let href = format!("/projects/{}/label?annotation={}", slug(), e.annotation_id);
                                         let flags = e.flags.iter().map(|f| f.label()).collect::<Vec<_>>().join(", ");
+                                        let review = e.review.map(|r| {
+                                            let text = match (r.outcome.as_str(), r.reason) {
+                                                ("rejected", Some(reason)) => format!("Rejected: {reason}"),
+                                                ("fixed", _) if !r.changes.is_empty() => format!("Fixed by a reviewer ({})", r.changes.join(", ")),
+                                                ("fixed", _) => "Fixed by a reviewer".to_owned(),
+                                                ("accepted", _) => "Accepted".to_owned(),
+                                                (other, _) => other.to_owned(),
+                                            };
+                                            view! { <span class=format!("review-{}", r.outcome)>{text}</span> }
+                                        });
+                                        let edit = (!e.removed).then(|| view! { <a href=href>"Edit"</a> });
                                         view! {
                                             <tr>
                                                 <td class="excerpt">{e.prompt_excerpt}</td>
                                                 <td>{flags}</td>
                                                 <td class="num">{e.version}</td>
                                                 <td>{e.updated_at.format("%Y-%m-%d %H:%M").to_string()}</td>
-                                                <td><a href=href>"Edit"</a></td>
+                                                <td>{review}</td>
+                                                <td>{edit}</td>
                                             </tr>
                                         }
                                     }).collect_view()}

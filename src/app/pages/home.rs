@@ -15,6 +15,7 @@ fn Projects(user: UserView) -> impl IntoView {
     let create = ServerAction::<CreateProject>::new();
     let projects = Resource::new(move || create.version().get(), |_| list_projects());
     let is_admin = user.role == Role::Admin;
+    let is_reviewer = user.role >= Role::Reviewer;
     view! {
         <section>
             <h1>"Projects"</h1>
@@ -42,6 +43,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                         let quality_href = format!("/projects/{}/quality", p.slug);
                                         let mine_href = format!("/projects/{}/quality/me", p.slug);
                                         let members_href = format!("/projects/{}/members", p.slug);
+                                        let review_href = format!("/projects/{}/review", p.slug);
                                         view! {
                                             <tr>
                                                 <td>{p.name}</td>
@@ -51,6 +53,9 @@ fn Projects(user: UserView) -> impl IntoView {
                                                     <a class="button primary small" href=label_href>"Label"</a>
                                                     <a href=history_href>"My history"</a>
                                                     <a href=mine_href rel="external">"My scorecard"</a>
+                                                    <Show when=move || is_reviewer>
+                                                        <a href=review_href.clone() rel="external">"Review"</a>
+                                                    </Show>
                                                     <Show when=move || is_admin>
                                                         <a href=items_href.clone()>"Browse items"</a>
                                                         <a href=settings_href.clone()>"Settings"</a>

@@ -51,6 +51,7 @@ pub fn live(project_id: Uuid, filters: &ExportFilters) -> Source {
         complete_only: filters.complete_only,
         include_gold: filters.include_gold,
         exclude_flagged_annotators: filters.exclude_flagged_annotators,
+        review: filters.review,
     }
 }
 

@@ -23,6 +23,7 @@ pub enum Source {
         complete_only: bool,
         include_gold: bool,
         exclude_flagged_annotators: bool,
+        review: crate::model::export::ReviewMode,
     },
     /// A dataset version's frozen members: the annotation versions, items and answers it
     /// was made of, whatever has changed since.
@@ -177,7 +178,7 @@ async fn read_page(
     items: Vec<items::ExportItemRow>,
     range: (i64, i64),
 ) -> Result<Page> {
-    let (project_id, from, to, without_flagged) = match source {
+    let (project_id, from, to, without_flagged, review) = match source {
         Source::Frozen { version_id } => {
             let annotations = datasets::frozen_annotations(&mut *tx, *version_id, range).await?;
             let answers = datasets::frozen_answers(&mut *tx, *version_id, range).await?;
@@ -192,11 +193,26 @@ async fn read_page(
             from,
             to,
             exclude_flagged_annotators,
+            review,
             ..
-        } => (*project_id, *from, *to, *exclude_flagged_annotators),
+        } => (
+            *project_id,
+            *from,
+            *to,
+            *exclude_flagged_annotators,
+            *review,
+        ),
     };
-    let annotations =
-        items::export_annotations(&mut *tx, project_id, range, from, to, without_flagged).await?;
+    let annotations = items::export_annotations(
+        &mut *tx,
+        project_id,
+        range,
+        from,
+        to,
+        without_flagged,
+        review.as_str(),
+    )
+    .await?;
     // Answers only of the items that have annotations (both lists are by item_seq).
     let mut labeled: Vec<Uuid> = Vec::new();
     let mut seqs: Vec<i64> = annotations.iter().map(|a| a.item_seq).collect();

@@ -8,7 +8,7 @@ use crate::model::annotation::Flag;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use crate::model::export::{ExportFormat, PairStrategy};
+pub use crate::model::export::{ExportFormat, PairStrategy, ReviewMode};
 
 /// Annotations flagged so are left out unless the spec keeps them.
 pub const DEFAULT_EXCLUDED_FLAGS: [Flag; 2] = [Flag::Unsafe, Flag::NotRankable];
@@ -75,6 +75,12 @@ pub struct ExportSpec {
     #[serde(deserialize_with = "form::time")]
     #[param(value_type = Option<String>)]
     pub to: Option<TimeBound>,
+    /// Which labels by their review: raw (every label, the default), reviewed (only labels
+    /// a reviewer accepted or fixed) or adjudicated (an item's final label where a reviewer
+    /// decided one, its labels and their consensus otherwise).
+    #[arg(long, value_enum, default_value_t)]
+    #[serde(deserialize_with = "form::review")]
+    pub review: ReviewMode,
 }
 
 /// The engine's options, resolved from a spec.
@@ -115,6 +121,8 @@ pub struct ExportFilters {
     pub include_gold: bool,
     /// Not the labels of annotators flagged by their gold accuracy.
     pub exclude_flagged_annotators: bool,
+    /// Which labels by their review.
+    pub review: ReviewMode,
     /// Stop after this many records (a preview).
     pub limit: Option<u64>,
 }
@@ -166,12 +174,14 @@ impl ExportSpec {
             "to"
         } else if self.complete_only {
             "complete_only"
+        } else if self.review != ReviewMode::Raw {
+            "review"
         } else {
             return Ok(());
         };
         Err(AppError::invalid(
             field,
-            "the feedback stream is read by cursor: from, to and complete_only do not apply",
+            "the feedback stream is read by cursor: from, to, complete_only and review do not apply",
         ))
     }
 
@@ -218,6 +228,7 @@ impl ExportSpec {
             complete_only: self.complete_only,
             include_gold: self.include_gold,
             exclude_flagged_annotators: self.exclude_flagged_annotators,
+            review: self.review,
             limit: None,
         }
     }
@@ -231,6 +242,9 @@ impl ExportSpec {
         }
         if self.pairs != default.pairs {
             query.append_pair("pairs", self.pairs.as_str());
+        }
+        if self.review != default.review {
+            query.append_pair("review", self.review.as_str());
         }
         for (name, value) in [
             ("min_agreement", self.min_agreement),
@@ -291,7 +305,7 @@ impl std::fmt::Display for TimeBound {
 /// Field readers that take both a form's text (checkboxes present or absent, numbers as
 /// text, blanks for "not given") and JSON's own types (a stored spec).
 mod form {
-    use super::{ExportFormat, PairStrategy, TimeBound};
+    use super::{ExportFormat, PairStrategy, ReviewMode, TimeBound};
     use serde::Deserialize;
     use serde::de::{Deserializer, Error};
     use serde_json::Value;
@@ -321,6 +335,18 @@ mod form {
                 .into_iter()
                 .find(|p| p.as_str() == s)
                 .ok_or_else(|| D::Error::custom(format!("unknown pair strategy {s:?}"))),
+        }
+    }
+
+    pub fn review<'de, D: Deserializer<'de>>(d: D) -> Result<ReviewMode, D::Error> {
+        match text(d)? {
+            None => Ok(ReviewMode::default()),
+            Some(s) => ReviewMode::ALL
+                .into_iter()
+                .find(|m| m.as_str() == s)
+                .ok_or_else(|| {
+                    D::Error::custom(format!("must be raw, reviewed or adjudicated, not {s:?}"))
+                }),
         }
     }
 

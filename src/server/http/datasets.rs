@@ -14,7 +14,7 @@
 use super::page::{self, Page, document};
 use super::session;
 use crate::server::dataset::ExportSpec;
-use crate::server::dataset::spec::{ExportFormat, PairStrategy};
+use crate::server::dataset::spec::{ExportFormat, PairStrategy, ReviewMode};
 use crate::server::dataset::version::{Diff, FileKind, Manifest};
 use crate::server::services::{Actor, datasets};
 use crate::server::{AppState, Error};
@@ -187,6 +187,7 @@ fn versions_view(
         .cloned()
         .unwrap_or_else(|| "dpo_pairs".into());
     let chosen_pairs = form.get("pairs").cloned().unwrap_or_default();
+    let chosen_review = form.get("review").cloned().unwrap_or_default();
     let refusal = refusal.map(page::refusal);
     let more = next_cursor.map(|cursor| {
         let href = format!("{}?after={cursor}", versions_href(slug));
@@ -230,6 +231,12 @@ fn versions_view(
                     "Pairs from rankings"
                     <select name="pairs">
                         {options(PairStrategy::ALL.map(PairStrategy::as_str), &chosen_pairs)}
+                    </select>
+                </label>
+                <label>
+                    "Labels by review (raw: all; reviewed: accepted or fixed only; adjudicated: the final label where there is one, the consensus otherwise)"
+                    <select name="review">
+                        {options(ReviewMode::ALL.map(ReviewMode::as_str), &chosen_review)}
                     </select>
                 </label>
                 <label>"Minimum agreement (0 to 1)" <input type="number" name="min_agreement" min="0" max="1" step="0.05" value=value("min_agreement")/></label>

@@ -3,6 +3,7 @@
 //! binding a socket, so tests drive it directly.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod datasets;
 pub mod export;
@@ -11,6 +12,7 @@ pub mod members;
 pub mod page;
 pub mod quality;
 pub mod quality_model;
+pub mod review;
 pub mod session;
 pub mod upload;
 
@@ -74,6 +76,14 @@ pub fn router(state: AppState) -> Router {
             get(members::show).post(members::save),
         )
         .route("/projects/{slug}/members/remove", post(members::remove))
+        .route("/projects/{slug}/review", get(review::show))
+        .route("/projects/{slug}/review/decide", post(review::decide))
+        .route(
+            "/projects/{slug}/review/settings",
+            post(review::save_settings),
+        )
+        .route("/admin/audit", get(audit::show))
+        .route("/admin/audit.jsonl", get(audit::download))
         .route("/projects/{slug}/quality", get(quality::show))
         .route("/projects/{slug}/quality/gold", post(quality::save_gold))
         .route(

@@ -25,6 +25,11 @@ pub type Page = Result<Response, PageError>;
 
 /// A whole page: the site's stylesheet and a way back into the app, no scripts.
 pub fn document(title: &str, body: AnyView) -> Html<String> {
+    document_with(title, body, None)
+}
+
+/// A whole page with one small script of `public/` (not the app's WASM), e.g. `/review.js`.
+pub fn document_with(title: &str, body: AnyView, script: Option<&str>) -> Html<String> {
     let page = view! {
         <header class="topbar">
             <a class="brand" href="/">"Verdict"</a>
@@ -32,6 +37,7 @@ pub fn document(title: &str, body: AnyView) -> Html<String> {
                 <a href="/">"Projects"</a>
                 <a href="/admin/users">"Users"</a>
                 <a href="/admin/tokens">"API tokens"</a>
+                <a href="/admin/audit">"Audit log"</a>
             </nav>
             <div class="who">
                 <form method="post" action="/auth/logout">
@@ -45,9 +51,13 @@ pub fn document(title: &str, body: AnyView) -> Html<String> {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\
          <link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\"/>\
-         <link rel=\"stylesheet\" href=\"/pkg/verdict.css\"/><title>{} · Verdict</title></head>\
+         <link rel=\"stylesheet\" href=\"/pkg/verdict.css\"/><title>{} · Verdict</title>{}</head>\
          <body>{}</body></html>",
         html_escape(title),
+        script.map_or_else(String::new, |s| format!(
+            "<script defer src=\"{}\"></script>",
+            html_escape(s)
+        )),
         page.to_html()
     ))
 }

@@ -149,6 +149,9 @@ fn scorecards_view(cards: &[quality::Scorecard]) -> AnyView {
                         {c.anchoring.map(|a| format!("{a:+.2}")).unwrap_or_else(|| "n/a".into())}
                         " (hold-out " {figure(c.holdout_match)} ")"
                     </td>
+                    <td class="num" title="accepted / fixed / rejected by reviewers">
+                        {figure(c.review_acceptance)} " (" {c.review_accepted} " / " {c.review_fixed} " / " {c.review_rejected} ")"
+                    </td>
                 </tr>
             }
         })
@@ -168,6 +171,7 @@ fn scorecards_view(cards: &[quality::Scorecard]) -> AnyView {
                 <th class="num">"Gold accuracy"</th>
                 <th>"Position bias"</th><th class="num">"Proposals taken as is"</th>
                 <th class="num">"Anchoring"</th>
+                <th class="num">"Review: accepted as is (accepted / fixed / rejected)"</th>
             </tr></thead>
             <tbody>{rows}</tbody>
         </table>

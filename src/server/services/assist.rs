@@ -136,7 +136,27 @@ pub async fn update_settings(
         auto_prelabel: form.auto_prelabel,
         proposal_holdout: holdout,
     };
-    projects::update_assist(pool, &row, form.clear_api_key).await?;
+    let mut tx = pool.begin().await?;
+    projects::update_assist(&mut *tx, &row, form.clear_api_key).await?;
+    // The API key itself stays out of the log.
+    let after = serde_json::json!({
+        "base_url": row.inference_base_url, "model": row.inference_model,
+        "api_key_changed": row.inference_api_key.is_some() || form.clear_api_key,
+        "timeout_secs": row.inference_timeout_secs, "concurrency": row.inference_concurrency,
+        "judge_prompt": row.judge_prompt, "auto_prelabel": row.auto_prelabel,
+        "proposal_holdout": row.proposal_holdout,
+    });
+    super::audit::record(
+        &mut *tx,
+        actor,
+        "assist.settings",
+        Some(row.project_id),
+        Some(slug),
+        None,
+        Some(after),
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(project.slug = slug, "model-assist settings saved");
     Ok(())
 }

@@ -56,7 +56,7 @@ pub async fn create(
         None => datasets::next_number(pool, project.project_id, name).await?,
     };
     let creator = creator(pool, actor).await?;
-    version::create(
+    let manifest = version::create(
         pool,
         ProjectRef {
             project_id: project.project_id,
@@ -67,7 +67,18 @@ pub async fn create(
         spec,
         &creator,
     )
-    .await
+    .await?;
+    super::audit::record(
+        pool,
+        actor,
+        "dataset.create",
+        Some(project.project_id),
+        Some(&format!("{name} v{number}")),
+        None,
+        super::audit::json(spec),
+    )
+    .await?;
+    Ok(manifest)
 }
 
 async fn creator(pool: &PgPool, actor: &Actor) -> Result<Creator> {

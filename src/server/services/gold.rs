@@ -51,7 +51,20 @@ pub async fn save_settings(
 ) -> Result<()> {
     actor.require(Role::Admin)?;
     let project = authorize(pool, actor, slug, &[]).await?;
-    gold::save_settings(pool, project.project_id, settings).await?;
+    let mut tx = pool.begin().await?;
+    let before = gold::settings(&mut *tx, project.project_id).await?;
+    gold::save_settings(&mut *tx, project.project_id, settings).await?;
+    super::audit::record(
+        &mut *tx,
+        actor,
+        "gold.settings",
+        Some(project.project_id),
+        None,
+        super::audit::json(before),
+        super::audit::json(settings),
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(project = slug, ?settings, "gold settings saved");
     Ok(())
 }
@@ -79,6 +92,20 @@ pub async fn set_item(
         g.validate("gold", locked.answers.len())?;
     }
     gold::set_item(&mut *tx, item_id, expected).await?;
+    super::audit::record(
+        &mut *tx,
+        actor,
+        if expected.is_some() {
+            "gold.set"
+        } else {
+            "gold.clear"
+        },
+        Some(project.project_id),
+        Some(external_id),
+        None,
+        expected.and_then(super::audit::json),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -87,7 +114,21 @@ pub async fn set_item(
 pub async fn resume(pool: &PgPool, actor: &Actor, slug: &str, user_id: Uuid) -> Result<bool> {
     actor.require(Role::Admin)?;
     let project = authorize(pool, actor, slug, &[]).await?;
-    let resumed = gold::resume(pool, project.project_id, user_id).await?;
+    let mut tx = pool.begin().await?;
+    let resumed = gold::resume(&mut *tx, project.project_id, user_id).await?;
+    if resumed {
+        super::audit::record(
+            &mut *tx,
+            actor,
+            "gold.resume",
+            Some(project.project_id),
+            Some(&user_id.to_string()),
+            None,
+            None,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     if resumed {
         tracing::info!(project = slug, user.id = %user_id, "annotator resumed");
     }

@@ -152,8 +152,16 @@ pub async fn status(
     let target = items::target_overlap(&mut *tx, item_id)
         .await?
         .map_or(project.overlap, |t| t.max(project.overlap));
-    let annotations =
-        items::export_annotations(&mut *tx, project.project_id, range, None, None, false).await?;
+    let annotations = items::export_annotations(
+        &mut *tx,
+        project.project_id,
+        range,
+        None,
+        None,
+        false,
+        "raw",
+    )
+    .await?;
     let page = Page {
         answers: items::export_answers(&mut *tx, project.project_id, range, &[item_id]).await?,
         items: vec![row],
@@ -217,6 +225,16 @@ pub async fn delete(
     if !items::delete(&mut *tx, project.project_id, external_id).await? {
         return Err(Error::NotFound("item"));
     }
+    super::audit::record(
+        &mut *tx,
+        actor,
+        "item.delete",
+        Some(project.project_id),
+        Some(external_id),
+        None,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(project.slug = slug, "item deleted");
     Ok(())

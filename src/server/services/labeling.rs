@@ -3,12 +3,12 @@
 
 use super::{Actor, Result, gold, quality};
 use crate::model::annotation::Progress;
-use crate::model::annotation::{AnnotationInput, HistoryEntry, Submitted, Task};
+use crate::model::annotation::{AnnotationInput, HistoryEntry, ReviewNote, Submitted, Task};
 use crate::model::project::{Message, ProjectSettings, ResponseView};
 use crate::model::proposal::{held_out, outcome};
 use crate::server::error::Error;
 use crate::server::store::{
-    agreement, annotations, assignments, items, proposals, responses, skips,
+    agreement, annotations, assignments, items, proposals, responses, reviews, skips,
 };
 use anyhow::Context;
 use rand::seq::SliceRandom;
@@ -339,9 +339,14 @@ async fn create(
             "annotation_id",
             "belongs to another annotation",
         )),
-        None => Err(Error::Conflict(
-            "this item already has all the annotations it needs; your lease had expired. Take the next item.".into(),
-        )),
+        None => match reviews::rejected(&mut *tx, input.annotation_id).await? {
+            Some(reason) => Err(Error::Conflict(format!(
+                "this label was rejected in review: {reason}"
+            ))),
+            None => Err(Error::Conflict(
+                "this item already has all the annotations it needs; your lease had expired. Take the next item.".into(),
+            )),
+        },
     }
 }
 
@@ -419,6 +424,21 @@ pub async fn skip(
     })
 }
 
+/// The label fields a reviewer's fix changed (the two are `to_jsonb` snapshots of its row).
+pub fn review_changes(
+    original: Option<&serde_json::Value>,
+    fixed: Option<&serde_json::Value>,
+) -> Vec<String> {
+    let (Some(original), Some(fixed)) = (original, fixed) else {
+        return Vec::new();
+    };
+    ["ranking", "thumbs", "ideal_answer", "flags", "comment"]
+        .into_iter()
+        .filter(|field| original.get(field) != fixed.get(field))
+        .map(str::to_owned)
+        .collect()
+}
+
 pub async fn history(
     pool: &PgPool,
     actor: &Actor,
@@ -435,14 +455,65 @@ pub async fn history(
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         });
-    Ok(annotations::history(
+    let rows = annotations::history(
         pool,
         actor.user_id,
         project.project_id,
         search.as_deref(),
         HISTORY_LIMIT,
     )
-    .await?)
+    .await?;
+    let mut entries: Vec<HistoryEntry> = rows
+        .into_iter()
+        .map(|r| HistoryEntry {
+            annotation_id: r.annotation_id,
+            item_id: r.item_id,
+            prompt_excerpt: r.prompt_excerpt,
+            flags: r.flags,
+            version: r.version,
+            updated_at: r.updated_at,
+            review: match (r.outcome, r.decided_at) {
+                (Some(outcome), Some(decided_at)) => Some(ReviewNote {
+                    changes: review_changes(r.original.as_ref(), r.fixed.as_ref()),
+                    outcome,
+                    reason: r.reason,
+                    decided_at,
+                }),
+                _ => None,
+            },
+            removed: false,
+        })
+        .collect();
+    // Labels a reviewer rejected and removed are gone from the table, not from the history
+    // (a search leaves them out: their text is no longer the annotator's).
+    if search.is_none() {
+        for r in reviews::outcomes(pool, project.project_id, actor.user_id, HISTORY_LIMIT).await? {
+            if r.removed {
+                entries.push(HistoryEntry {
+                    annotation_id: r.annotation_id,
+                    item_id: r.item_id,
+                    prompt_excerpt: r.prompt_excerpt,
+                    flags: Vec::new(),
+                    version: r
+                        .original
+                        .get("version")
+                        .and_then(|v| v.as_i64())
+                        .unwrap_or(1) as i32,
+                    updated_at: r.decided_at,
+                    review: Some(ReviewNote {
+                        outcome: r.outcome,
+                        reason: r.reason,
+                        changes: Vec::new(),
+                        decided_at: r.decided_at,
+                    }),
+                    removed: true,
+                });
+            }
+        }
+        entries.sort_by_key(|e| std::cmp::Reverse(e.updated_at));
+        entries.truncate(HISTORY_LIMIT as usize);
+    }
+    Ok(entries)
 }
 
 /// One of the actor's own annotations with its item, for editing.

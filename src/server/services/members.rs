@@ -2,10 +2,10 @@
 //! limits. Admins reach every project; anyone else only the projects they are a member of,
 //! and to them any other project does not exist (see [`super::projects::visible`]).
 
-use super::{Actor, Result};
+use super::{Actor, Result, audit};
 use crate::model::user::Role;
 use crate::server::Error;
-use crate::server::store::{members, projects, users};
+use crate::server::store::{members, users};
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -42,12 +42,12 @@ pub fn parse_limit(field: &str, value: Option<&str>) -> Result<Option<i32>> {
     }
 }
 
+/// The project, for an admin or a token with `members:write` (limited to it, if limited).
 async fn project_id(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Uuid> {
-    actor.require(Role::Admin)?;
-    Ok(projects::find_settings(pool, slug, None)
-        .await?
-        .ok_or(Error::NotFound("project"))?
-        .project_id)
+    let project =
+        super::projects::authorize(pool, actor, slug, &[crate::model::api::Scope::MembersWrite])
+            .await?;
+    Ok(project.project_id)
 }
 
 /// The user with `email`; an unknown one is refused naming the field.
@@ -98,7 +98,19 @@ pub async fn add(
             "admins reach every project; only annotators and reviewers are members",
         ));
     }
-    members::upsert(pool, project_id, user.user_id, max_items, daily_max).await?;
+    let mut tx = pool.begin().await?;
+    members::upsert(&mut *tx, project_id, user.user_id, max_items, daily_max).await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "member.add",
+        Some(project_id),
+        Some(&user.email),
+        None,
+        audit::json(serde_json::json!({ "max_items": max_items, "daily_max": daily_max })),
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(project = slug, user.id = %user.user_id, ?max_items, ?daily_max, "member added");
     Ok(())
 }
@@ -108,7 +120,21 @@ pub async fn add(
 pub async fn remove(pool: &PgPool, actor: &Actor, slug: &str, email: &str) -> Result<bool> {
     let project_id = project_id(pool, actor, slug).await?;
     let user = user(pool, email).await?;
-    let removed = members::remove(pool, project_id, user.user_id).await?;
+    let mut tx = pool.begin().await?;
+    let removed = members::remove(&mut *tx, project_id, user.user_id).await?;
+    if removed {
+        audit::record(
+            &mut *tx,
+            actor,
+            "member.remove",
+            Some(project_id),
+            Some(&user.email),
+            None,
+            None,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     if removed {
         tracing::info!(project = slug, user.id = %user.user_id, "member removed");
     }

@@ -2,6 +2,7 @@
 //! the CLI all come through these functions.
 
 pub mod assist;
+pub mod audit;
 pub mod auth;
 pub mod datasets;
 pub mod export;
@@ -14,6 +15,7 @@ pub mod labeling;
 pub mod members;
 pub mod projects;
 pub mod quality;
+pub mod review;
 pub mod tokens;
 pub mod users;
 

@@ -136,6 +136,16 @@ pub async fn update(
     if updated.overlap != current.overlap {
         items::recompute_completion(&mut *tx, updated.project_id, updated.overlap).await?;
     }
+    super::audit::record(
+        &mut *tx,
+        actor,
+        "project.settings",
+        Some(updated.project_id),
+        Some(slug),
+        super::audit::json(&current),
+        super::audit::json(&updated),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(project.slug = slug, "project settings saved");
     Ok(updated)
@@ -155,11 +165,23 @@ pub async fn create(
     if name.is_empty() || name.chars().count() > 200 {
         return Err(Error::invalid("name", "must be 1 to 200 characters"));
     }
-    projects::insert(pool, slug, name)
+    let mut tx = pool.begin().await?;
+    let project_id = projects::insert(&mut *tx, slug, name)
         .await
         .on_constraint("projects_slug_key", || {
             Error::invalid("slug", "a project with this slug exists")
         })?;
+    super::audit::record(
+        &mut *tx,
+        actor,
+        "project.create",
+        Some(project_id),
+        Some(slug),
+        None,
+        super::audit::json(serde_json::json!({ "name": name })),
+    )
+    .await?;
+    tx.commit().await?;
     projects::find_summary(pool, slug)
         .await?
         .ok_or(Error::NotFound("project"))

@@ -1,7 +1,7 @@
 //! API tokens: created by admins (browser or CLI), presented by model backends as
 //! `Authorization: Bearer <secret>`. Only a SHA-256 hash of the secret is stored.
 
-use super::{Actor, Grant, Result};
+use super::{Actor, Grant, Result, audit};
 use crate::model::api::{CreatedToken, NewToken, Scope, TokenView};
 use crate::model::user::Role;
 use crate::server::error::Error;
@@ -66,8 +66,9 @@ pub async fn create(pool: &PgPool, actor: &Actor, new: &NewToken) -> Result<Crea
     scopes.dedup();
     let names: Vec<String> = scopes.iter().map(|s| s.as_str().to_owned()).collect();
     let created_by = (!actor.user_id.is_nil()).then_some(actor.user_id);
+    let mut tx = pool.begin().await?;
     let token_id = tokens::insert(
-        pool,
+        &mut *tx,
         new.name.trim(),
         &prefix,
         &hash(&secret),
@@ -76,8 +77,19 @@ pub async fn create(pool: &PgPool, actor: &Actor, new: &NewToken) -> Result<Crea
         created_by,
     )
     .await?;
-    let row = tokens::list(pool, Some(token_id)).await?.pop();
+    let row = tokens::list(&mut *tx, Some(token_id)).await?.pop();
     let token = view(row.ok_or(Error::NotFound("token"))?);
+    audit::record(
+        &mut *tx,
+        actor,
+        "token.create",
+        project_id,
+        Some(&token_id.to_string()),
+        None,
+        audit::json(serde_json::json!({ "name": token.name, "scopes": names, "prefix": prefix })),
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(token.id = %token_id, token.name = %token.name, "API token created");
     Ok(CreatedToken { token, secret })
 }
@@ -93,9 +105,21 @@ pub async fn list(pool: &PgPool, actor: &Actor) -> Result<Vec<TokenView>> {
 
 pub async fn revoke(pool: &PgPool, actor: &Actor, token_id: Uuid) -> Result<()> {
     actor.require(Role::Admin)?;
-    if !tokens::revoke(pool, token_id).await? {
+    let mut tx = pool.begin().await?;
+    if !tokens::revoke(&mut *tx, token_id).await? {
         return Err(Error::NotFound("live token"));
     }
+    audit::record(
+        &mut *tx,
+        actor,
+        "token.revoke",
+        None,
+        Some(&token_id.to_string()),
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(token.id = %token_id, "API token revoked");
     Ok(())
 }

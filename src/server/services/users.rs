@@ -1,6 +1,6 @@
 //! Accounts: the admin's user management, the CLI's, and the first admin.
 
-use super::{Actor, Result, auth};
+use super::{Actor, Result, audit, auth};
 use crate::model::user::{NewUser, Role, UserView, validate_password};
 use crate::server::error::{Error, ResultExt};
 use crate::server::store::users;
@@ -21,18 +21,34 @@ pub async fn list_accounts(pool: &PgPool) -> Result<Vec<UserView>> {
 
 pub async fn create(pool: &PgPool, actor: &Actor, new: NewUser) -> Result<UserView> {
     actor.require(Role::Admin)?;
-    create_account(pool, new).await
+    create_as(pool, actor, new).await
 }
 
 /// Creates an account without a permission check: for the CLI (which has the database
 /// itself) and for bootstrapping.
 pub async fn create_account(pool: &PgPool, new: NewUser) -> Result<UserView> {
+    create_as(pool, &Actor::cli(), new).await
+}
+
+async fn create_as(pool: &PgPool, actor: &Actor, new: NewUser) -> Result<UserView> {
     let hash = auth::hash_password(&new.password).await?;
-    let user = users::insert(pool, &new.email, &new.display_name, &hash, new.role)
+    let mut tx = pool.begin().await?;
+    let user = users::insert(&mut *tx, &new.email, &new.display_name, &hash, new.role)
         .await
         .on_constraint("users_email_key", || {
             Error::invalid("email", "an account with this email exists")
         })?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "user.create",
+        None,
+        Some(&user.email),
+        None,
+        audit::json(serde_json::json!({ "role": user.role.as_str() })),
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(user.id = %user.user_id, user.role = user.role.as_str(), "account created");
     Ok(user)
 }
@@ -50,9 +66,25 @@ pub async fn set_disabled(
             "you cannot disable your own account",
         ));
     }
-    if !users::set_disabled(pool, user_id, disabled).await? {
+    let mut tx = pool.begin().await?;
+    if !users::set_disabled(&mut *tx, user_id, disabled).await? {
         return Err(Error::NotFound("user"));
     }
+    audit::record(
+        &mut *tx,
+        actor,
+        if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        },
+        None,
+        Some(&user_id.to_string()),
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(user.id = %user_id, disabled, "account status changed");
     Ok(())
 }

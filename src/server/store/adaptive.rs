@@ -5,7 +5,7 @@ use sqlx::PgExecutor;
 use uuid::Uuid;
 
 /// A project's adaptive-overlap rule.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Rule {
     /// The most annotators an item may get (at least the project's overlap).
     pub max_overlap: i32,

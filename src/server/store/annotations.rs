@@ -1,6 +1,4 @@
-use crate::model::annotation::{
-    AnnotationBody, AnnotationInput, AnnotationView, Flag, HistoryEntry,
-};
+use crate::model::annotation::{AnnotationBody, AnnotationInput, AnnotationView, Flag};
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use sqlx::types::Json;
@@ -66,7 +64,8 @@ pub struct Target {
 /// raised) and on its author's day, marks the item for the agreement count when `compare`
 /// (it has other labels to compare with) or it has a proposal, and
 /// ends the author's lease on the item, in one statement. `None` when the annotation id is already
-/// stored (nothing changes then): a retry, or someone else's id.
+/// stored (nothing changes then): a retry, or someone else's id, or a label a reviewer
+/// rejected (a late retry must not bring it back).
 pub async fn insert_counted(
     db: impl PgExecutor<'_>,
     a: &AnnotationInput,
@@ -81,7 +80,8 @@ pub async fn insert_counted(
              INSERT INTO annotations (annotation_id, item_id, project_id, user_id, ranking, thumbs,
                                       ideal_answer, ideal_from, flags, comment, shown_order,
                                       time_spent_ms, proposal_id, proposal_outcome)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+             WHERE NOT EXISTS (SELECT 1 FROM reviews v WHERE v.annotation_id = $1)
              ON CONFLICT (annotation_id) DO NOTHING
              RETURNING version),
          released AS (
@@ -183,6 +183,22 @@ pub async fn find_own(
     }))
 }
 
+/// One of the user's annotations, with its latest review.
+pub struct HistoryRow {
+    pub annotation_id: Uuid,
+    pub item_id: Uuid,
+    pub prompt_excerpt: String,
+    pub flags: Vec<Flag>,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+    /// The latest review of the label, if any.
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    pub original: Option<serde_json::Value>,
+    pub fixed: Option<serde_json::Value>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
 /// The user's annotations in a project, newest first, optionally only those whose prompt,
 /// ideal answer or comment matches the ILIKE pattern `%search%` (the caller escapes
 /// `search`'s own `%`, `_` and `\`).
@@ -192,13 +208,16 @@ pub async fn history(
     project_id: Uuid,
     search: Option<&str>,
     limit: i64,
-) -> sqlx::Result<Vec<HistoryEntry>> {
+) -> sqlx::Result<Vec<HistoryRow>> {
     sqlx::query_as!(
-        HistoryEntry,
+        HistoryRow,
         r#"SELECT a.annotation_id, a.item_id,
                   left(coalesce(i.messages -> -1 ->> 'content', ''), 160) AS "prompt_excerpt!",
-                  a.flags AS "flags!: Vec<Flag>", a.version, a.updated_at AS "updated_at: DateTime<Utc>"
+                  a.flags AS "flags!: Vec<Flag>", a.version, a.updated_at AS "updated_at: DateTime<Utc>",
+                  v.outcome::text AS "outcome?", v.reason AS "reason?", v.original AS "original?",
+                  v.fixed AS "fixed?", v.decided_at AS "decided_at?: DateTime<Utc>"
            FROM annotations a JOIN items i ON i.item_id = a.item_id
+           LEFT JOIN reviews v ON v.annotation_id = a.annotation_id
            WHERE a.user_id = $1 AND a.project_id = $2
              AND ($3::text IS NULL
                   OR i.messages::text ILIKE '%' || $3 || '%'

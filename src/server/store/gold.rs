@@ -7,7 +7,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 /// A project's gold settings (see the migration `gold`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct GoldSettings {
     pub rate: f64,
     pub onboarding: i32,

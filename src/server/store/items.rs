@@ -62,7 +62,8 @@ pub struct Candidate {
     pub answers: Vec<Uuid>,
 }
 
-/// The first item of the project this user may still label, locked for this transaction.
+/// The first item of the project this user may still label (not one they labeled, skipped
+/// or had a label rejected on in review), locked for this transaction.
 /// Rows other transactions hold are skipped, so concurrent callers get different items.
 /// `NO KEY UPDATE` does not conflict with the key-share locks that inserts referencing the
 /// item (assignments, annotations, proposals) take, so those do not hide it.
@@ -85,6 +86,8 @@ pub async fn lock_next_candidate(
            WHERE i.project_id = $1 AND i.completed_at IS NULL AND NOT i.is_gold
              AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.item_id AND a.user_id = $2)
              AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.item_id AND s.user_id = $2)
+             AND NOT EXISTS (SELECT 1 FROM reviews v
+                             WHERE v.item_id = i.item_id AND v.annotator_id = $2 AND v.outcome = 'rejected')
              AND i.annotation_count + (SELECT count(*) FROM assignments l
                                        WHERE l.item_id = i.item_id AND l.user_id <> $2 AND l.expires_at > now())
                  < greatest(i.target_overlap, $3)
@@ -505,6 +508,7 @@ pub async fn export_annotations(
     from: Option<chrono::DateTime<chrono::Utc>>,
     to: Option<chrono::DateTime<chrono::Utc>>,
     without_flagged: bool,
+    review: &str,
 ) -> sqlx::Result<Vec<ExportAnnotationRow>> {
     sqlx::query_as!(
         ExportAnnotationRow,
@@ -525,13 +529,22 @@ pub async fn export_annotations(
              AND ($5::timestamptz IS NULL OR a.updated_at < $5)
              AND (NOT $6 OR NOT EXISTS (SELECT 1 FROM annotator_status s
                                         WHERE s.project_id = $1 AND s.user_id = a.user_id AND s.flagged))
+             AND CASE $7::text
+                 WHEN 'reviewed' THEN EXISTS (
+                     SELECT 1 FROM reviews v WHERE v.annotation_id = a.annotation_id
+                       AND v.reviewed_version = a.version AND v.outcome <> 'rejected')
+                 WHEN 'adjudicated' THEN NOT EXISTS (
+                     SELECT 1 FROM adjudications d
+                     WHERE d.item_id = a.item_id AND d.annotation_id <> a.annotation_id)
+                 ELSE true END
            ORDER BY i.item_seq, a.created_at"#,
         project_id,
         first,
         last,
         from as _,
         to as _,
-        without_flagged
+        without_flagged,
+        review
     )
     .fetch_all(db)
     .await

@@ -8,6 +8,7 @@ mod docs;
 mod export;
 mod feedback;
 mod items;
+mod members;
 mod quality;
 
 use crate::server::error::envelope;
@@ -41,7 +42,8 @@ pub const PREFIX: &str = "/api/v1";
     // The export spec's query parameters refer to these by name.
     components(schemas(
         crate::model::export::ExportFormat,
-        crate::model::export::PairStrategy
+        crate::model::export::PairStrategy,
+        crate::model::export::ReviewMode
     )),
     modifiers(&BearerAuth),
     tags(
@@ -50,6 +52,7 @@ pub const PREFIX: &str = "/api/v1";
         (name = "export", description = "Whole-project exports"),
         (name = "datasets", description = "Immutable dataset versions: manifests and files"),
         (name = "quality", description = "Agreement between annotators"),
+        (name = "members", description = "Who works on a project, with their limits"),
         (name = "meta", description = "This document")
     )
 )]
@@ -87,6 +90,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(quality::report))
         .routes(routes!(quality::scorecards))
         .routes(routes!(quality::judge_by))
+        .routes(routes!(members::list, members::add))
+        .routes(routes!(members::remove))
         .routes(routes!(docs::openapi_json))
         .routes(routes!(docs::page))
         .split_for_parts()

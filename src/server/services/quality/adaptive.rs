@@ -168,6 +168,16 @@ pub async fn save_rule(
     adaptive::save_rule(&mut *tx, project.project_id, &rule).await?;
     adaptive::cap_targets(&mut *tx, project.project_id, rule.max_overlap).await?;
     items::recompute_completion(&mut *tx, project.project_id, project.overlap).await?;
+    crate::server::services::audit::record(
+        &mut *tx,
+        actor,
+        "overlap.settings",
+        Some(project.project_id),
+        Some(slug),
+        None,
+        crate::server::services::audit::json(&rule),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(project = slug, ?rule, "adaptive overlap saved");
     Ok(rule)

@@ -554,6 +554,12 @@ pub struct Scorecard {
     pub anchoring: Option<f64>,
     /// Their last weeks (Monday, UTC), oldest first, at most [`TREND_WEEKS`].
     pub trend: Vec<WeekTrend>,
+    /// Reviewers' decisions on their labels, and the share accepted as they were.
+    pub reviewed: u64,
+    pub review_accepted: u64,
+    pub review_fixed: u64,
+    pub review_rejected: u64,
+    pub review_acceptance: Option<f64>,
 }
 
 /// How many weeks a scorecard's trend shows.
@@ -666,6 +672,12 @@ async fn cards(pool: &PgPool, project_id: Uuid, only: Option<Uuid>) -> Result<Ve
         .into_iter()
         .map(|u| (u.user_id, (u.labels, u.matched)))
         .collect();
+    let reviewed: BTreeMap<Uuid, crate::server::store::reviews::CountRow> =
+        crate::server::store::reviews::counts(pool, project_id, only)
+            .await?
+            .into_iter()
+            .map(|c| (c.annotator_id, c))
+            .collect();
     let since = chrono::Utc::now().date_naive() - chrono::Duration::weeks(TREND_WEEKS);
     let mut gold_weeks: BTreeMap<(Uuid, chrono::NaiveDate), (i64, i64)> =
         super::gold::weeks(pool, project_id, only, since).await?;
@@ -696,6 +708,10 @@ async fn cards(pool: &PgPool, project_id: Uuid, only: Option<Uuid>) -> Result<Ve
             let mine = unprompted.get(&w.user_id).copied().unwrap_or_default();
             let loo_thumbs = Contingency::from_cells(loo_thumbs);
             let g = gold.get(&w.user_id);
+            let (r_accepted, r_fixed, r_rejected) = reviewed
+                .get(&w.user_id)
+                .map_or((0, 0, 0), |c| (c.accepted, c.fixed, c.rejected));
+            let r_total = r_accepted + r_fixed + r_rejected;
             Scorecard {
                 annotator: Annotator::of(&names, w.user_id),
                 labels: w.labels as u64,
@@ -720,6 +736,11 @@ async fn cards(pool: &PgPool, project_id: Uuid, only: Option<Uuid>) -> Result<Ve
                 holdout_match,
                 anchoring: accepted.zip(holdout_match).map(|(a, h)| a - h),
                 trend: trends.remove(&w.user_id).unwrap_or_default(),
+                reviewed: r_total as u64,
+                review_accepted: r_accepted as u64,
+                review_fixed: r_fixed as u64,
+                review_rejected: r_rejected as u64,
+                review_acceptance: ratio(r_accepted as f64, r_total as f64),
             }
         })
         .collect())
