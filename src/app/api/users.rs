@@ -20,14 +20,17 @@ pub async fn create_user(
     role: String,
 ) -> Result<UserView, AppError> {
     use super::ssr::{IntoApp, actor};
-    use crate::model::user::{NewUser, Role};
     let (state, actor) = actor().await?;
-    let new = Role::parse(&role)
-        .and_then(|role| NewUser::parse(&email, &display_name, &password, role))
-        .into_app()?;
-    crate::server::services::users::create(&state.pool, &actor, new)
-        .await
-        .into_app()
+    crate::server::services::users::create_from_form(
+        &state.pool,
+        &actor,
+        &email,
+        &display_name,
+        &password,
+        &role,
+    )
+    .await
+    .into_app()
 }
 
 #[server(prefix = "/serverfn", endpoint = "set_user_disabled")]

@@ -19,6 +19,22 @@ pub async fn list_accounts(pool: &PgPool) -> Result<Vec<UserView>> {
     Ok(users::list(pool).await?)
 }
 
+/// The admin's form: the permission is checked before the fields (a refusal says nothing
+/// about them), then each field, named when it is wrong.
+pub async fn create_from_form(
+    pool: &PgPool,
+    actor: &Actor,
+    email: &str,
+    display_name: &str,
+    password: &str,
+    role: &str,
+) -> Result<UserView> {
+    actor.require(Role::Admin)?;
+    let new =
+        Role::parse(role).and_then(|role| NewUser::parse(email, display_name, password, role))?;
+    create_as(pool, actor, new).await
+}
+
 pub async fn create(pool: &PgPool, actor: &Actor, new: NewUser) -> Result<UserView> {
     actor.require(Role::Admin)?;
     create_as(pool, actor, new).await
