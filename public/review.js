@@ -34,4 +34,6 @@
     }
     e.preventDefault();
   });
+  // Start on the first due label (the button's autofocus does this too, where it applies).
+  if (document.activeElement === document.body) focus(0);
 })();
