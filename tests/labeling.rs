@@ -71,17 +71,7 @@ async fn annotators(pool: &PgPool, n: usize) -> Vec<Actor> {
 
 /// A complete, valid annotation of the task: answers ranked in the order shown.
 fn ranked(task: &Task) -> AnnotationInput {
-    AnnotationInput {
-        annotation_id: Uuid::new_v4(),
-        item_id: task.item_id,
-        body: AnnotationBody {
-            ranking: Some(task.answers.iter().map(|a| vec![a.response_id]).collect()),
-            ..Default::default()
-        },
-        shown_order: task.answers.iter().map(|a| a.response_id).collect(),
-        time_spent_ms: 1200,
-        ..Default::default()
-    }
+    common::ranked_as_shown(task, 1200)
 }
 
 /// Takes the annotator's next item and submits a ranking of it; returns both.

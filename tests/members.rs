@@ -6,7 +6,7 @@ mod common;
 
 use axum::http::StatusCode;
 use common::TestApp;
-use verdict::model::annotation::{AnnotationBody, AnnotationInput, Task};
+use verdict::model::annotation::{AnnotationInput, Task};
 use verdict::model::user::Role;
 use verdict::server::Error;
 use verdict::server::services::{Actor, labeling, members, projects, quality};
@@ -26,17 +26,7 @@ async fn project(app: &TestApp, n: usize) {
 }
 
 fn ranked(task: &Task) -> AnnotationInput {
-    AnnotationInput {
-        annotation_id: uuid::Uuid::new_v4(),
-        item_id: task.item_id,
-        body: AnnotationBody {
-            ranking: Some(task.answers.iter().map(|a| vec![a.response_id]).collect()),
-            ..Default::default()
-        },
-        shown_order: task.answers.iter().map(|a| a.response_id).collect(),
-        time_spent_ms: 700,
-        ..Default::default()
-    }
+    common::ranked_as_shown(task, 700)
 }
 
 fn not_found<T: std::fmt::Debug>(result: Result<T, Error>) -> bool {

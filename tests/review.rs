@@ -11,7 +11,7 @@ use common::{TestApp, api_call, body_text, error_code, form_encode, form_post, t
 use serde_json::json;
 use std::collections::BTreeMap;
 use uuid::Uuid;
-use verdict::model::annotation::{AnnotationBody, AnnotationInput, Task};
+use verdict::model::annotation::{AnnotationInput, Task};
 use verdict::model::user::Role;
 use verdict::server::Error;
 use verdict::server::dataset::ExportSpec;
@@ -45,19 +45,9 @@ async fn review_on(app: &TestApp, slug: &str, selection: &str) {
         .unwrap();
 }
 
-/// The annotator ranks the answers in their shown order and thumbs the first up.
+/// The annotator ranks the answers in their shown order.
 fn ranked(task: &Task) -> AnnotationInput {
-    AnnotationInput {
-        annotation_id: Uuid::new_v4(),
-        item_id: task.item_id,
-        body: AnnotationBody {
-            ranking: Some(task.answers.iter().map(|a| vec![a.response_id]).collect()),
-            ..Default::default()
-        },
-        shown_order: task.answers.iter().map(|a| a.response_id).collect(),
-        time_spent_ms: 900,
-        ..Default::default()
-    }
+    common::ranked_as_shown(task, 900)
 }
 
 /// Labels `n` items as `who`; returns the submissions.
@@ -103,6 +93,18 @@ async fn exported(app: &TestApp, slug: &str, mode: &str) -> Vec<String> {
         .collect();
     ids.sort();
     ids
+}
+
+/// Accepts the label as `who` (not as the item's final label).
+async fn accept(app: &TestApp, who: &Actor, slug: &str, label: Uuid) -> Result<(), Error> {
+    review::decide(
+        &app.pool,
+        who,
+        slug,
+        label,
+        Decision::Accept { adjudicate: false },
+    )
+    .await
 }
 
 fn invalid_field<T: std::fmt::Debug>(result: Result<T, Error>) -> String {
@@ -301,7 +303,16 @@ async fn reviewers_accept_fix_and_reject_and_annotators_learn_the_outcome(pool: 
     };
     assert_eq!(outcome(accepted).outcome, "accepted");
     assert_eq!(outcome(fixed_id).outcome, "fixed");
-    assert_eq!(outcome(fixed_id).changes, vec!["ranking".to_owned()]);
+    // The fix reversed the ranking: named by letter, before and after.
+    let changes = outcome(fixed_id).changes;
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let (before, after) = changes[0]
+        .strip_prefix("ranking: ")
+        .and_then(|c| c.split_once(" → "))
+        .unwrap_or_else(|| panic!("{changes:?}"));
+    let mut reversed: Vec<&str> = before.split(" > ").collect();
+    reversed.reverse();
+    assert_eq!(after, reversed.join(" > "), "{changes:?}");
     let gone = outcome(rejected);
     assert_eq!(
         (gone.outcome.as_str(), gone.reason.as_deref()),
@@ -502,14 +513,7 @@ async fn who_may_review_is_checked_in_the_service(pool: sqlx::PgPool) {
         Err(Error::NotFound("project"))
     ));
     assert!(matches!(
-        review::decide(
-            &app.pool,
-            &outsider,
-            "p",
-            mine[0].annotation_id,
-            Decision::Accept { adjudicate: false }
-        )
-        .await,
+        accept(&app, &outsider, "p", mine[0].annotation_id).await,
         Err(Error::NotFound("project"))
     ));
     // An annotator who is a member: refused.
@@ -521,42 +525,17 @@ async fn who_may_review_is_checked_in_the_service(pool: sqlx::PgPool) {
     let held = review::next(&app.pool, &rev, "elsewhere").await.unwrap();
     assert!(held.is_some());
     assert!(matches!(
-        review::decide(
-            &app.pool,
-            &rev,
-            "p",
-            mine[0].annotation_id,
-            Decision::Accept { adjudicate: false }
-        )
-        .await,
+        accept(&app, &rev, "p", mine[0].annotation_id).await,
         Err(Error::Conflict(_))
     ));
     assert_eq!(
-        invalid_field(
-            review::decide(
-                &app.pool,
-                &rev,
-                "p",
-                theirs[0].annotation_id,
-                Decision::Accept { adjudicate: false }
-            )
-            .await
-        ),
+        invalid_field(accept(&app, &rev, "p", theirs[0].annotation_id).await),
         "annotation_id"
     );
     let own = label(&app, &rev, "p", 1).await;
     review::next(&app.pool, &rev, "p").await.unwrap();
     assert_eq!(
-        invalid_field(
-            review::decide(
-                &app.pool,
-                &rev,
-                "p",
-                own[0].annotation_id,
-                Decision::Accept { adjudicate: false }
-            )
-            .await
-        ),
+        invalid_field(accept(&app, &rev, "p", own[0].annotation_id).await),
         "annotation_id"
     );
     let decided: i64 = sqlx::query_scalar("SELECT count(*) FROM reviews")

@@ -331,7 +331,7 @@ pub struct ReviewNote {
     /// accepted, fixed or rejected.
     pub outcome: String,
     pub reason: Option<String>,
-    /// What a fix changed: ranking, thumbs, ideal_answer, flags, comment.
+    /// What a fix changed, a line per field: `ranking: A > B → B > A`.
     pub changes: Vec<String>,
     pub decided_at: DateTime<Utc>,
 }

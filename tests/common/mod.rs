@@ -234,3 +234,23 @@ pub async fn join_every_project(pool: &PgPool, user: &UserView) {
             .expect("membership");
     }
 }
+
+/// A complete annotation of the task: its answers ranked in the order shown.
+pub fn ranked_as_shown(
+    task: &verdict::model::annotation::Task,
+    time_spent_ms: u32,
+) -> verdict::model::annotation::AnnotationInput {
+    use verdict::model::annotation::{AnnotationBody, AnnotationInput};
+    let shown: Vec<uuid::Uuid> = task.answers.iter().map(|a| a.response_id).collect();
+    AnnotationInput {
+        annotation_id: uuid::Uuid::new_v4(),
+        item_id: task.item_id,
+        body: AnnotationBody {
+            ranking: Some(shown.iter().map(|id| vec![*id]).collect()),
+            ..Default::default()
+        },
+        shown_order: shown,
+        time_spent_ms,
+        ..Default::default()
+    }
+}

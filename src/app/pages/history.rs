@@ -45,7 +45,7 @@ fn History() -> impl IntoView {
                                         let review = e.review.map(|r| {
                                             let text = match (r.outcome.as_str(), r.reason) {
                                                 ("rejected", Some(reason)) => format!("Rejected: {reason}"),
-                                                ("fixed", _) if !r.changes.is_empty() => format!("Fixed by a reviewer ({})", r.changes.join(", ")),
+                                                ("fixed", _) if !r.changes.is_empty() => format!("Fixed by a reviewer: {}", r.changes.join("; ")),
                                                 ("fixed", _) => "Fixed by a reviewer".to_owned(),
                                                 ("accepted", _) => "Accepted".to_owned(),
                                                 (other, _) => other.to_owned(),

@@ -3,7 +3,9 @@
 
 use super::{Actor, Result, gold, quality};
 use crate::model::annotation::Progress;
-use crate::model::annotation::{AnnotationInput, HistoryEntry, ReviewNote, Submitted, Task};
+use crate::model::annotation::{
+    AnnotationBody, AnnotationInput, Flag, HistoryEntry, ReviewNote, Submitted, Task,
+};
 use crate::model::project::{Message, ProjectSettings, ResponseView};
 use crate::model::proposal::{held_out, outcome};
 use crate::server::error::Error;
@@ -424,19 +426,92 @@ pub async fn skip(
     })
 }
 
-/// The label fields a reviewer's fix changed (the two are `to_jsonb` snapshots of its row).
+/// What a reviewer's fix changed, as its annotator reads it: each changed field, before →
+/// after, answers by letter in the item's order (`original` and `fixed` are `to_jsonb`
+/// snapshots of the label's row).
 pub fn review_changes(
     original: Option<&serde_json::Value>,
     fixed: Option<&serde_json::Value>,
+    answers: &[Uuid],
 ) -> Vec<String> {
+    use super::review::{letter, ranking_text};
     let (Some(original), Some(fixed)) = (original, fixed) else {
         return Vec::new();
     };
-    ["ranking", "thumbs", "ideal_answer", "flags", "comment"]
-        .into_iter()
-        .filter(|field| original.get(field) != fixed.get(field))
-        .map(str::to_owned)
-        .collect()
+    let body = |v: &serde_json::Value| {
+        serde_json::from_value::<AnnotationBody>(v.clone()).unwrap_or_default()
+    };
+    let (was, now) = (body(original), body(fixed));
+    let or_none = |s: String| if s.is_empty() { "none".to_owned() } else { s };
+    let ranking = |r: &Option<Vec<Vec<Uuid>>>| {
+        or_none(
+            r.as_ref()
+                .map_or_else(String::new, |r| ranking_text(r, answers)),
+        )
+    };
+    let thumbs = |t: &std::collections::BTreeMap<Uuid, bool>| {
+        or_none(
+            answers
+                .iter()
+                .enumerate()
+                .filter_map(|(i, id)| {
+                    t.get(id)
+                        .map(|up| format!("{} {}", letter(i), if *up { "up" } else { "down" }))
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+    };
+    let flags = |f: &[Flag]| or_none(f.iter().map(|f| f.label()).collect::<Vec<_>>().join(", "));
+    let short = |t: &Option<String>| {
+        let t = t.as_deref().unwrap_or("");
+        let cut: String = t.chars().take(80).collect();
+        if cut.is_empty() {
+            "none".to_owned()
+        } else if cut.len() < t.len() {
+            format!("“{cut}…”")
+        } else {
+            format!("“{cut}”")
+        }
+    };
+    let mut out = Vec::new();
+    if was.ranking != now.ranking {
+        out.push(format!(
+            "ranking: {} → {}",
+            ranking(&was.ranking),
+            ranking(&now.ranking)
+        ));
+    }
+    if was.thumbs != now.thumbs {
+        out.push(format!(
+            "thumbs: {} → {}",
+            thumbs(&was.thumbs),
+            thumbs(&now.thumbs)
+        ));
+    }
+    if was.ideal_answer != now.ideal_answer {
+        let diff = crate::model::diff::line_diff(
+            was.ideal_answer.as_deref().unwrap_or(""),
+            now.ideal_answer.as_deref().unwrap_or(""),
+        );
+        let (added, removed) = crate::model::diff::stats(&diff);
+        out.push(format!("ideal answer: +{added} −{removed} lines"));
+    }
+    if was.flags != now.flags {
+        out.push(format!(
+            "flags: {} → {}",
+            flags(&was.flags),
+            flags(&now.flags)
+        ));
+    }
+    if was.comment != now.comment {
+        out.push(format!(
+            "comment: {} → {}",
+            short(&was.comment),
+            short(&now.comment)
+        ));
+    }
+    out
 }
 
 pub async fn history(
@@ -463,6 +538,21 @@ pub async fn history(
         HISTORY_LIMIT,
     )
     .await?;
+    // The item's answers, for naming them in a fix's changes (few labels are fixed).
+    let fixed_items: std::collections::BTreeSet<Uuid> = rows
+        .iter()
+        .filter(|r| r.fixed.is_some())
+        .map(|r| r.item_id)
+        .collect();
+    let mut answers_of = std::collections::HashMap::new();
+    for item_id in fixed_items {
+        let ids: Vec<Uuid> = responses::for_item(pool, item_id)
+            .await?
+            .into_iter()
+            .map(|a| a.response_id)
+            .collect();
+        answers_of.insert(item_id, ids);
+    }
     let mut entries: Vec<HistoryEntry> = rows
         .into_iter()
         .map(|r| HistoryEntry {
@@ -474,7 +564,11 @@ pub async fn history(
             updated_at: r.updated_at,
             review: match (r.outcome, r.decided_at) {
                 (Some(outcome), Some(decided_at)) => Some(ReviewNote {
-                    changes: review_changes(r.original.as_ref(), r.fixed.as_ref()),
+                    changes: review_changes(
+                        r.original.as_ref(),
+                        r.fixed.as_ref(),
+                        answers_of.get(&r.item_id).map_or(&[], Vec::as_slice),
+                    ),
                     outcome,
                     reason: r.reason,
                     decided_at,
