@@ -70,8 +70,21 @@ pub async fn show(
 }
 
 fn row(e: &Entry) -> impl IntoView + use<> {
-    let json =
-        |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+    // Short on the row, whole (indented) when opened.
+    let json = |v: &Option<serde_json::Value>| {
+        v.as_ref().map(|v| {
+            let line = v.to_string();
+            let short: String = line.chars().take(48).collect();
+            let more = if short.len() < line.len() { "…" } else { "" };
+            let whole = serde_json::to_string_pretty(v).unwrap_or(line.clone());
+            view! {
+                <details class="json">
+                    <summary><code>{short}{more}</code></summary>
+                    <pre>{whole}</pre>
+                </details>
+            }
+        })
+    };
     let actor = match (&e.actor, e.actor_id.is_nil()) {
         (_, true) => "command line".to_owned(),
         (Some(email), false) => email.clone(),
@@ -86,8 +99,8 @@ fn row(e: &Entry) -> impl IntoView + use<> {
             <td><code>{e.action.clone()}</code></td>
             <td>{e.project.clone().unwrap_or_default()}</td>
             <td>{e.target.clone().unwrap_or_default()}</td>
-            <td><code class="json">{json(&e.before)}</code></td>
-            <td><code class="json">{json(&e.after)}</code></td>
+            <td>{json(&e.before)}</td>
+            <td>{json(&e.after)}</td>
         </tr>
     }
 }

@@ -23,21 +23,32 @@ impl IntoResponse for PageError {
 
 pub type Page = Result<Response, PageError>;
 
-/// A whole page: the site's stylesheet and a way back into the app, no scripts.
+/// A whole admin page: the site's stylesheet and a way back into the app, no scripts.
 pub fn document(title: &str, body: AnyView) -> Html<String> {
-    document_with(title, body, None)
+    document_with(title, body, None, true)
 }
 
-/// A whole page with one small script of `public/` (not the app's WASM), e.g. `/review.js`.
-pub fn document_with(title: &str, body: AnyView, script: Option<&str>) -> Html<String> {
+/// A whole page, with one small script of `public/` (not the app's WASM, e.g.
+/// `/review.js`) if asked; the admin's links in the bar only for `admin` pages.
+pub fn document_with(
+    title: &str,
+    body: AnyView,
+    script: Option<&str>,
+    admin: bool,
+) -> Html<String> {
+    let admin_links = admin.then(|| {
+        view! {
+            <a href="/admin/users">"Users"</a>
+            <a href="/admin/tokens">"API tokens"</a>
+            <a href="/admin/audit">"Audit log"</a>
+        }
+    });
     let page = view! {
         <header class="topbar">
             <a class="brand" href="/">"Verdict"</a>
             <nav aria-label="Main">
                 <a href="/">"Projects"</a>
-                <a href="/admin/users">"Users"</a>
-                <a href="/admin/tokens">"API tokens"</a>
-                <a href="/admin/audit">"Audit log"</a>
+                {admin_links}
             </nav>
             <div class="who">
                 <form method="post" action="/auth/logout">
@@ -81,7 +92,11 @@ pub fn error_page(error: &Error) -> Response {
             <p><a href="/">"Back to the projects"</a></p>
         </section>
     };
-    (error.status(), document("Error", body.into_any())).into_response()
+    (
+        error.status(),
+        document_with("Error", body.into_any(), None, false),
+    )
+        .into_response()
 }
 
 /// A refusal as an alert, naming the field when there is one.

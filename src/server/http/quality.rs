@@ -110,7 +110,11 @@ pub async fn mine(
             }}
         </section>
     };
-    Ok(document(&format!("My work on {slug}"), body.into_any()).into_response())
+    let admin = actor.role == crate::model::user::Role::Admin;
+    Ok(
+        page::document_with(&format!("My work on {slug}"), body.into_any(), None, admin)
+            .into_response(),
+    )
 }
 
 fn scorecards_view(cards: &[quality::Scorecard]) -> AnyView {

@@ -110,7 +110,6 @@ async fn render(
         <section class="review">
             <h1>"Review · " {slug.to_owned()}</h1>
             <p class="muted" role="status">{state_line}</p>
-            <p class="muted keys">"Keys: a accept · f fix · r reject · j / k next / previous label · Esc leaves a field"</p>
             {decision_refusal.map(page::refusal)}
             {task.map(|t| task_view(slug, &t))}
             {settings.map(|s| settings_view(slug, &s, settings_form, settings_refusal))}
@@ -122,6 +121,7 @@ async fn render(
             &format!("Review {slug}"),
             body.into_any(),
             Some("/review.js"),
+            actor.role == Role::Admin,
         ),
     )
         .into_response())
@@ -169,6 +169,7 @@ fn task_view(slug: &str, task: &ReviewTask) -> AnyView {
         })
         .collect_view();
     view! {
+        <p class="muted keys">"Keys: a accept · f fix · r reject · j / k next / previous label · Esc leaves a field"</p>
         <div class="prompt">{prompt}</div>
         <ol class="answers plain">{answers}</ol>
         <h2>"Labels"</h2>
