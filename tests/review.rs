@@ -830,3 +830,203 @@ async fn members_are_managed_over_the_api_with_their_own_scope(pool: sqlx::PgPoo
     assert_eq!(log.len(), 2);
     assert!(log.iter().all(|e| e.token_id.is_some()));
 }
+
+/// Labels every item `who` is given in `slug`, ranking the answers by `order` of the item's
+/// own answer order (`order[0]` first); returns (item, annotation) pairs.
+async fn label_all(app: &TestApp, who: &Actor, slug: &str, order: &[usize]) -> Vec<(Uuid, Uuid)> {
+    let mut done = Vec::new();
+    // Until nothing is left for them, or they reach their limit.
+    while let Ok(Some(task)) = labeling::next(&app.pool, who, slug).await {
+        let mut by_item: Vec<_> = task.answers.clone();
+        by_item.sort_by_key(|a| a.ordinal);
+        let mut input = ranked(&task);
+        input.body.ranking = Some(
+            order
+                .iter()
+                .map(|&k| vec![by_item[k].response_id])
+                .collect(),
+        );
+        labeling::submit(&app.pool, who, slug, input.clone())
+            .await
+            .unwrap();
+        done.push((task.item_id, input.annotation_id));
+    }
+    done
+}
+
+async fn select(app: &TestApp, slug: &str, fields_: &[(&str, &str)]) {
+    let mut all = vec![("enabled", "on")];
+    all.extend_from_slice(fields_);
+    let settings = review::parse_settings(&fields(&all)).unwrap();
+    review::save_settings(&app.pool, &Actor::cli(), slug, &settings)
+        .await
+        .unwrap();
+}
+
+#[sqlx::test]
+async fn review_selects_a_share_low_gold_accuracy_or_disagreement_worst_first(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let cli = Actor::cli();
+    // A stable share: about half of 40 labels, the same ones at every look.
+    project(&app, "s", 40).await;
+    let ann = Actor::from(&app.user("ann@example.org", Role::Annotator).await);
+    let rev = Actor::from(&app.user("rev@example.org", Role::Reviewer).await);
+    assert_eq!(label_all(&app, &ann, "s", &[0, 1]).await.len(), 40);
+    select(&app, "s", &[("selection", "sample"), ("share", "0.5")]).await;
+    let due = review::queue_state(&app.pool, &rev, "s")
+        .await
+        .unwrap()
+        .due_items;
+    assert!((5..=35).contains(&due), "{due} of 40 at a share of 0.5");
+    let again = review::queue_state(&app.pool, &rev, "s")
+        .await
+        .unwrap()
+        .due_items;
+    assert_eq!(due, again, "the share is stable");
+    select(&app, "s", &[("selection", "sample"), ("share", "1")]).await;
+    let all = review::queue_state(&app.pool, &rev, "s")
+        .await
+        .unwrap()
+        .due_items;
+    assert_eq!(all, 40);
+
+    // Below a gold accuracy: the annotator who missed the gold item is reviewed, the one
+    // who got it right is not (gold items themselves are never reviewed).
+    projects::create(&app.pool, &cli, "g", "Gold")
+        .await
+        .unwrap();
+    let values = [
+        json!({"external_id": "g0", "prompt": "Gold?", "responses": ["wrong", "right"], "gold": {"best": 1}}),
+        json!({"external_id": "q0", "prompt": "Q0?", "responses": ["a", "b"]}),
+        json!({"external_id": "q1", "prompt": "Q1?", "responses": ["a", "b"]}),
+    ];
+    items::push(&app.pool, &cli, "g", &values).await.unwrap();
+    // Gold first; two items each, so that each labels the gold item and one plain item.
+    let gold_first =
+        verdict::server::services::gold::parse_settings(&fields(&[("onboarding", "1")])).unwrap();
+    verdict::server::services::gold::save_settings(&app.pool, &cli, "g", &gold_first)
+        .await
+        .unwrap();
+    app.outsider("bob@example.org", Role::Annotator).await;
+    for email in ["ann@example.org", "bob@example.org"] {
+        members::add(&app.pool, &cli, "g", email, Some(2), None)
+            .await
+            .unwrap();
+    }
+    members::add(&app.pool, &cli, "g", "rev@example.org", None, None)
+        .await
+        .unwrap();
+    let bob = Actor::from(
+        &verdict::server::services::users::list(&app.pool, &cli)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.email == "bob@example.org")
+            .unwrap(),
+    );
+    let missed = label_all(&app, &ann, "g", &[0, 1]).await;
+    let right = label_all(&app, &bob, "g", &[1, 0]).await;
+    assert_eq!(
+        (missed.len(), right.len()),
+        (2, 2),
+        "the gold item and one plain item each"
+    );
+    select(
+        &app,
+        "g",
+        &[("selection", "below_gold"), ("min_accuracy", "0.5")],
+    )
+    .await;
+    let task = review::next(&app.pool, &rev, "g").await.unwrap().unwrap();
+    let ann_plain = missed.iter().find(|(item, _)| *item == task.item_id);
+    assert!(
+        ann_plain.is_some(),
+        "the item reviewed is the one ann labeled"
+    );
+    assert_eq!(task.labels.iter().filter(|l| l.pending).count(), 1);
+    assert_eq!(
+        review::queue_state(&app.pool, &rev, "g")
+            .await
+            .unwrap()
+            .due_items,
+        1
+    );
+
+    // Disagreement, worst first: two annotators rank three items alike, with one swap,
+    // and reversed; below an agreement of 0.99 the reversed item comes first.
+    projects::create(&app.pool, &cli, "d", "Disagreement")
+        .await
+        .unwrap();
+    let form = verdict::model::project::ProjectForm {
+        name: "Disagreement".into(),
+        guidelines: String::new(),
+        overlap: 2,
+        lease_minutes: 30,
+        shuffle_answers: None,
+        thumbs: None,
+        ranking: Some("on".into()),
+        ideal: None,
+        flags: None,
+        comment: None,
+        allow_ties: None,
+    };
+    projects::update(&app.pool, &cli, "d", &form).await.unwrap();
+    let values: Vec<serde_json::Value> = ["same", "swap", "reversed"]
+        .iter()
+        .map(|id| json!({"external_id": id, "prompt": format!("{id}?"), "responses": ["a", "b", "c"]}))
+        .collect();
+    items::push(&app.pool, &cli, "d", &values).await.unwrap();
+    for email in ["ann@example.org", "bob@example.org", "rev@example.org"] {
+        members::add(&app.pool, &cli, "d", email, None, None)
+            .await
+            .unwrap();
+    }
+    label_all(&app, &ann, "d", &[0, 1, 2]).await;
+    // Bob's order depends on the item: read it from the item's prompt.
+    while let Some(task) = labeling::next(&app.pool, &bob, "d").await.unwrap() {
+        let prompt = &task.messages.last().unwrap().content;
+        let order: [usize; 3] = match prompt.as_str() {
+            "same?" => [0, 1, 2],
+            "swap?" => [1, 0, 2],
+            _ => [2, 1, 0],
+        };
+        let mut by_item = task.answers.clone();
+        by_item.sort_by_key(|a| a.ordinal);
+        let mut input = ranked(&task);
+        input.body.ranking = Some(
+            order
+                .iter()
+                .map(|&k| vec![by_item[k].response_id])
+                .collect(),
+        );
+        labeling::submit(&app.pool, &bob, "d", input).await.unwrap();
+    }
+    verdict::server::services::quality::count_marked(&app.pool)
+        .await
+        .unwrap();
+    select(
+        &app,
+        "d",
+        &[("selection", "disagreement"), ("max_agreement", "0.99")],
+    )
+    .await;
+    assert_eq!(
+        review::queue_state(&app.pool, &rev, "d")
+            .await
+            .unwrap()
+            .due_items,
+        2,
+        "the two items whose annotators disagree"
+    );
+    let first = review::next(&app.pool, &rev, "d").await.unwrap().unwrap();
+    assert_eq!(
+        first.messages.last().unwrap().content,
+        "reversed?",
+        "worst first"
+    );
+    assert_eq!(
+        first.disagreements.len(),
+        2,
+        "a and c swapped ends; b stayed in the middle"
+    );
+}
