@@ -108,6 +108,8 @@ struct World {
     app: TestApp,
     /// (who, session cookie): the admin, members and non-members.
     admin: String,
+    /// An admin's session from before their account was disabled.
+    disabled: String,
     members: Vec<(&'static str, String)>,
     outsiders: Vec<(&'static str, String)>,
 }
@@ -127,8 +129,14 @@ async fn world(pool: sqlx::PgPool) -> World {
     app.user("rev@example.org", Role::Reviewer).await;
     app.outsider("ann-out@example.org", Role::Annotator).await;
     app.outsider("rev-out@example.org", Role::Reviewer).await;
+    let gone = app.user("gone@example.org", Role::Admin).await;
+    let disabled = app.session_for("gone@example.org").await;
+    verdict::server::services::users::set_disabled(&app.pool, &cli, gone.user_id, true)
+        .await
+        .unwrap();
     World {
         admin: app.session_for("root@example.org").await,
+        disabled,
         members: vec![
             ("annotator member", app.session_for("ann@example.org").await),
             ("reviewer member", app.session_for("rev@example.org").await),
@@ -193,16 +201,23 @@ async fn every_server_function_checks_its_caller(pool: sqlx::PgPool) {
         "every server function has a row in the matrix"
     );
 
+    let mut pairs = 0;
     for (name, class, body) in &table {
-        // Nobody signed in.
-        let (status, reply) = call(&w.app, name, body, "p", None).await;
-        match class {
-            For::Anyone => assert_eq!(status, StatusCode::OK, "{name}: {reply}"),
-            _ => assert_eq!(
-                status,
-                StatusCode::UNAUTHORIZED,
-                "{name} without a session: {reply}"
-            ),
+        // Nobody signed in, and a disabled admin's old session: the same.
+        for (who, cookie) in [
+            ("nobody", None),
+            ("disabled admin", Some(w.disabled.as_str())),
+        ] {
+            let (status, reply) = call(&w.app, name, body, "p", cookie).await;
+            match class {
+                For::Anyone => assert_eq!(status, StatusCode::OK, "{name} for {who}: {reply}"),
+                _ => assert_eq!(
+                    status,
+                    StatusCode::UNAUTHORIZED,
+                    "{name} for {who}: {reply}"
+                ),
+            }
+            pairs += 1;
         }
         // Non-members: the project answers as one that does not exist.
         for (who, cookie) in &w.outsiders {
@@ -212,6 +227,7 @@ async fn every_server_function_checks_its_caller(pool: sqlx::PgPool) {
                 here, nowhere,
                 "{name} for the {who}: p and a missing project differ"
             );
+            pairs += 1;
             match class {
                 For::Member => assert_eq!(here.0, StatusCode::NOT_FOUND, "{name} for the {who}"),
                 For::ProjectAdmin | For::Admin => {
@@ -230,6 +246,7 @@ async fn every_server_function_checks_its_caller(pool: sqlx::PgPool) {
         // Members: their work on the project goes through to the service; admin work is refused.
         for (who, cookie) in &w.members {
             let (status, reply) = call(&w.app, name, body, "p", Some(cookie)).await;
+            pairs += 1;
             match class {
                 For::ProjectAdmin | For::Admin => {
                     assert_eq!(
@@ -260,7 +277,12 @@ async fn every_server_function_checks_its_caller(pool: sqlx::PgPool) {
             !reply.contains("project not found"),
             "{name} for the admin: {reply}"
         );
+        pairs += 1;
     }
+    eprintln!(
+        "server functions: {} functions, {pairs} (function, caller) pairs checked",
+        table.len()
+    );
 }
 
 /// The server-rendered routes of `src/server/http/mod.rs`, as (method, path), read from
@@ -334,12 +356,20 @@ async fn every_page_and_form_route_hides_projects_from_non_members(pool: sqlx::P
         .iter()
         .map(|r| (r, false))
         .chain(pages.iter().map(|r| (r, true)));
+    let (mut count, mut pairs) = (0, 0);
     for ((method, path), in_app) in all {
-        let (status, _) = visit(&w.app, method, &fill(path, "p"), None).await;
-        assert!(
-            !status.is_success(),
-            "{method} {path} answered {status} to nobody"
-        );
+        count += 1;
+        for (who, cookie) in [
+            ("nobody", None),
+            ("a disabled admin", Some(w.disabled.as_str())),
+        ] {
+            let (status, _) = visit(&w.app, method, &fill(path, "p"), cookie).await;
+            assert!(
+                !status.is_success(),
+                "{method} {path} answered {status} to {who}"
+            );
+            pairs += 1;
+        }
         if !path.contains("{slug}") {
             continue;
         }
@@ -348,6 +378,7 @@ async fn every_page_and_form_route_hides_projects_from_non_members(pool: sqlx::P
             let (nowhere, nowhere_body) =
                 visit(&w.app, method, &fill(path, "nope"), Some(cookie)).await;
             assert_eq!(here, nowhere, "{method} {path} for the {who}");
+            pairs += 1;
             // A server-rendered route refuses them (the app's pages show the refusal that
             // their server functions answer, checked above).
             assert!(
@@ -365,6 +396,7 @@ async fn every_page_and_form_route_hides_projects_from_non_members(pool: sqlx::P
             }
         }
     }
+    eprintln!("pages and form routes: {count} routes, {pairs} (route, caller) pairs checked");
 }
 
 #[sqlx::test]
@@ -380,7 +412,24 @@ async fn every_api_operation_hides_other_projects_from_limited_tokens(pool: sqlx
     ];
     let limited = token(&w.app, &all, Some("other")).await;
     let unlimited = token(&w.app, &all, None).await;
-    let mut checked = 0;
+    let revoked = token(&w.app, &all, None).await;
+    let cli = Actor::cli();
+    let listed = verdict::server::services::tokens::list(&w.app.pool, &cli)
+        .await
+        .unwrap();
+    let revoked_id = listed
+        .iter()
+        .find(|t| revoked.starts_with(&t.prefix))
+        .unwrap()
+        .token_id;
+    verdict::server::services::tokens::revoke(&w.app.pool, &cli, revoked_id)
+        .await
+        .unwrap();
+    let mut single = Vec::new();
+    for scope in all {
+        single.push((scope, token(&w.app, &[scope], None).await));
+    }
+    let (mut checked, mut pairs) = (0, 0);
     for (path, item) in doc["paths"].as_object().unwrap() {
         if !path.contains("{slug}") {
             continue;
@@ -407,8 +456,38 @@ async fn every_api_operation_hides_other_projects_from_limited_tokens(pool: sqlx
                 status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
                 "{method} {path} with every scope: {status} {reply}"
             );
+            let (status, _, _) = api_call(&w.app, &method, &at("p"), Some(&revoked), body).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} revoked");
+            // One scope at a time: the operation's documented scope lets it through; any
+            // other is refused.
+            // (Alternatives: any one of the operation's security requirements will do.)
+            let needs: Vec<&str> = item[method.to_lowercase().as_str()]["security"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{method} {path} documents its scope"))
+                .iter()
+                .flat_map(|requirement| requirement["bearer"].as_array().into_iter().flatten())
+                .filter_map(|s| s.as_str())
+                .collect();
+            for (scope, secret) in &single {
+                let (status, _, reply) =
+                    api_call(&w.app, &method, &at("p"), Some(secret), body).await;
+                if needs.contains(scope) {
+                    assert!(
+                        status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                        "{method} {path} with {scope}: {status} {reply}"
+                    );
+                } else {
+                    assert_eq!(
+                        status,
+                        StatusCode::FORBIDDEN,
+                        "{method} {path} with {scope}"
+                    );
+                }
+            }
+            pairs += 4 + single.len();
             checked += 1;
         }
     }
     assert!(checked >= 17, "{checked} operations");
+    eprintln!("API: {checked} operations, {pairs} (operation, token) pairs checked");
 }
