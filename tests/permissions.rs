@@ -1,8 +1,8 @@
 //! The permission matrix: every server function, every server-rendered route and page, and
 //! every REST operation, called by every kind of caller (nobody, an annotator or reviewer
 //! who is a member, one who is not, an admin; tokens limited to another project). The lists
-//! are read from the application itself (the server-function registry, the router's source,
-//! the Leptos route list, the OpenAPI document), so a new route without an entry here fails.
+//! are read from the application itself (the server-function registry, the route list the
+//! router is built from, the Leptos route list, the OpenAPI document), so a new route without an entry here fails.
 //!
 //! What must hold: nobody signed in gets nothing; a non-member's answer for the project is
 //! exactly the answer for a project that does not exist (nothing reveals that it exists); a
@@ -285,24 +285,14 @@ async fn every_server_function_checks_its_caller(pool: sqlx::PgPool) {
     );
 }
 
-/// The server-rendered routes of `src/server/http/mod.rs`, as (method, path), read from
-/// its source so that a new one cannot be left out (the API and login forms have their own
-/// tests; health is public).
+/// The routes outside the app and the API that need a session, as (method, path): the
+/// list the router is built from.
 fn server_rendered_routes() -> Vec<(&'static str, String)> {
-    let source = include_str!("../src/server/http/mod.rs");
-    let mut out = Vec::new();
-    for chunk in source.split(".route(").skip(1) {
-        let path = chunk.split('"').nth(1).expect("a route path");
-        let handlers = chunk.split(".route(").next().unwrap_or(chunk);
-        let handlers = handlers.split(".leptos_routes").next().unwrap_or(handlers);
-        for (method, marker) in [("GET", "get("), ("POST", "post(")] {
-            if handlers.contains(marker) {
-                out.push((method, path.to_owned()));
-            }
-        }
-    }
-    out.retain(|(_, p)| !p.starts_with("/auth/") && p != "/healthz");
-    out
+    verdict::server::http::page_routes()
+        .into_iter()
+        .filter(|r| !r.public)
+        .flat_map(|r| r.methods.into_iter().map(move |m| (m, r.path.to_owned())))
+        .collect()
 }
 
 fn fill(path: &str, slug: &str) -> String {

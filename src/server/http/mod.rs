@@ -19,7 +19,8 @@ pub mod upload;
 use super::AppState;
 use crate::app::{App, shell};
 use axum::Router;
-use axum::routing::{get, post};
+use axum::handler::Handler;
+use axum::routing::{MethodRouter, get, post};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::trace::TraceLayer;
@@ -43,6 +44,93 @@ impl Drop for TempFile {
     }
 }
 
+/// A route outside the hydrated app and the API: where, which methods, its handlers, and
+/// whether it answers without a session. [`router`] is built from [`page_routes`], and the
+/// permission test walks the same list, so a route cannot be added without being checked.
+pub struct PageRoute {
+    pub path: &'static str,
+    pub methods: Vec<&'static str>,
+    /// Answers anyone (the login form, health).
+    pub public: bool,
+    handlers: MethodRouter<AppState>,
+}
+
+impl PageRoute {
+    fn get<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Self {
+        Self {
+            path,
+            methods: vec!["GET"],
+            public: false,
+            handlers: get(handler),
+        }
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Self {
+        Self {
+            path,
+            methods: vec!["POST"],
+            public: false,
+            handlers: post(handler),
+        }
+    }
+
+    fn and_post<H: Handler<T, AppState>, T: 'static>(mut self, handler: H) -> Self {
+        self.methods.push("POST");
+        self.handlers = self.handlers.post(handler);
+        self
+    }
+
+    fn public(mut self) -> Self {
+        self.public = true;
+        self
+    }
+}
+
+/// The server-rendered pages and forms, downloads, uploads, login forms and health.
+pub fn page_routes() -> Vec<PageRoute> {
+    vec![
+        // Browser forms that must work without JavaScript.
+        PageRoute::post("/auth/login", auth::login).public(),
+        PageRoute::post("/auth/logout", auth::logout).public(),
+        // Admin downloads, streamed.
+        PageRoute::get("/projects/{slug}/export.jsonl", export::download),
+        PageRoute::get("/projects/{slug}/export.parquet", export::download_parquet),
+        // Server-rendered pages outside the hydrated app (no WASM).
+        PageRoute::get("/projects/{slug}/datasets", datasets::list).and_post(datasets::create),
+        PageRoute::get("/projects/{slug}/datasets/diff", datasets::diff),
+        PageRoute::get("/projects/{slug}/datasets/{name}/{version}", datasets::show),
+        PageRoute::get(
+            "/projects/{slug}/datasets/{name}/{version}/files/{file}",
+            datasets::file,
+        ),
+        PageRoute::get("/projects/{slug}/members", members::show).and_post(members::save),
+        PageRoute::post("/projects/{slug}/members/remove", members::remove),
+        PageRoute::get("/projects/{slug}/review", review::show),
+        PageRoute::post("/projects/{slug}/review/decide", review::decide),
+        PageRoute::post("/projects/{slug}/review/settings", review::save_settings),
+        PageRoute::get("/admin/audit", audit::show),
+        PageRoute::get("/admin/audit.jsonl", audit::download),
+        PageRoute::get("/projects/{slug}/quality", quality::show),
+        PageRoute::post("/projects/{slug}/quality/gold", quality::save_gold),
+        PageRoute::post(
+            "/projects/{slug}/quality/overlap",
+            quality_model::save_overlap,
+        ),
+        PageRoute::get("/projects/{slug}/quality/me", quality::mine),
+        PageRoute::get("/projects/{slug}/quality/item", quality::find_item),
+        PageRoute::get(
+            "/projects/{slug}/items/{external_id}/gold",
+            quality::item_gold,
+        )
+        .and_post(quality::save_item_gold),
+        PageRoute::post("/projects/{slug}/quality/resume", quality::resume),
+        // Admin uploads of items, streamed to disk, then imported.
+        PageRoute::post("/projects/{slug}/import", upload::upload),
+        // Operations.
+        PageRoute::get("/healthz", health::healthz).public(),
+    ]
+}
+
 pub fn router(state: AppState) -> Router {
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name("verdict_session")
@@ -53,62 +141,13 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let leptos_options = state.leptos_options.clone();
-    Router::new()
+    let mut router = Router::new();
+    for route in page_routes() {
+        router = router.route(route.path, route.handlers);
+    }
+    router
         // The model-backend API: bearer tokens, no sessions.
         .nest(api::PREFIX, api::router(state.config.api.max_body_bytes))
-        // Browser forms that must work without JavaScript.
-        .route("/auth/login", post(auth::login))
-        .route("/auth/logout", post(auth::logout))
-        // Admin downloads, streamed.
-        .route("/projects/{slug}/export.jsonl", get(export::download))
-        .route(
-            "/projects/{slug}/export.parquet",
-            get(export::download_parquet),
-        )
-        // Dataset versions: server-rendered pages outside the hydrated app (no WASM).
-        .route(
-            "/projects/{slug}/datasets",
-            get(datasets::list).post(datasets::create),
-        )
-        .route("/projects/{slug}/datasets/diff", get(datasets::diff))
-        .route(
-            "/projects/{slug}/members",
-            get(members::show).post(members::save),
-        )
-        .route("/projects/{slug}/members/remove", post(members::remove))
-        .route("/projects/{slug}/review", get(review::show))
-        .route("/projects/{slug}/review/decide", post(review::decide))
-        .route(
-            "/projects/{slug}/review/settings",
-            post(review::save_settings),
-        )
-        .route("/admin/audit", get(audit::show))
-        .route("/admin/audit.jsonl", get(audit::download))
-        .route("/projects/{slug}/quality", get(quality::show))
-        .route("/projects/{slug}/quality/gold", post(quality::save_gold))
-        .route(
-            "/projects/{slug}/quality/overlap",
-            post(quality_model::save_overlap),
-        )
-        .route("/projects/{slug}/quality/me", get(quality::mine))
-        .route("/projects/{slug}/quality/item", get(quality::find_item))
-        .route(
-            "/projects/{slug}/items/{external_id}/gold",
-            get(quality::item_gold).post(quality::save_item_gold),
-        )
-        .route("/projects/{slug}/quality/resume", post(quality::resume))
-        .route(
-            "/projects/{slug}/datasets/{name}/{version}",
-            get(datasets::show),
-        )
-        .route(
-            "/projects/{slug}/datasets/{name}/{version}/files/{file}",
-            get(datasets::file),
-        )
-        // Admin uploads of items, streamed to disk, then imported.
-        .route("/projects/{slug}/import", post(upload::upload))
-        // Operations.
-        .route("/healthz", get(health::healthz))
         // Pages, and the server functions they call (under /serverfn).
         .leptos_routes_with_context(
             &state,
