@@ -29,6 +29,8 @@ Computes, on fixed data sets, the expected value of every statistic that
   "average")` ranks, equal means tied, exact with `fractions.Fraction`) and
   majority thumbs (strict majority), then pairwise agreement by brute force and
   Cohen's kappa of (own thumb, majority thumb) by `sklearn.metrics.cohen_kappa_score`.
+* Bradley-Terry strengths (the model leaderboard) by maximum likelihood:
+  `choix.ilsr_pairwise(alpha=0)`, ties as half a win each way.
 
 The data sets are defined here: small hand-written ones for the edge cases and
 a few larger ones drawn from `numpy.random.default_rng` with fixed seeds. Every
@@ -51,6 +53,7 @@ import warnings
 from fractions import Fraction
 from importlib.metadata import version
 
+import choix
 import krippendorff
 import numpy as np
 from scipy.stats import binomtest, chi2, chisquare, friedmanchisquare, rankdata
@@ -555,13 +558,62 @@ def calibration_cases():
     return cases
 
 
+def bradley_terry_case(name, n, comparisons, note=""):
+    """Bradley-Terry maximum likelihood by `choix.ilsr_pairwise` (alpha = 0). A comparison
+    is [a, b, score]: score 1 = a won, 0 = b won, 0.5 = a tie, half a win each way. choix
+    takes (winner, loser) pairs, so a win is given twice and a tie once each way (the
+    maximum is the same when every count is doubled). The result is checked against the
+    likelihood's own condition (each model's expected score equals its score) and centred."""
+    data = []
+    for a, b, s in comparisons:
+        if s == 1:
+            data += [(a, b), (a, b)]
+        elif s == 0:
+            data += [(b, a), (b, a)]
+        else:
+            data += [(a, b), (b, a)]
+    theta = choix.ilsr_pairwise(n, data, alpha=0.0, max_iter=100000, tol=1e-14)
+    theta = theta - theta.mean()
+    scores = np.zeros(n)
+    expected = np.zeros(n)
+    for a, b, s in comparisons:
+        pa = 1 / (1 + math.exp(theta[b] - theta[a]))
+        scores[a] += s
+        scores[b] += 1 - s
+        expected[a] += pa
+        expected[b] += 1 - pa
+    assert np.allclose(scores, expected, atol=1e-8), (name, scores, expected)
+    return {"name": name, "models": n, "comparisons": [[a, b, s] for a, b, s in comparisons],
+            "expected_theta": plain(theta), "note": note}
+
+
+def bradley_terry_cases():
+    cases = [bradley_terry_case(
+        "four models by hand, ties included",
+        4,
+        [[0, 1, 1], [0, 1, 1], [1, 0, 1], [0, 2, 0.5], [2, 0, 1], [1, 2, 1], [2, 1, 0.5],
+         [2, 3, 1], [3, 2, 1], [3, 0, 0], [1, 3, 0.5], [3, 1, 1], [0, 3, 1]])]
+    rng = np.random.default_rng(17)
+    truth = np.array([0.8, 0.3, 0.0, -0.2, -0.9])
+    comparisons = []
+    for _ in range(300):
+        a, b = rng.choice(5, size=2, replace=False)
+        p = 1 / (1 + math.exp(truth[b] - truth[a]))
+        u = rng.uniform()
+        s = 0.5 if u < 0.1 else (1 if u < 0.1 + 0.9 * p else 0)
+        comparisons.append([int(a), int(b), s])
+    cases.append(bradley_terry_case("five models, 300 comparisons, 10% ties, seed 17", 5,
+                                    comparisons))
+    return cases
+
+
 def main():
     # Krippendorff (2011) gives alpha = 0.743 (nominal) and 0.815 (ordinal) for its example.
     alpha = alpha_cases()
     assert round(alpha[0]["expected"], 3) == 0.743 and round(alpha[1]["expected"], 3) == 0.815, alpha[:2]
     doc = {
         "generated_by": "scripts/stats-reference.py",
-        "packages": {p: version(p) for p in ["krippendorff", "scipy", "numpy", "scikit-learn"]},
+        "packages": {p: version(p) for p in ["krippendorff", "scipy", "numpy", "scikit-learn", "choix"]},
         "alpha": alpha,
         "kappa": kappa_cases(),
         "raw_agreement": raw_cases(),
@@ -572,6 +624,7 @@ def main():
         "chi2_sf": chi2_sf_cases(),
         "calibration": calibration_cases(),
         "leave_one_out": loo_cases(),
+        "bradley_terry": bradley_terry_cases(),
     }
     json.dump(doc, sys.stdout, indent=1, sort_keys=False, allow_nan=False)
     sys.stdout.write("\n")

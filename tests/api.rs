@@ -181,7 +181,7 @@ async fn every_route_refuses_missing_wrong_and_out_of_scope_tokens(pool: sqlx::P
         .into_iter()
         .filter(|(_, path)| !path.ends_with("/openapi.json") && !path.ends_with("/docs"))
         .collect();
-    assert_eq!(ops.len(), 19, "{ops:?}");
+    assert_eq!(ops.len(), 20, "{ops:?}");
     let body = json!({});
     for (method, path) in &ops {
         let body = (method == "POST" || method == "PUT").then_some(&body);
@@ -195,13 +195,15 @@ async fn every_route_refuses_missing_wrong_and_out_of_scope_tokens(pool: sqlx::P
             assert_eq!(error_code(&reply), "unauthenticated");
         }
         // The export, dataset and quality routes are the ones the export:read token may use.
-        let (scope_token, expected) =
-            if path.ends_with("/export") || path.contains("/datasets") || path.contains("/quality")
-            {
-                (&other_project, StatusCode::FORBIDDEN)
-            } else {
-                (&wrong_scope, StatusCode::FORBIDDEN)
-            };
+        let (scope_token, expected) = if path.ends_with("/export")
+            || path.contains("/datasets")
+            || path.contains("/quality")
+            || path.ends_with("/leaderboard")
+        {
+            (&other_project, StatusCode::FORBIDDEN)
+        } else {
+            (&wrong_scope, StatusCode::FORBIDDEN)
+        };
         let (status, _, reply) = api_call(&app, method, path, Some(scope_token), body).await;
         assert_eq!(status, expected, "{method} {path} out of scope: {reply}");
         assert_eq!(error_code(&reply), "forbidden");
@@ -242,6 +244,7 @@ async fn the_openapi_document_covers_every_route_and_each_exists(pool: sqlx::PgP
         "GET /api/v1/projects/qa/export",
         "GET /api/v1/projects/qa/feedback",
         "GET /api/v1/projects/qa/items/x",
+        "GET /api/v1/projects/qa/leaderboard",
         "GET /api/v1/projects/qa/members",
         "GET /api/v1/projects/qa/quality",
         "GET /api/v1/projects/qa/quality/annotators",

@@ -55,6 +55,21 @@ pub enum Command {
     /// Agreement between a project's annotators.
     #[command(subcommand)]
     Quality(QualityCommand),
+    /// The project's models ranked from the annotators' rankings (Bradley-Terry, Elo-like
+    /// scale, 95% bootstrap intervals).
+    Leaderboard {
+        #[arg(long)]
+        project: String,
+        /// Bootstrap rounds (default 200, at most 2000; 0: no intervals).
+        #[arg(long)]
+        rounds: Option<u32>,
+        /// The model rated 1000 (default: the most compared).
+        #[arg(long)]
+        anchor: Option<String>,
+        /// The API's JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -294,6 +309,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             if counted > 0 {
                 println!("agreement counted on {counted} items labeled before");
+            }
+            Ok(())
+        }
+        Some(Command::Leaderboard {
+            project,
+            rounds,
+            anchor,
+            json,
+        }) => {
+            use crate::server::services::leaderboard;
+            let database = db::open(&cli.db).await?;
+            db::migrate(&database.pool).await?;
+            let options = leaderboard::Options { rounds, anchor };
+            let board = leaderboard::leaderboard(
+                &database.pool,
+                &crate::server::services::Actor::cli(),
+                &project,
+                &options,
+            )
+            .await
+            .map_err(user_facing)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&board)?);
+            } else {
+                print!("{}", leaderboard::table(&board));
             }
             Ok(())
         }

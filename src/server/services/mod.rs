@@ -12,6 +12,7 @@ pub mod gold;
 pub mod import;
 pub mod items;
 pub mod labeling;
+pub mod leaderboard;
 pub mod members;
 pub mod projects;
 pub mod quality;

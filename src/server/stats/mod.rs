@@ -6,6 +6,7 @@
 //! `calibration` (reliability bins, expected calibration error) for the model's proposals.
 
 pub mod alpha;
+pub mod bradley_terry;
 pub mod calibration;
 pub mod kappa;
 pub mod ranking;

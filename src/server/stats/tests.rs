@@ -3,8 +3,9 @@
 //! package, kappa by scikit-learn's `cohen_kappa_score`, Kendall's W from
 //! `scipy.stats.friedmanchisquare` (W = chi2 / (m (n - 1)), the same tie correction), and raw
 //! and pairwise agreement by the script's brute force over every pair, the reliability table
-//! by scikit-learn's `calibration_curve` (and the expected calibration error from it). Each
-//! case names its source.
+//! by scikit-learn's `calibration_curve` (and the expected calibration error from it),
+//! Bradley-Terry strengths by `choix.ilsr_pairwise` (maximum likelihood, ties as half a win
+//! each way). Each case names its source.
 
 use super::*;
 use serde::Deserialize;
@@ -22,6 +23,16 @@ struct Reference {
     chisquare: Vec<ChisquareCase>,
     chi2_sf: Vec<Chi2Case>,
     calibration: Vec<CalibrationCase>,
+    bradley_terry: Vec<BradleyTerryCase>,
+}
+
+#[derive(Deserialize)]
+struct BradleyTerryCase {
+    name: String,
+    models: usize,
+    /// (a, b, score of a: 1, 0 or 0.5).
+    comparisons: Vec<(usize, usize, f64)>,
+    expected_theta: Vec<f64>,
 }
 
 #[derive(Deserialize)]
@@ -343,4 +354,24 @@ fn reliability_bins_and_ece_match_scikit_learn() {
         );
     }
     assert_eq!(calibration::expected_calibration_error(&[]), None);
+}
+
+#[test]
+fn bradley_terry_matches_choix() {
+    for case in reference().bradley_terry {
+        let comparisons: Vec<bradley_terry::Comparison> = case
+            .comparisons
+            .iter()
+            .map(|&(a, b, score)| bradley_terry::Comparison { a, b, score })
+            .collect();
+        let fit = bradley_terry::fit(case.models, &comparisons);
+        assert!(!fit.regularized, "{}", case.name);
+        for (i, (got, expected)) in fit.theta.iter().zip(&case.expected_theta).enumerate() {
+            assert!(
+                (got - expected).abs() < 1e-7,
+                "{}: model {i}: {got} against choix's {expected}",
+                case.name
+            );
+        }
+    }
 }

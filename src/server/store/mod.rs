@@ -11,6 +11,7 @@ pub mod datasets;
 pub mod gold;
 pub mod items;
 pub mod jobs;
+pub mod leaderboard;
 pub mod login_failures;
 pub mod members;
 pub mod progress;

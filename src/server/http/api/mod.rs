@@ -8,6 +8,7 @@ mod docs;
 mod export;
 mod feedback;
 mod items;
+mod leaderboard;
 mod members;
 mod quality;
 
@@ -90,6 +91,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(quality::report))
         .routes(routes!(quality::scorecards))
         .routes(routes!(quality::judge_by))
+        .routes(routes!(leaderboard::show))
         .routes(routes!(members::list, members::add))
         .routes(routes!(members::remove))
         .routes(routes!(docs::openapi_json))

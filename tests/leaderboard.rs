@@ -1,0 +1,241 @@
+//! The model leaderboard: the comparisons each ranking makes between models, their
+//! Bradley-Terry fit on the Elo-like scale (the fit itself is checked against choix in
+//! `src/server/stats/tests.rs`), bootstrap intervals, records, the win-rate matrix, a model
+//! that never loses, refusals naming the field, and who may see it.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{TestApp, api_call, token};
+use serde_json::json;
+use verdict::model::user::Role;
+use verdict::server::Error;
+use verdict::server::services::leaderboard::{self, Options};
+use verdict::server::services::{Actor, items, labeling, projects};
+use verdict::server::stats::bradley_terry::{self, Comparison};
+
+const MODELS: [&str; 3] = ["big", "mid", "small"];
+
+/// A project whose items each have one answer by each model; `orders[k]` is how the
+/// annotator ranks item k's answers, as tiers of model indexes (best first).
+async fn ranked_project(app: &TestApp, slug: &str, orders: &[Vec<Vec<usize>>]) {
+    let cli = Actor::cli();
+    projects::create(&app.pool, &cli, slug, "Models")
+        .await
+        .unwrap();
+    let form = verdict::model::project::ProjectForm {
+        name: "Models".into(),
+        guidelines: String::new(),
+        overlap: 1,
+        lease_minutes: 30,
+        shuffle_answers: Some("on".into()),
+        thumbs: None,
+        ranking: Some("on".into()),
+        ideal: None,
+        flags: None,
+        comment: None,
+        allow_ties: Some("on".into()),
+    };
+    projects::update(&app.pool, &cli, slug, &form).await.unwrap();
+    let values: Vec<serde_json::Value> = (0..orders.len())
+        .map(|k| {
+            json!({"external_id": format!("i{k}"), "prompt": format!("Q{k}?"),
+                   "responses": MODELS.iter().map(|m| json!({"content": format!("{m} {k}"), "model": m})).collect::<Vec<_>>()})
+        })
+        .collect();
+    items::push(&app.pool, &cli, slug, &values).await.unwrap();
+    let ann = Actor::from(
+        &app.user(&format!("ann-{slug}@example.org"), Role::Annotator)
+            .await,
+    );
+    for _ in 0..orders.len() {
+        let task = labeling::next(&app.pool, &ann, slug)
+            .await
+            .unwrap()
+            .unwrap();
+        let k: usize = task.messages.last().unwrap().content[1..]
+            .trim_end_matches('?')
+            .parse()
+            .unwrap();
+        let mut input = common::ranked_as_shown(&task, 1000);
+        let id_of = |m: usize| {
+            task.answers
+                .iter()
+                .find(|a| a.content.starts_with(MODELS[m]))
+                .unwrap()
+                .response_id
+        };
+        input.body.ranking = Some(
+            orders[k]
+                .iter()
+                .map(|tier| tier.iter().map(|&m| id_of(m)).collect())
+                .collect(),
+        );
+        labeling::submit(&app.pool, &ann, slug, input)
+            .await
+            .unwrap();
+    }
+}
+
+/// The comparisons a ranking makes, built here independently of the service.
+fn comparisons(orders: &[Vec<Vec<usize>>]) -> Vec<Comparison> {
+    let mut out = Vec::new();
+    for tiers in orders {
+        let place = |m: usize| tiers.iter().position(|t| t.contains(&m)).unwrap();
+        for a in 0..3 {
+            for b in a + 1..3 {
+                let score = match place(a).cmp(&place(b)) {
+                    std::cmp::Ordering::Less => 1.0,
+                    std::cmp::Ordering::Greater => 0.0,
+                    std::cmp::Ordering::Equal => 0.5,
+                };
+                out.push(Comparison { a, b, score });
+            }
+        }
+    }
+    out
+}
+
+fn orders() -> Vec<Vec<Vec<usize>>> {
+    let mut o = vec![vec![vec![0], vec![1], vec![2]]; 8]; // big > mid > small
+    o.push(vec![vec![1], vec![0], vec![2]]); // mid > big > small
+    o.push(vec![vec![1], vec![0], vec![2]]);
+    o.push(vec![vec![2], vec![1], vec![0]]); // small > mid > big
+    o.push(vec![vec![0, 1], vec![2]]); // big = mid > small
+    o
+}
+
+#[sqlx::test]
+async fn the_leaderboard_ranks_the_models_from_the_rankings(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let orders = orders();
+    ranked_project(&app, "m", &orders).await;
+    let board = leaderboard::leaderboard(&app.pool, &Actor::cli(), "m", &Options::default())
+        .await
+        .unwrap();
+    assert_eq!((board.comparisons, board.items), (36, 12));
+    assert!(!board.regularized);
+    let names: Vec<&str> = board.models.iter().map(|m| m.model.as_str()).collect();
+    assert_eq!(names, ["big", "mid", "small"]);
+    // The anchor (every model met the others 24 times: the first by name) is at 1000; the
+    // others are the fit's differences on the Elo-like scale.
+    assert_eq!(board.anchor.as_deref(), Some("big"));
+    let fit = bradley_terry::fit(3, &comparisons(&orders));
+    let expected = bradley_terry::elo(&fit.theta, 0, 1000.0);
+    for m in &board.models {
+        let i = MODELS.iter().position(|n| *n == m.model).unwrap();
+        assert!(
+            (m.rating - expected[i]).abs() < 1e-6,
+            "{}: {} vs {}",
+            m.model,
+            m.rating,
+            expected[i]
+        );
+        assert_eq!(m.comparisons, 24);
+    }
+    // Records: big beat mid 8 times, lost 3 times, tied once; beat small 11 times of 12.
+    let big = &board.models[0];
+    assert_eq!((big.wins, big.ties, big.losses), (8 + 11, 1, 3 + 1));
+    assert_eq!(board.games[0][1], 12);
+    assert!((board.win_rate[0][1].unwrap() - 8.5 / 12.0).abs() < 1e-12);
+    assert!((board.win_rate[0][2].unwrap() - 11.0 / 12.0).abs() < 1e-12);
+    assert_eq!(board.win_rate[0][0], None);
+    // Intervals: the anchor's is its rating (the scale is relative to it); the others' hold
+    // their rating, and ranks respect them.
+    assert_eq!((big.lower, big.upper), (Some(1000.0), Some(1000.0)));
+    for m in &board.models[1..] {
+        let (lo, hi) = (m.lower.unwrap(), m.upper.unwrap());
+        assert!(
+            lo < hi && lo <= m.rating + 1e-9 && m.rating <= hi + 1e-9,
+            "{m:?}"
+        );
+    }
+    let lower: Vec<f64> = board.models.iter().map(|m| m.lower.unwrap()).collect();
+    let upper: Vec<f64> = board.models.iter().map(|m| m.upper.unwrap()).collect();
+    let ranks: Vec<usize> = board.models.iter().map(|m| m.rank).collect();
+    assert_eq!(ranks, bradley_terry::ranks(&lower, &upper));
+    // The same seed, the same report; another anchor moves the scale, not the gaps.
+    let again = leaderboard::leaderboard(&app.pool, &Actor::cli(), "m", &Options::default())
+        .await
+        .unwrap();
+    assert_eq!(again.models[1].lower, board.models[1].lower);
+    let mid = leaderboard::leaderboard(
+        &app.pool,
+        &Actor::cli(),
+        "m",
+        &Options {
+            rounds: Some(0),
+            anchor: Some("mid".into()),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(mid.models[1].rating, 1000.0);
+    assert!((mid.models[0].rating - 1000.0 - (big.rating - board.models[1].rating)).abs() < 1e-6);
+    assert_eq!(mid.models[0].lower, None, "no rounds, no intervals");
+    // Text for the terminal.
+    assert!(leaderboard::table(&board).contains("36 comparisons from 12 items"));
+}
+
+#[sqlx::test]
+async fn a_model_that_never_loses_gets_a_finite_marked_rating(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    ranked_project(&app, "w", &vec![vec![vec![0], vec![1], vec![2]]; 3]).await;
+    let board = leaderboard::leaderboard(&app.pool, &Actor::cli(), "w", &Options::default())
+        .await
+        .unwrap();
+    assert!(board.regularized);
+    assert!(board.models.iter().all(|m| m.rating.is_finite()));
+    assert_eq!(board.models[0].model, "big");
+    assert!(leaderboard::table(&board).contains("bounded by a small prior"));
+}
+
+#[sqlx::test]
+async fn the_leaderboard_refuses_bad_options_and_strangers(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    ranked_project(&app, "m", &orders()[..2]).await;
+    let field = |r: Result<leaderboard::Leaderboard, Error>| match r {
+        Err(Error::Invalid(e)) => e.field.unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let cli = Actor::cli();
+    let bad = |rounds, anchor: &str| Options {
+        rounds,
+        anchor: Some(anchor.into()),
+    };
+    assert_eq!(
+        field(leaderboard::leaderboard(&app.pool, &cli, "m", &bad(Some(5000), "")).await),
+        "rounds"
+    );
+    assert_eq!(
+        field(leaderboard::leaderboard(&app.pool, &cli, "m", &bad(None, "gpt-9")).await),
+        "anchor"
+    );
+    let ann = Actor::from(&app.user("x@example.org", Role::Annotator).await);
+    assert!(matches!(
+        leaderboard::leaderboard(&app.pool, &ann, "m", &Options::default()).await,
+        Err(Error::Forbidden)
+    ));
+    // Over the API, with export:read.
+    let reader = token(&app, &["export:read"], Some("m")).await;
+    let (status, _, body) = api_call(
+        &app,
+        "GET",
+        "/api/v1/projects/m/leaderboard?rounds=50",
+        Some(&reader),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rounds"], 50);
+    assert_eq!(body["models"][0]["model"], "big");
+    let (status, _, body) = api_call(
+        &app,
+        "GET",
+        "/api/v1/projects/m/leaderboard?rounds=many",
+        Some(&reader),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
