@@ -36,7 +36,9 @@ async fn ranked_project(app: &TestApp, slug: &str, orders: &[Vec<Vec<usize>>]) {
         comment: None,
         allow_ties: Some("on".into()),
     };
-    projects::update(&app.pool, &cli, slug, &form).await.unwrap();
+    projects::update(&app.pool, &cli, slug, &form)
+        .await
+        .unwrap();
     let values: Vec<serde_json::Value> = (0..orders.len())
         .map(|k| {
             json!({"external_id": format!("i{k}"), "prompt": format!("Q{k}?"),
@@ -238,4 +240,42 @@ async fn the_leaderboard_refuses_bad_options_and_strangers(pool: sqlx::PgPool) {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[sqlx::test]
+async fn the_leaderboard_page_draws_the_chart_and_the_tables(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    ranked_project(&app, "m", &orders()).await;
+    app.user("root@example.org", Role::Admin).await;
+    let admin = app.session_for("root@example.org").await;
+    let page = app
+        .get("/projects/m/leaderboard?rounds=50", Some(&admin))
+        .await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = common::body_text(page).await;
+    assert!(
+        html.contains("<svg") && html.contains("Ratings with 95% intervals"),
+        "{html}"
+    );
+    assert!(html.contains("1. big") && html.contains("small"));
+    assert!(html.contains("36 comparisons from 12 items; 50 bootstrap rounds."));
+    assert!(html.contains("71% of 12"), "big over mid: 8.5 of 12");
+    let bad = app
+        .get("/projects/m/leaderboard?anchor=nobody", Some(&admin))
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        common::body_text(bad)
+            .await
+            .contains("anchor: no compared model")
+    );
+    let json = app
+        .get("/projects/m/leaderboard.json?rounds=0", Some(&admin))
+        .await;
+    assert_eq!(json.status(), StatusCode::OK);
+    let body: serde_json::Value = serde_json::from_str(&common::body_text(json).await).unwrap();
+    assert_eq!(body["models"][0]["model"], "big");
+    let annotator = app.session_for("ann-m@example.org").await;
+    let refused = app.get("/projects/m/leaderboard", Some(&annotator)).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod datasets;
 pub mod export;
 pub mod health;
+pub mod leaderboard;
 pub mod members;
 pub mod page;
 pub mod quality;
@@ -110,6 +111,8 @@ pub fn page_routes() -> Vec<PageRoute> {
         PageRoute::post("/projects/{slug}/review/settings", review::save_settings),
         PageRoute::get("/admin/audit", audit::show),
         PageRoute::get("/admin/audit.jsonl", audit::download),
+        PageRoute::get("/projects/{slug}/leaderboard", leaderboard::show),
+        PageRoute::get("/projects/{slug}/leaderboard.json", leaderboard::download),
         PageRoute::get("/projects/{slug}/quality", quality::show),
         PageRoute::post("/projects/{slug}/quality/gold", quality::save_gold),
         PageRoute::post(

@@ -375,6 +375,8 @@ fn report_view(r: &QualityReport) -> AnyView {
     view! {
         <section>
             <h1>"Quality of " {r.project.clone()}</h1>
+            <p><a href=format!("/projects/{}/leaderboard", r.project)>"Model leaderboard"</a>
+                " · " <a href=format!("/projects/{}/review", r.project)>"Review queue"</a></p>
             <p class="muted">
                 {r.items_compared} " items have labels from two or more annotators"
                 {(r.pending_items > 0).then(|| format!(" ({} more being counted)", r.pending_items))}

@@ -1,0 +1,240 @@
+//! The model leaderboard for admins (`GET /projects/{slug}/leaderboard`), server-rendered:
+//! a chart of the ratings with their 95% intervals (SVG, drawn here: it shows without
+//! JavaScript, prints and saves), the same figures as a table, the win-rate matrix, and the
+//! JSON (`GET /projects/{slug}/leaderboard.json`, the API's answer).
+
+use super::page::{self, Page, document};
+use super::session;
+use crate::server::services::leaderboard::{self, Leaderboard, Options};
+use crate::server::{AppState, Error};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use leptos::prelude::*;
+use tower_sessions::Session;
+
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+    Query(options): Query<Options>,
+) -> Page {
+    let actor = session::actor(&state.pool, &session).await?;
+    let (board, refusal) =
+        match leaderboard::leaderboard(&state.pool, &actor, &slug, &options).await {
+            Ok(board) => (Some(board), None),
+            Err(e @ Error::Invalid(_)) => (None, Some(e)),
+            Err(e) => return Err(e.into()),
+        };
+    let status = refusal.as_ref().map_or(StatusCode::OK, Error::status);
+    let rounds = options
+        .rounds
+        .unwrap_or(leaderboard::DEFAULT_ROUNDS)
+        .to_string();
+    let anchor = options.anchor.clone().unwrap_or_default();
+    let json = format!("/projects/{slug}/leaderboard.json");
+    let body = view! {
+        <section>
+            <h1>"Model leaderboard · " {slug.clone()}</h1>
+            <p class="muted">
+                "Bradley-Terry ratings from the annotators' rankings of answers by different models: 400 points "
+                "are a factor of 10 in the odds of winning; a tie is half a win each way; the whiskers are 95% "
+                "bootstrap intervals over items, and a model ranks above another only when their intervals do "
+                "not overlap. The anchor model is 1000 (its interval is its rating: the scale is relative to it)."
+            </p>
+            {refusal.as_ref().map(page::refusal)}
+            <form method="get" class="filters" aria-label="Leaderboard options">
+                <label>"Bootstrap rounds " <input name="rounds" inputmode="numeric" value=rounds/></label>
+                <label>"Anchor model " <input name="anchor" value=anchor/></label>
+                <button type="submit">"Show"</button>
+                <a href=json>"Download as JSON"</a>
+            </form>
+            {board.map(|b| board_view(&b))}
+        </section>
+    };
+    Ok((
+        status,
+        document(&format!("Leaderboard of {slug}"), body.into_any()),
+    )
+        .into_response())
+}
+
+/// `GET /projects/{slug}/leaderboard.json`: what the API answers, for a signed-in admin.
+pub async fn download(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+    Query(options): Query<Options>,
+) -> Page {
+    let actor = session::actor(&state.pool, &session).await?;
+    let board = leaderboard::leaderboard(&state.pool, &actor, &slug, &options).await?;
+    Ok(Json(board).into_response())
+}
+
+fn board_view(board: &Leaderboard) -> AnyView {
+    if board.models.is_empty() {
+        return view! {
+            <p class="muted">"No rankings of answers by two or more named models yet."</p>
+        }
+        .into_any();
+    }
+    let rows = board
+        .models
+        .iter()
+        .map(|m| {
+            let interval = match (m.lower, m.upper) {
+                (Some(l), Some(u)) => format!("{l:.0} to {u:.0}"),
+                _ => "n/a".into(),
+            };
+            view! {
+                <tr>
+                    <td class="num">{m.rank}</td>
+                    <td>{m.model.clone()}</td>
+                    <td class="num">{format!("{:.0}", m.rating)}</td>
+                    <td class="num">{interval}</td>
+                    <td class="num">{m.comparisons}</td>
+                    <td class="num">{m.wins}</td>
+                    <td class="num">{m.ties}</td>
+                    <td class="num">{m.losses}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let header = board
+        .models
+        .iter()
+        .map(|m| view! { <th class="num">{m.model.clone()}</th> })
+        .collect_view();
+    let matrix = board
+        .models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let cells = (0..board.models.len())
+                .map(|j| {
+                    let text = match board.win_rate[i][j] {
+                        Some(r) => format!("{:.0}% of {}", r * 100.0, board.games[i][j]),
+                        None => "—".into(),
+                    };
+                    view! { <td class="num">{text}</td> }
+                })
+                .collect_view();
+            view! { <tr><th>{m.model.clone()}</th>{cells}</tr> }
+        })
+        .collect_view();
+    let note = format!(
+        "{} comparisons from {} items; {} bootstrap rounds.{}",
+        board.comparisons,
+        board.items,
+        board.rounds,
+        if board.regularized {
+            " A model never lost or never won: the ratings are bounded by a small prior, not estimates."
+        } else {
+            ""
+        }
+    );
+    view! {
+        {chart(board)}
+        <p class="muted">{note}</p>
+        <table class="list" aria-label="Ratings">
+            <thead><tr>
+                <th class="num">"Rank"</th><th>"Model"</th><th class="num">"Rating"</th>
+                <th class="num">"95% interval"</th><th class="num">"Comparisons"</th>
+                <th class="num">"Wins"</th><th class="num">"Ties"</th><th class="num">"Losses"</th>
+            </tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <h2>"Win rates (row over column; ties half)"</h2>
+        <table class="list" aria-label="Win rates">
+            <thead><tr><th></th>{header}</tr></thead>
+            <tbody>{matrix}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// The ratings as dots with interval whiskers, one row per model, best at the top.
+fn chart(board: &Leaderboard) -> AnyView {
+    const LEFT: f64 = 200.0;
+    const WIDTH: f64 = 720.0;
+    const ROW: f64 = 30.0;
+    const TOP: f64 = 30.0;
+    let low = board
+        .models
+        .iter()
+        .map(|m| m.lower.unwrap_or(m.rating).min(m.rating))
+        .fold(f64::INFINITY, f64::min);
+    let high = board
+        .models
+        .iter()
+        .map(|m| m.upper.unwrap_or(m.rating).max(m.rating))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let pad = ((high - low) * 0.1).max(10.0);
+    let (low, high) = (low - pad, high + pad);
+    let x = move |v: f64| LEFT + (v - low) / (high - low) * (WIDTH - LEFT - 20.0);
+    let height = TOP + ROW * board.models.len() as f64 + 30.0;
+    let axis_y = height - 24.0;
+    let step = nice_step((high - low) / 5.0);
+    let ticks = (((low / step).ceil() as i64)..=((high / step).floor() as i64))
+        .map(|k| {
+            let v = k as f64 * step;
+            view! {
+                <line x1=x(v) x2=x(v) y1=TOP - 10.0 y2=axis_y class="grid"/>
+                <text x=x(v) y=axis_y + 16.0 text-anchor="middle" class="tick">{format!("{v:.0}")}</text>
+            }
+        })
+        .collect_view();
+    let rows = board
+        .models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let y = TOP + ROW * i as f64 + ROW / 2.0;
+            let whisker = m.lower.zip(m.upper).map(|(l, u)| {
+                view! {
+                    <line x1=x(l) x2=x(u) y1=y y2=y class="whisker"/>
+                    <line x1=x(l) x2=x(l) y1=y - 6.0 y2=y + 6.0 class="whisker"/>
+                    <line x1=x(u) x2=x(u) y1=y - 6.0 y2=y + 6.0 class="whisker"/>
+                }
+            });
+            view! {
+                <text x=LEFT - 10.0 y=y + 4.0 text-anchor="end" class="label">{format!("{}. {}", m.rank, m.model)}</text>
+                {whisker}
+                <circle cx=x(m.rating) cy=y r="5" class="dot"/>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg class="chart" role="img" aria-labelledby="leaderboard-title" viewBox=format!("0 0 {WIDTH} {height}")
+            width=WIDTH.to_string() height=height.to_string() xmlns="http://www.w3.org/2000/svg">
+            <title id="leaderboard-title">"Ratings with 95% intervals, best first"</title>
+            {ticks}
+            <line x1=LEFT x2=WIDTH - 20.0 y1=axis_y y2=axis_y class="axis"/>
+            <text x=(LEFT + WIDTH) / 2.0 y=height - 2.0 text-anchor="middle" class="tick">"rating"</text>
+            {rows}
+        </svg>
+    }
+    .into_any()
+}
+
+/// A round step near `raw`: 1, 2 or 5 times a power of ten.
+fn nice_step(raw: f64) -> f64 {
+    let power = 10f64.powf(raw.max(1e-9).log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * power)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn steps_are_round() {
+        assert_eq!(super::nice_step(37.0), 50.0);
+        assert_eq!(super::nice_step(12.0), 20.0);
+        assert_eq!(super::nice_step(100.0), 100.0);
+        assert_eq!(super::nice_step(0.3), 0.5);
+    }
+}
