@@ -23,19 +23,7 @@ async fn ranked_project(app: &TestApp, slug: &str, orders: &[Vec<Vec<usize>>]) {
     projects::create(&app.pool, &cli, slug, "Models")
         .await
         .unwrap();
-    let form = verdict::model::project::ProjectForm {
-        name: "Models".into(),
-        guidelines: String::new(),
-        overlap: 1,
-        lease_minutes: 30,
-        shuffle_answers: Some("on".into()),
-        thumbs: None,
-        ranking: Some("on".into()),
-        ideal: None,
-        flags: None,
-        comment: None,
-        allow_ties: Some("on".into()),
-    };
+    let form = common::rankings_form("Models", 1, true);
     projects::update(&app.pool, &cli, slug, &form)
         .await
         .unwrap();

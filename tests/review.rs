@@ -395,19 +395,7 @@ async fn reviewers_accept_fix_and_reject_and_annotators_learn_the_outcome(pool: 
 async fn exports_take_raw_reviewed_or_adjudicated_labels(pool: sqlx::PgPool) {
     let app = TestApp::new(pool).await;
     project(&app, "p", 2).await;
-    let form = verdict::model::project::ProjectForm {
-        name: "Reviewed project".into(),
-        guidelines: String::new(),
-        overlap: 2,
-        lease_minutes: 30,
-        shuffle_answers: None,
-        thumbs: None,
-        ranking: Some("on".into()),
-        ideal: None,
-        flags: None,
-        comment: None,
-        allow_ties: None,
-    };
+    let form = common::rankings_form("Reviewed project", 2, false);
     projects::update(&app.pool, &Actor::cli(), "p", &form)
         .await
         .unwrap();
@@ -957,19 +945,7 @@ async fn review_selects_a_share_low_gold_accuracy_or_disagreement_worst_first(po
     projects::create(&app.pool, &cli, "d", "Disagreement")
         .await
         .unwrap();
-    let form = verdict::model::project::ProjectForm {
-        name: "Disagreement".into(),
-        guidelines: String::new(),
-        overlap: 2,
-        lease_minutes: 30,
-        shuffle_answers: None,
-        thumbs: None,
-        ranking: Some("on".into()),
-        ideal: None,
-        flags: None,
-        comment: None,
-        allow_ties: None,
-    };
+    let form = common::rankings_form("Disagreement", 2, false);
     projects::update(&app.pool, &cli, "d", &form).await.unwrap();
     let values: Vec<serde_json::Value> = ["same", "swap", "reversed"]
         .iter()

@@ -254,3 +254,24 @@ pub fn ranked_as_shown(
         ..Default::default()
     }
 }
+
+/// The settings form of a project that collects rankings only, with this overlap.
+pub fn rankings_form(
+    name: &str,
+    overlap: i32,
+    allow_ties: bool,
+) -> verdict::model::project::ProjectForm {
+    verdict::model::project::ProjectForm {
+        name: name.into(),
+        guidelines: String::new(),
+        overlap,
+        lease_minutes: 30,
+        shuffle_answers: Some("on".into()),
+        thumbs: None,
+        ranking: Some("on".into()),
+        ideal: None,
+        flags: None,
+        comment: None,
+        allow_ties: allow_ties.then(|| "on".into()),
+    }
+}
