@@ -30,6 +30,7 @@ async fn ranked_project(app: &TestApp, slug: &str, orders: &[Vec<Vec<usize>>]) {
     let values: Vec<serde_json::Value> = (0..orders.len())
         .map(|k| {
             json!({"external_id": format!("i{k}"), "prompt": format!("Q{k}?"),
+                   "metadata": {"parity": if k % 2 == 0 { "even" } else { "odd" }},
                    "responses": MODELS.iter().map(|m| json!({"content": format!("{m} {k}"), "model": m})).collect::<Vec<_>>()})
         })
         .collect();
@@ -156,6 +157,7 @@ async fn the_leaderboard_ranks_the_models_from_the_rankings(pool: sqlx::PgPool) 
         &Options {
             rounds: Some(0),
             anchor: Some("mid".into()),
+            ..Options::default()
         },
     )
     .await
@@ -192,6 +194,7 @@ async fn the_leaderboard_refuses_bad_options_and_strangers(pool: sqlx::PgPool) {
     let bad = |rounds, anchor: &str| Options {
         rounds,
         anchor: Some(anchor.into()),
+        ..Options::default()
     };
     assert_eq!(
         field(leaderboard::leaderboard(&app.pool, &cli, "m", &bad(Some(5000), "")).await),
@@ -266,4 +269,73 @@ async fn the_leaderboard_page_draws_the_chart_and_the_tables(pool: sqlx::PgPool)
     let annotator = app.session_for("ann-m@example.org").await;
     let refused = app.get("/projects/m/leaderboard", Some(&annotator)).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
+#[sqlx::test]
+async fn the_leaderboard_slices_by_a_metadata_field_and_a_date_range(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    ranked_project(&app, "m", &orders()).await;
+    let cli = Actor::cli();
+    let by = Options {
+        rounds: Some(20),
+        by: Some("parity".into()),
+        ..Options::default()
+    };
+    let board = leaderboard::leaderboard(&app.pool, &cli, "m", &by)
+        .await
+        .unwrap();
+    let values: Vec<Option<&str>> = board.slices.iter().map(|s| s.value.as_deref()).collect();
+    assert_eq!(values, [Some("even"), Some("odd")]);
+    assert!(
+        board
+            .slices
+            .iter()
+            .all(|s| s.items == 6 && s.comparisons == 18)
+    );
+    // Each slice is its own fit: the even items hold one mid-first ranking (8) and the
+    // reversed one (10), so mid does better against big there than overall.
+    let rating = |models: &[leaderboard::ModelStanding], name: &str| {
+        models.iter().find(|m| m.model == name).unwrap().rating
+    };
+    let even = &board.slices[0];
+    let gap = |models: &[leaderboard::ModelStanding]| rating(models, "mid") - rating(models, "big");
+    assert!(gap(&even.models) > gap(&board.models), "{:?}", even.models);
+    assert!(leaderboard::table(&board).contains("odd: 18 comparisons from 6 items"));
+    // Dates: today has everything, tomorrow nothing; bad days are refused naming the field.
+    let today = chrono::Utc::now().date_naive();
+    let on = |from: String, to: String| Options {
+        rounds: Some(0),
+        from: Some(from),
+        to: Some(to),
+        ..Options::default()
+    };
+    let all = leaderboard::leaderboard(
+        &app.pool,
+        &cli,
+        "m",
+        &on(today.to_string(), today.to_string()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(all.comparisons, 36);
+    let tomorrow = (today + chrono::Duration::days(1)).to_string();
+    let none = leaderboard::leaderboard(&app.pool, &cli, "m", &on(tomorrow.clone(), tomorrow))
+        .await
+        .unwrap();
+    assert_eq!((none.comparisons, none.models.len()), (0, 0));
+    for (options, field) in [
+        (on("soon".into(), String::new()), "from"),
+        (
+            on(
+                today.to_string(),
+                (today - chrono::Duration::days(1)).to_string(),
+            ),
+            "to",
+        ),
+    ] {
+        match leaderboard::leaderboard(&app.pool, &cli, "m", &options).await {
+            Err(Error::Invalid(e)) => assert_eq!(e.field.as_deref(), Some(field)),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -66,6 +66,15 @@ pub enum Command {
         /// The model rated 1000 (default: the most compared).
         #[arg(long)]
         anchor: Option<String>,
+        /// Also a board per value of this item metadata field (e.g. category).
+        #[arg(long)]
+        by: Option<String>,
+        /// Only rankings last changed on or after this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// ... and on or before this day.
+        #[arg(long)]
+        to: Option<String>,
         /// The API's JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -316,12 +325,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             project,
             rounds,
             anchor,
+            by,
+            from,
+            to,
             json,
         }) => {
             use crate::server::services::leaderboard;
             let database = db::open(&cli.db).await?;
             db::migrate(&database.pool).await?;
-            let options = leaderboard::Options { rounds, anchor };
+            let options = leaderboard::Options {
+                rounds,
+                anchor,
+                by,
+                from,
+                to,
+            };
             let board = leaderboard::leaderboard(
                 &database.pool,
                 &crate::server::services::Actor::cli(),

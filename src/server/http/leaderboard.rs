@@ -47,6 +47,9 @@ pub async fn show(
             <form method="get" class="filters" aria-label="Leaderboard options">
                 <label>"Bootstrap rounds " <input name="rounds" inputmode="numeric" value=rounds/></label>
                 <label>"Anchor model " <input name="anchor" value=anchor/></label>
+                <label>"By metadata field " <input name="by" value=options.by.clone().unwrap_or_default()/></label>
+                <label>"From " <input name="from" type="date" value=options.from.clone().unwrap_or_default()/></label>
+                <label>"To " <input name="to" type="date" value=options.to.clone().unwrap_or_default()/></label>
                 <button type="submit">"Show"</button>
                 <a href=json>"Download as JSON"</a>
             </form>
@@ -145,6 +148,7 @@ fn board_view(board: &Leaderboard) -> AnyView {
             </tr></thead>
             <tbody>{rows}</tbody>
         </table>
+        {slices(board)}
         <h2>"Win rates (row over column; ties half)"</h2>
         <table class="list" aria-label="Win rates">
             <thead><tr><th></th>{header}</tr></thead>
@@ -152,6 +156,43 @@ fn board_view(board: &Leaderboard) -> AnyView {
         </table>
     }
     .into_any()
+}
+
+/// A board per value of the metadata field asked for.
+fn slices(board: &Leaderboard) -> AnyView {
+    board
+        .slices
+        .iter()
+        .map(|slice| {
+            let title = slice.value.clone().unwrap_or_else(|| "(no value)".into());
+            let rows = slice
+                .models
+                .iter()
+                .map(|m| {
+                    let interval = match (m.lower, m.upper) {
+                        (Some(l), Some(u)) => format!("{l:.0} to {u:.0}"),
+                        _ => "n/a".into(),
+                    };
+                    view! {
+                        <tr>
+                            <td class="num">{m.rank}</td><td>{m.model.clone()}</td>
+                            <td class="num">{format!("{:.0}", m.rating)}</td><td class="num">{interval}</td>
+                            <td class="num">{m.comparisons}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            view! {
+                <h2>{title.clone()} <span class="muted">{format!(" · {} comparisons from {} items", slice.comparisons, slice.items)}</span></h2>
+                <table class="list" aria-label=format!("Ratings for {title}")>
+                    <thead><tr><th class="num">"Rank"</th><th>"Model"</th><th class="num">"Rating"</th>
+                        <th class="num">"95% interval"</th><th class="num">"Comparisons"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            }
+        })
+        .collect_view()
+        .into_any()
 }
 
 /// The ratings as dots with interval whiskers, one row per model, best at the top.

@@ -33,6 +33,12 @@ pub struct Options {
     pub rounds: Option<u32>,
     /// The model rated 1000 (default: the one with the most comparisons).
     pub anchor: Option<String>,
+    /// Also a board per value of this item metadata field (e.g. `category`).
+    pub by: Option<String>,
+    /// Only rankings last changed at or after this day (YYYY-MM-DD, UTC).
+    pub from: Option<String>,
+    /// ... and up to and including this day.
+    pub to: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -67,11 +73,24 @@ pub struct Leaderboard {
     /// `null` where they never met; `games[i][j]` the number of those comparisons.
     pub win_rate: Vec<Vec<Option<f64>>>,
     pub games: Vec<Vec<u64>>,
+    /// With `by`: the board of each value of the field (items without it: `value` null),
+    /// each with its own anchor (the board's, where that model was compared).
+    pub slices: Vec<Slice>,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Slice {
+    pub value: Option<String>,
+    pub models: Vec<ModelStanding>,
+    pub anchor: Option<String>,
+    pub comparisons: u64,
+    pub items: u64,
+    pub regularized: bool,
 }
 
 /// The comparisons each ranking makes between answers of different models, by item.
 fn comparisons_by_item(
-    rankings: &[leaderboard::RankingRow],
+    rankings: &[&leaderboard::RankingRow],
     model_of: &HashMap<Uuid, usize>,
 ) -> Vec<Vec<Comparison>> {
     let mut by_item: Vec<Vec<Comparison>> = Vec::new();
@@ -119,6 +138,24 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo as f64)
 }
 
+fn day(
+    field: &str,
+    value: Option<&str>,
+    next: bool,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| Error::invalid(field, format!("must be a day as YYYY-MM-DD, not {text:?}")))?;
+    let d = if next {
+        d + chrono::Duration::days(1)
+    } else {
+        d
+    };
+    Ok(Some(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()))
+}
+
 /// The leaderboard of the project's models (admins, and tokens with `export:read`).
 pub async fn leaderboard(
     pool: &PgPool,
@@ -134,6 +171,18 @@ pub async fn leaderboard(
             format!("must be at most {MAX_ROUNDS}"),
         ));
     }
+    let from = day("from", options.from.as_deref(), false)?;
+    let to = day("to", options.to.as_deref(), true)?;
+    if let (Some(f), Some(t)) = (from, to)
+        && f >= t
+    {
+        return Err(Error::invalid("to", "must not be before from"));
+    }
+    let by = options
+        .by
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty());
     let answers = leaderboard::answer_models(pool, project.project_id).await?;
     let mut names: Vec<String> = answers.iter().map(|(_, m)| m.clone()).collect();
     names.sort();
@@ -147,8 +196,56 @@ pub async fn leaderboard(
         .iter()
         .map(|(id, m)| (*id, index[m.as_str()]))
         .collect();
-    let rankings = leaderboard::rankings(pool, project.project_id).await?;
-    let by_item = comparisons_by_item(&rankings, &model_of);
+    let rankings = leaderboard::rankings(pool, project.project_id, by, from, to).await?;
+    let anchor = options
+        .anchor
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty());
+    let all: Vec<&leaderboard::RankingRow> = rankings.iter().collect();
+    let mut whole = board(
+        &names,
+        &comparisons_by_item(&all, &model_of),
+        rounds,
+        anchor,
+        true,
+    )?;
+    if by.is_some() {
+        let mut values: Vec<Option<String>> = rankings.iter().map(|r| r.slice.clone()).collect();
+        values.sort();
+        values.dedup();
+        for value in values {
+            let part: Vec<&leaderboard::RankingRow> =
+                rankings.iter().filter(|r| r.slice == value).collect();
+            let b = board(
+                &names,
+                &comparisons_by_item(&part, &model_of),
+                rounds,
+                whole.anchor.as_deref(),
+                false,
+            )?;
+            whole.slices.push(Slice {
+                value,
+                models: b.models,
+                anchor: b.anchor,
+                comparisons: b.comparisons,
+                items: b.items,
+                regularized: b.regularized,
+            });
+        }
+    }
+    Ok(whole)
+}
+
+/// One board from comparisons grouped by item. `anchor`: the model rated 1000; where it was
+/// not compared, a `strict` board refuses it and a slice takes its own most compared model.
+fn board(
+    names: &[String],
+    by_item: &[Vec<Comparison>],
+    rounds: u32,
+    anchor: Option<&str>,
+    strict: bool,
+) -> Result<Leaderboard> {
     let all: Vec<Comparison> = by_item.iter().flatten().copied().collect();
     let n = names.len();
     let mut games = vec![vec![0u64; n]; n];
@@ -174,21 +271,20 @@ pub async fn leaderboard(
     let compared: Vec<usize> = (0..n)
         .filter(|&i| games[i].iter().any(|g| *g > 0))
         .collect();
-    let anchor = match options
-        .anchor
-        .as_deref()
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-    {
-        Some(name) => Some(
-            index
-                .get(name)
-                .copied()
-                .filter(|i| compared.contains(i))
-                .ok_or_else(|| {
-                    Error::invalid("anchor", format!("no compared model is called {name:?}"))
-                })?,
-        ),
+    let chosen = anchor.and_then(|name| {
+        names
+            .iter()
+            .position(|n| n == name)
+            .filter(|i| compared.contains(i))
+    });
+    if let (Some(name), None, true) = (anchor, chosen, strict) {
+        return Err(Error::invalid(
+            "anchor",
+            format!("no compared model is called {name:?}"),
+        ));
+    }
+    let anchor = match chosen {
+        Some(i) => Some(i),
         None => compared
             .iter()
             .copied()
@@ -246,7 +342,15 @@ pub async fn leaderboard(
         })
         .collect();
     models.sort_by(|a, b| b.rating.total_cmp(&a.rating));
-    let order: Vec<usize> = models.iter().map(|m| index[m.model.as_str()]).collect();
+    let order: Vec<usize> = models
+        .iter()
+        .map(|m| {
+            names
+                .iter()
+                .position(|n| *n == m.model)
+                .expect("a known model")
+        })
+        .collect();
     Ok(Leaderboard {
         win_rate: order
             .iter()
@@ -267,6 +371,7 @@ pub async fn leaderboard(
         comparisons: all.len() as u64,
         items: by_item.len() as u64,
         regularized: fit.regularized,
+        slices: Vec::new(),
     })
 }
 
@@ -298,5 +403,19 @@ pub fn table(board: &Leaderboard) -> String {
             ""
         }
     ));
+    for slice in &board.slices {
+        out.push_str(&format!(
+            "\n{}: {} comparisons from {} items\n",
+            slice.value.as_deref().unwrap_or("(no value)"),
+            slice.comparisons,
+            slice.items
+        ));
+        for m in &slice.models {
+            out.push_str(&format!(
+                "  {:<4} {:<32} {:>8.0}\n",
+                m.rank, m.model, m.rating
+            ));
+        }
+    }
     out
 }
