@@ -112,6 +112,8 @@ test("history lists past work and reopens it for editing", async ({ page }) => {
   await expect(page.getByText("Editing your earlier annotation (version 1).")).toBeVisible();
   await page.getByLabel("Comment (c)").fill("Second thoughts.");
   await page.getByRole("button", { name: "Submit (Enter)" }).click();
+  // The edit is stored before the page is left (leaving at once could cancel the request).
+  await expect(page.getByText("Editing your earlier annotation (version 1).")).toHaveCount(0);
   await page.goto("/projects/demo/history?q=");
   await expect(page.locator("table.list tbody tr").first().locator("td.num")).toHaveText("2");
 });
