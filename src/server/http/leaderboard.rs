@@ -86,10 +86,7 @@ fn board_view(board: &Leaderboard) -> AnyView {
         .models
         .iter()
         .map(|m| {
-            let interval = match (m.lower, m.upper) {
-                (Some(l), Some(u)) => format!("{l:.0} to {u:.0}"),
-                _ => "n/a".into(),
-            };
+            let interval = m.interval_text();
             view! {
                 <tr>
                     <td class="num">{m.rank}</td>
@@ -169,10 +166,7 @@ fn slices(board: &Leaderboard) -> AnyView {
                 .models
                 .iter()
                 .map(|m| {
-                    let interval = match (m.lower, m.upper) {
-                        (Some(l), Some(u)) => format!("{l:.0} to {u:.0}"),
-                        _ => "n/a".into(),
-                    };
+                    let interval = m.interval_text();
                     view! {
                         <tr>
                             <td class="num">{m.rank}</td><td>{m.model.clone()}</td>

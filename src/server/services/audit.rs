@@ -6,7 +6,6 @@ use super::{Actor, Result};
 use crate::model::user::Role;
 use crate::server::Error;
 use crate::server::store::{audit, projects, users};
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
@@ -70,18 +69,6 @@ fn blank(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
-fn day(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>> {
-    value
-        .map(|v| {
-            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
-                .map_err(|_| {
-                    Error::invalid(field, format!("must be a day as YYYY-MM-DD, not {v:?}"))
-                })
-        })
-        .transpose()
-}
-
 async fn filter(pool: &PgPool, q: &Query) -> Result<audit::Filter> {
     let project_id = match blank(&q.project) {
         Some(slug) => Some(
@@ -116,8 +103,8 @@ async fn filter(pool: &PgPool, q: &Query) -> Result<audit::Filter> {
         project_id,
         action,
         actor_id,
-        from: day("from", blank(&q.from))?,
-        to: day("to", blank(&q.to))?.map(|d| d + chrono::Duration::days(1)),
+        from: super::form::day("from", blank(&q.from), false)?,
+        to: super::form::day("to", blank(&q.to), true)?,
     })
 }
 

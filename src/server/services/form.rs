@@ -43,3 +43,23 @@ pub fn ticked(fields: &BTreeMap<String, String>, name: &str) -> bool {
         .get(name)
         .is_some_and(|v| v == "on" || v == "true" || v == "1")
 }
+
+/// A day (`YYYY-MM-DD`, UTC) as the midnight it starts, or — `through`, for the end of an
+/// inclusive range — the midnight after it; blank is `None`. The error names the field.
+pub fn day(
+    field: &str,
+    value: Option<&str>,
+    through: bool,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| Error::invalid(field, format!("must be a day as YYYY-MM-DD, not {text:?}")))?;
+    let d = if through {
+        d + chrono::Duration::days(1)
+    } else {
+        d
+    };
+    Ok(Some(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()))
+}

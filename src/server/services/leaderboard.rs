@@ -138,24 +138,6 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo as f64)
 }
 
-fn day(
-    field: &str,
-    value: Option<&str>,
-    next: bool,
-) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-    let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
-        return Ok(None);
-    };
-    let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| Error::invalid(field, format!("must be a day as YYYY-MM-DD, not {text:?}")))?;
-    let d = if next {
-        d + chrono::Duration::days(1)
-    } else {
-        d
-    };
-    Ok(Some(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()))
-}
-
 /// The leaderboard of the project's models (admins, and tokens with `export:read`).
 pub async fn leaderboard(
     pool: &PgPool,
@@ -171,8 +153,8 @@ pub async fn leaderboard(
             format!("must be at most {MAX_ROUNDS}"),
         ));
     }
-    let from = day("from", options.from.as_deref(), false)?;
-    let to = day("to", options.to.as_deref(), true)?;
+    let from = super::form::day("from", options.from.as_deref(), false)?;
+    let to = super::form::day("to", options.to.as_deref(), true)?;
     if let (Some(f), Some(t)) = (from, to)
         && f >= t
     {
@@ -375,6 +357,16 @@ fn board(
     })
 }
 
+impl ModelStanding {
+    /// The interval as the table and the page write it.
+    pub fn interval_text(&self) -> String {
+        match (self.lower, self.upper) {
+            (Some(l), Some(u)) => format!("{l:.0} to {u:.0}"),
+            _ => "n/a".into(),
+        }
+    }
+}
+
 /// The leaderboard as a table for the terminal.
 pub fn table(board: &Leaderboard) -> String {
     let mut out = format!(
@@ -382,10 +374,7 @@ pub fn table(board: &Leaderboard) -> String {
         "rank", "model", "rating", "95% interval", "games", "wins", "ties", "losses"
     );
     for m in &board.models {
-        let interval = match (m.lower, m.upper) {
-            (Some(l), Some(u)) => format!("{l:.0} to {u:.0}"),
-            _ => "n/a".into(),
-        };
+        let interval = m.interval_text();
         out.push_str(&format!(
             "{:<4} {:<32} {:>8.0} {:>19} {:>7} {:>6} {:>6} {:>6}\n",
             m.rank, m.model, m.rating, interval, m.comparisons, m.wins, m.ties, m.losses
