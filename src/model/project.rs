@@ -15,6 +15,23 @@ pub struct ProjectSummary {
     pub feedback_count: i64,
 }
 
+/// A project at a glance on the home page (from the dashboard's daily sums).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProjectGlance {
+    pub slug: String,
+    /// Items annotators label, and those complete.
+    pub items: i64,
+    pub completed: i64,
+    pub labels_today: i64,
+    /// The signed-in person's labels, and everyone's.
+    pub my_labels: i64,
+    pub all_labels: i64,
+    /// Annotator pairs ordering answer pairs alike, of those compared (admins).
+    pub agreement: Option<f64>,
+    /// Items with labels waiting for this reviewer (reviewers and admins, review on).
+    pub review_due: Option<i64>,
+}
+
 /// Who speaks a chat turn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

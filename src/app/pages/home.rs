@@ -1,6 +1,7 @@
-use crate::app::api::projects::{CreateProject, list_projects};
+use crate::app::api::projects::{CreateProject, list_projects, project_glances};
 use crate::app::components::error_box::ErrorBox;
 use crate::app::components::require_user::RequireUser;
+use crate::model::project::ProjectGlance;
 use crate::model::user::{Role, UserView};
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -13,7 +14,17 @@ pub fn HomePage() -> impl IntoView {
 #[component]
 fn Projects(user: UserView) -> impl IntoView {
     let create = ServerAction::<CreateProject>::new();
-    let projects = Resource::new(move || create.version().get(), |_| list_projects());
+    let projects = Resource::new(
+        move || create.version().get(),
+        |_| async move {
+            // The figures at a glance come with the list; without them the list still shows.
+            let list = list_projects().await?;
+            Ok::<_, crate::model::error::AppError>((
+                list,
+                project_glances().await.unwrap_or_default(),
+            ))
+        },
+    );
     let is_admin = user.role == Role::Admin;
     let is_reviewer = user.role >= Role::Reviewer;
     view! {
@@ -22,13 +33,18 @@ fn Projects(user: UserView) -> impl IntoView {
             <Suspense fallback=|| view! { <p class="muted">"Loading projects…"</p> }>
                 {move || Suspend::new(async move {
                     match projects.await {
-                        Ok(list) if list.is_empty() => Either::Left(view! {
+                        Ok((list, _)) if list.is_empty() => Either::Left(view! {
                             <p class="muted">"No projects yet."</p>
                         }.into_any()),
-                        Ok(list) => Either::Left(view! {
+                        Ok((list, glances)) => Either::Left(view! {
                             <table class="list">
                                 <thead>
-                                    <tr><th>"Project"</th><th class="num">"Items"</th><th class="num">"End-user feedback"</th><th></th></tr>
+                                    <tr>
+                                        <th>"Project"</th><th>"Done"</th><th class="num">"Labels today"</th>
+                                        <th class="num">{if is_admin { "Agreement" } else { "Your share" }}</th>
+                                        <Show when=move || is_reviewer><th class="num">"Review due"</th></Show>
+                                        <th class="num">"End-user feedback"</th><th></th>
+                                    </tr>
                                 </thead>
                                 <tbody>
                                     {list.into_iter().map(|p| {
@@ -44,15 +60,26 @@ fn Projects(user: UserView) -> impl IntoView {
                                         let mine_href = format!("/projects/{}/quality/me", p.slug);
                                         let members_href = format!("/projects/{}/members", p.slug);
                                         let review_href = format!("/projects/{}/review", p.slug);
+                                        let dashboard_href = format!("/projects/{}/dashboard", p.slug);
+                                        let glance = glances.iter().find(|g| g.slug == p.slug).cloned();
+                                        let (done, today, third, due) = glance_cells(glance.as_ref(), p.item_count, is_admin);
+                                        let burnup = format!("/projects/{}/burnup.svg", p.slug);
                                         view! {
                                             <tr>
                                                 <td>{p.name}</td>
-                                                <td class="num">{p.item_count}</td>
+                                                <td class="progress-cell">
+                                                    <img src=burnup alt="" width="120" height="28" loading="lazy"/>
+                                                    " " {done}
+                                                </td>
+                                                <td class="num">{today}</td>
+                                                <td class="num">{third}</td>
+                                                <Show when=move || is_reviewer><td class="num">{due.clone()}</td></Show>
                                                 <td class="num">{p.feedback_count}</td>
                                                 <td class="row-actions">
                                                     <a class="button primary small" href=label_href>"Label"</a>
                                                     <a href=history_href>"My history"</a>
                                                     <a href=mine_href rel="external">"My scorecard"</a>
+                                                    <a href=dashboard_href rel="external">"Dashboard"</a>
                                                     <Show when=move || is_reviewer>
                                                         <a href=review_href.clone() rel="external">"Review"</a>
                                                     </Show>
@@ -89,4 +116,35 @@ fn Projects(user: UserView) -> impl IntoView {
             </Show>
         </section>
     }
+}
+
+/// The figures of a project's row: done of all, labels today, agreement (admins) or the
+/// person's share of the labels, and review work due.
+fn glance_cells(
+    g: Option<&ProjectGlance>,
+    items: i64,
+    admin: bool,
+) -> (String, String, String, String) {
+    let Some(g) = g else {
+        return (format!("– / {items}"), "–".into(), "–".into(), "–".into());
+    };
+    let third = if admin {
+        g.agreement
+            .map_or_else(|| "–".to_owned(), |a| format!("{:.0}%", 100.0 * a))
+    } else if g.all_labels > 0 {
+        format!(
+            "{} ({:.0}%)",
+            g.my_labels,
+            100.0 * g.my_labels as f64 / g.all_labels as f64
+        )
+    } else {
+        "0".to_owned()
+    };
+    (
+        format!("{} / {}", g.completed, g.items),
+        g.labels_today.to_string(),
+        third,
+        g.review_due
+            .map_or_else(|| "–".to_owned(), |n| n.to_string()),
+    )
 }

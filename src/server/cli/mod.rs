@@ -55,6 +55,30 @@ pub enum Command {
     /// Agreement between a project's annotators.
     #[command(subcommand)]
     Quality(QualityCommand),
+    /// The project dashboard's figures per day, as JSON (what `dashboard.json` answers).
+    Dashboard {
+        #[arg(long)]
+        project: String,
+        /// First day (YYYY-MM-DD, UTC; default: 29 days before --to).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, included (default: today).
+        #[arg(long)]
+        to: Option<String>,
+        /// One annotator's figures (their email).
+        #[arg(long)]
+        annotator: Option<String>,
+        /// Items whose metadata field has a value: field=value.
+        #[arg(long)]
+        facet: Option<String>,
+        /// First set the metadata fields the dashboard filters by (comma-separated; "" for
+        /// none), which computes the figures anew.
+        #[arg(long)]
+        fields: Option<String>,
+        /// First compute the figures anew from the labels (after deleting items, say).
+        #[arg(long)]
+        rebuild: bool,
+    },
     /// The project's models ranked from the annotators' rankings (Bradley-Terry, Elo-like
     /// scale, 95% bootstrap intervals).
     Leaderboard {
@@ -319,6 +343,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if counted > 0 {
                 println!("agreement counted on {counted} items labeled before");
             }
+            Ok(())
+        }
+        Some(Command::Dashboard {
+            project,
+            from,
+            to,
+            annotator,
+            facet,
+            fields,
+            rebuild,
+        }) => {
+            use crate::server::services::dashboard;
+            let database = db::open(&cli.db).await?;
+            db::migrate(&database.pool).await?;
+            let cli_actor = crate::server::services::Actor::cli();
+            if let Some(fields) = fields {
+                dashboard::set_fields(&database.pool, &cli_actor, &project, &fields)
+                    .await
+                    .map_err(user_facing)?;
+            } else if rebuild {
+                dashboard::rebuild(&database.pool, &cli_actor, &project)
+                    .await
+                    .map_err(user_facing)?;
+            }
+            let filters = dashboard::Filters {
+                from,
+                to,
+                annotator,
+                facet,
+            };
+            let board = dashboard::dashboard(&database.pool, &cli_actor, &project, &filters)
+                .await
+                .map_err(user_facing)?;
+            println!("{}", serde_json::to_string_pretty(&board)?);
             Ok(())
         }
         Some(Command::Leaderboard {

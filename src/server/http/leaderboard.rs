@@ -3,6 +3,7 @@
 //! JavaScript, prints and saves), the same figures as a table, the win-rate matrix, and the
 //! JSON (`GET /projects/{slug}/leaderboard.json`, the API's answer).
 
+use super::charts::nice_step;
 use super::page::{self, Page, document};
 use super::session;
 use crate::server::services::leaderboard::{self, Leaderboard, Options};
@@ -251,25 +252,4 @@ fn chart(board: &Leaderboard) -> AnyView {
         </svg>
     }
     .into_any()
-}
-
-/// A round step near `raw`: 1, 2 or 5 times a power of ten.
-fn nice_step(raw: f64) -> f64 {
-    let power = 10f64.powf(raw.max(1e-9).log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * power)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * power)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn steps_are_round() {
-        assert_eq!(super::nice_step(37.0), 50.0);
-        assert_eq!(super::nice_step(12.0), 20.0);
-        assert_eq!(super::nice_step(100.0), 100.0);
-        assert_eq!(super::nice_step(0.3), 0.5);
-    }
 }

@@ -5,6 +5,8 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod charts;
+pub mod dashboard;
 pub mod datasets;
 pub mod export;
 pub mod health;
@@ -111,6 +113,11 @@ pub fn page_routes() -> Vec<PageRoute> {
         PageRoute::post("/projects/{slug}/review/settings", review::save_settings),
         PageRoute::get("/admin/audit", audit::show),
         PageRoute::get("/admin/audit.jsonl", audit::download),
+        PageRoute::get("/projects/{slug}/dashboard", dashboard::show),
+        PageRoute::get("/projects/{slug}/dashboard.json", dashboard::json),
+        PageRoute::get("/projects/{slug}/dashboard.csv", dashboard::csv),
+        PageRoute::post("/projects/{slug}/dashboard/fields", dashboard::save_fields),
+        PageRoute::get("/projects/{slug}/burnup.svg", dashboard::burnup),
         PageRoute::get("/projects/{slug}/leaderboard", leaderboard::show),
         PageRoute::get("/projects/{slug}/leaderboard.json", leaderboard::download),
         PageRoute::get("/projects/{slug}/quality", quality::show),

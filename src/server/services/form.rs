@@ -37,6 +37,13 @@ pub fn number<T: FromStr + PartialOrd + Copy + Display>(
     Ok(optional_number(fields, name, range)?.unwrap_or(default))
 }
 
+/// A text field, trimmed ('' when absent).
+pub fn text(fields: &BTreeMap<String, String>, name: &str) -> String {
+    fields
+        .get(name)
+        .map_or_else(String::new, |v| v.trim().to_owned())
+}
+
 /// Whether a checkbox is ticked (an unticked one is absent).
 pub fn ticked(fields: &BTreeMap<String, String>, name: &str) -> bool {
     fields

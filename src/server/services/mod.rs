@@ -4,6 +4,7 @@
 pub mod assist;
 pub mod audit;
 pub mod auth;
+pub mod dashboard;
 pub mod datasets;
 pub mod export;
 pub mod feedback;

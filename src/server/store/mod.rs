@@ -8,6 +8,7 @@ pub mod assignments;
 pub mod audit;
 pub mod consumers;
 pub mod datasets;
+pub mod days;
 pub mod gold;
 pub mod items;
 pub mod jobs;
