@@ -31,6 +31,9 @@ Computes, on fixed data sets, the expected value of every statistic that
   Cohen's kappa of (own thumb, majority thumb) by `sklearn.metrics.cohen_kappa_score`.
 * Bradley-Terry strengths (the model leaderboard) by maximum likelihood:
   `choix.ilsr_pairwise(alpha=0)`, ties as half a win each way.
+* Bradley-Terry with a length covariate (the leaderboard's length control):
+  `sklearn.linear_model.LogisticRegression(C=inf, fit_intercept=False)` on the
+  comparisons' design matrix, ties as two half-weight rows.
 
 The data sets are defined here: small hand-written ones for the edge cases and
 a few larger ones drawn from `numpy.random.default_rng` with fixed seeds. Every
@@ -58,6 +61,7 @@ import krippendorff
 import numpy as np
 from scipy.stats import binomtest, chi2, chisquare, friedmanchisquare, rankdata
 from sklearn.calibration import calibration_curve
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import cohen_kappa_score
 
 N = None  # a missing value in a coders x units matrix
@@ -607,6 +611,60 @@ def bradley_terry_cases():
     return cases
 
 
+def styled_case(name, n, comparisons, note=""):
+    """Bradley-Terry with a covariate (style control) by `sklearn.linear_model.
+    LogisticRegression` without penalty or intercept: one row per comparison [a, b, score,
+    d], columns +1 for a and -1 for b for models 1..n-1 (model 0 held at 0), then d (the
+    covariate's difference, a's minus b's); a tie is two rows, won and lost, of weight 1/2.
+    Checked against the likelihood's own condition (the gradient is zero), theta centred."""
+    X, y, w = [], [], []
+    for a, b, s, d in comparisons:
+        row = [0.0] * n
+        if a > 0:
+            row[a - 1] += 1
+        if b > 0:
+            row[b - 1] -= 1
+        row[n - 1] = d
+        if s == 0.5:
+            X += [row, row]
+            y += [1, 0]
+            w += [0.5, 0.5]
+        else:
+            X.append(row)
+            y.append(int(s))
+            w.append(1.0)
+    X, y, w = np.array(X), np.array(y), np.array(w)
+    model = LogisticRegression(C=np.inf, fit_intercept=False, solver="newton-cg", tol=1e-14,
+                               max_iter=100000).fit(X, y, sample_weight=w)
+    coef = model.coef_[0]
+    p = 1 / (1 + np.exp(-X @ coef))
+    gradient = X.T @ (w * (y - p))
+    assert np.allclose(gradient, 0, atol=1e-8), (name, gradient)
+    theta = np.concatenate([[0.0], coef[: n - 1]])
+    theta = theta - theta.mean()
+    return {"name": name, "models": n, "comparisons": [[a, b, s, d] for a, b, s, d in comparisons],
+            "expected_theta": plain(theta), "expected_beta": float(coef[n - 1]), "note": note}
+
+
+def styled_cases():
+    rng = np.random.default_rng(23)
+    truth = np.array([0.5, 0.2, 0.0, -0.4])
+    # Model 0 writes long answers, model 3 short ones; the longer answer is favoured.
+    mean_length = np.array([900.0, 500.0, 600.0, 300.0])
+    comparisons = []
+    for _ in range(400):
+        a, b = rng.choice(4, size=2, replace=False)
+        la, lb = rng.normal(mean_length[a], 150), rng.normal(mean_length[b], 150)
+        la, lb = max(la, 20.0), max(lb, 20.0)
+        d = (la - lb) / (la + lb)
+        p = 1 / (1 + math.exp(truth[b] - truth[a] - 1.5 * d))
+        u = rng.uniform()
+        s = 0.5 if u < 0.1 else (1 if u < 0.1 + 0.9 * p else 0)
+        comparisons.append([int(a), int(b), s, round(float(d), 6)])
+    return [styled_case("four models, 400 comparisons with lengths, 10% ties, seed 23", 4,
+                        comparisons, "d = (length a - length b) / (length a + length b)")]
+
+
 def main():
     # Krippendorff (2011) gives alpha = 0.743 (nominal) and 0.815 (ordinal) for its example.
     alpha = alpha_cases()
@@ -625,6 +683,7 @@ def main():
         "calibration": calibration_cases(),
         "leave_one_out": loo_cases(),
         "bradley_terry": bradley_terry_cases(),
+        "style_control": styled_cases(),
     }
     json.dump(doc, sys.stdout, indent=1, sort_keys=False, allow_nan=False)
     sys.stdout.write("\n")

@@ -339,3 +339,270 @@ async fn the_leaderboard_slices_by_a_metadata_field_and_a_date_range(pool: sqlx:
         }
     }
 }
+
+fn with(f: impl FnOnce(&mut Options)) -> Options {
+    let mut o = Options {
+        rounds: Some(50),
+        ..Options::default()
+    };
+    f(&mut o);
+    o
+}
+
+#[sqlx::test]
+async fn proposals_and_end_users_are_sources_of_their_own(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let cli = Actor::cli();
+    // Annotators: big over mid over small on every item.
+    ranked_project(&app, "s", &vec![vec![vec![0], vec![1], vec![2]]; 4]).await;
+    // The model's proposals say the opposite: small over mid over big.
+    sqlx::query(
+        "INSERT INTO proposals (item_id, project_id, status, model, ranking, thumbs, latency_ms)
+         SELECT i.item_id, i.project_id, 'done', 'judge',
+                (SELECT jsonb_agg(jsonb_build_array(r.response_id) ORDER BY r.content DESC)
+                 FROM responses r WHERE r.item_id = i.item_id),
+                '{}'::jsonb, 10
+         FROM items i JOIN projects p USING (project_id) WHERE p.slug = 's'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let labels = leaderboard::leaderboard(&app.pool, &cli, "s", &with(|_| {}))
+        .await
+        .unwrap();
+    assert_eq!(labels.source, leaderboard::Source::Labels);
+    assert_eq!(labels.models[0].model, "big");
+    let proposed = leaderboard::leaderboard(
+        &app.pool,
+        &cli,
+        "s",
+        &with(|o| o.source = Some("proposals".into())),
+    )
+    .await
+    .unwrap();
+    // "small 0" > "mid 0" > "big 0" by content, descending.
+    let order: Vec<&str> = proposed.models.iter().map(|m| m.model.as_str()).collect();
+    assert_eq!(order, vec!["small", "mid", "big"]);
+    assert_eq!(proposed.items, 4);
+
+    // End users: on one prompt, big's answer is liked by three and disliked by one (net
+    // up), small's disliked by two; on another, mid liked and big disliked.
+    let secret = token(&app, &["feedback:write"], Some("s")).await;
+    for (prompt, answer, model, user, thumb) in [
+        ("Capital?", "Paris", "big", "u1", "up"),
+        ("Capital?", "Paris", "big", "u2", "up"),
+        ("Capital?", "Paris", "big", "u3", "up"),
+        ("Capital?", "Paris", "big", "u4", "down"),
+        ("Capital?", "Lyon", "small", "u5", "down"),
+        ("Capital?", "Lyon", "small", "u6", "down"),
+        ("Largest?", "Jupiter", "mid", "u1", "up"),
+        ("Largest?", "Saturn", "big", "u2", "down"),
+    ] {
+        let body = json!({"prompt": prompt, "answer": answer, "model": model, "end_user": user, "thumb": thumb});
+        let (status, _, reply) = api_call(
+            &app,
+            "POST",
+            "/api/v1/projects/s/feedback",
+            Some(&secret),
+            Some(&body),
+        )
+        .await;
+        assert!(status.is_success(), "{reply}");
+    }
+    let users = leaderboard::leaderboard(
+        &app.pool,
+        &cli,
+        "s",
+        &with(|o| o.source = Some("end_users".into())),
+    )
+    .await
+    .unwrap();
+    assert!(users.thumbs, "end users' thumbs are their judgment");
+    assert_eq!((users.items, users.comparisons), (2, 2), "{users:?}");
+    let record = |name: &str| {
+        let m = users.models.iter().find(|m| m.model == name).unwrap();
+        (m.wins, m.ties, m.losses)
+    };
+    assert_eq!(record("big"), (1, 0, 1));
+    assert_eq!(record("small"), (0, 0, 1));
+    assert_eq!(record("mid"), (1, 0, 0));
+
+    // Side by side: the three sources, each with its own board.
+    let all = leaderboard::side_by_side(&app.pool, &cli, "s", &with(|_| {}))
+        .await
+        .unwrap();
+    let sources: Vec<_> = all.iter().map(|b| (b.source, b.comparisons)).collect();
+    assert_eq!(
+        sources,
+        vec![
+            (leaderboard::Source::Labels, 12),
+            (leaderboard::Source::Proposals, 12),
+            (leaderboard::Source::EndUsers, 2)
+        ]
+    );
+
+    let field = |r: Result<leaderboard::Leaderboard, Error>| match r {
+        Err(Error::Invalid(e)) => e.field.unwrap(),
+        other => panic!("{other:?}"),
+    };
+    for (name, options) in [
+        ("source", with(|o| o.source = Some("judges".into()))),
+        ("thumbs", with(|o| o.thumbs = Some("maybe".into()))),
+        (
+            "length_control",
+            with(|o| o.length_control = Some("yes please".into())),
+        ),
+    ] {
+        assert_eq!(
+            field(leaderboard::leaderboard(&app.pool, &cli, "s", &options).await),
+            name
+        );
+    }
+}
+
+#[sqlx::test]
+async fn thumbs_count_as_pairs_when_asked(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let cli = Actor::cli();
+    projects::create(&app.pool, &cli, "t", "Thumbs")
+        .await
+        .unwrap();
+    let mut form = common::rankings_form("Thumbs", 1, false);
+    form.ranking = None;
+    form.thumbs = Some("on".into());
+    projects::update(&app.pool, &cli, "t", &form).await.unwrap();
+    let values: Vec<serde_json::Value> = (0..3)
+        .map(|k| {
+            let responses: Vec<serde_json::Value> =
+                MODELS.iter().map(|m| json!({"content": format!("{m} {k}"), "model": m})).collect();
+            json!({"external_id": format!("i{k}"), "prompt": format!("Q{k}?"), "responses": responses})
+        })
+        .collect();
+    items::push(&app.pool, &cli, "t", &values).await.unwrap();
+    let ann = Actor::from(&app.user("ann@example.org", Role::Annotator).await);
+    // Thumbs up on big and mid, down on small.
+    for _ in 0..3 {
+        let task = labeling::next(&app.pool, &ann, "t").await.unwrap().unwrap();
+        let mut input = common::ranked_as_shown(&task, 1000);
+        input.body.ranking = None;
+        input.body.thumbs = task
+            .answers
+            .iter()
+            .map(|a| (a.response_id, !a.content.starts_with("small")))
+            .collect();
+        labeling::submit(&app.pool, &ann, "t", input).await.unwrap();
+    }
+    let without = leaderboard::leaderboard(&app.pool, &cli, "t", &with(|_| {}))
+        .await
+        .unwrap();
+    assert!(without.models.is_empty() && !without.thumbs);
+    let with_thumbs = leaderboard::leaderboard(
+        &app.pool,
+        &cli,
+        "t",
+        &with(|o| o.thumbs = Some("true".into())),
+    )
+    .await
+    .unwrap();
+    // Per item: big = mid (both up, a tie), big > small, mid > small.
+    assert_eq!((with_thumbs.items, with_thumbs.comparisons), (3, 9));
+    let big = with_thumbs
+        .models
+        .iter()
+        .find(|m| m.model == "big")
+        .unwrap();
+    assert_eq!((big.wins, big.ties, big.losses), (3, 3, 0));
+    assert_eq!(with_thumbs.models.last().unwrap().model, "small");
+}
+
+#[sqlx::test]
+async fn length_control_takes_the_length_advantage_away(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let cli = Actor::cli();
+    projects::create(&app.pool, &cli, "l", "Lengths")
+        .await
+        .unwrap();
+    projects::update(
+        &app.pool,
+        &cli,
+        "l",
+        &common::rankings_form("Lengths", 1, false),
+    )
+    .await
+    .unwrap();
+    // Two models; on each item one of them writes the long answer (500 characters to 125,
+    // so the length difference over the sum is ±0.6): "wordy" on 36 items, "terse" on 12.
+    // The long answer wins 3 in 4 whoever wrote it. Without control wordy wins 30 of 48
+    // (27 + 3): 400·log10(30/18) = 88.7 points; with it the models are equal (θ + 0.6β =
+    // logit ¾ on wordy's long items, θ − 0.6β = logit ¼ on terse's, so θ = 0).
+    let n = 48;
+    let values: Vec<serde_json::Value> = (0..n)
+        .map(|k| {
+            let wordy_long = k % 4 != 0;
+            let (w, t) = if wordy_long { (491, 116) } else { (116, 491) };
+            json!({"external_id": format!("i{k}"), "prompt": format!("Q{k}?"), "responses": [
+                {"content": format!("wordy {k:02} {}", "w".repeat(w)), "model": "wordy"},
+                {"content": format!("terse {k:02} {}", "t".repeat(t)), "model": "terse"}]})
+        })
+        .collect();
+    items::push(&app.pool, &cli, "l", &values).await.unwrap();
+    let ann = Actor::from(&app.user("ann@example.org", Role::Annotator).await);
+    for _ in 0..n {
+        let task = labeling::next(&app.pool, &ann, "l").await.unwrap().unwrap();
+        let k: usize = task.messages.last().unwrap().content[1..]
+            .trim_end_matches('?')
+            .parse()
+            .unwrap();
+        let mut answers = task.answers.clone();
+        answers.sort_by_key(|a| std::cmp::Reverse(a.content.len()));
+        // The longer first, but the shorter on items 0-3, 16-19 and 32-35 (a quarter of
+        // each kind: 9 of wordy's long ones, 3 of terse's).
+        if (k / 4).is_multiple_of(4) {
+            answers.reverse();
+        }
+        let mut input = common::ranked_as_shown(&task, 1000);
+        input.body.ranking = Some(answers.iter().map(|a| vec![a.response_id]).collect());
+        labeling::submit(&app.pool, &ann, "l", input).await.unwrap();
+    }
+    let plain = leaderboard::leaderboard(
+        &app.pool,
+        &cli,
+        "l",
+        &with(|o| o.anchor = Some("terse".into())),
+    )
+    .await
+    .unwrap();
+    let controlled = leaderboard::leaderboard(
+        &app.pool,
+        &cli,
+        "l",
+        &with(|o| {
+            o.anchor = Some("terse".into());
+            o.length_control = Some("true".into());
+        }),
+    )
+    .await
+    .unwrap();
+    let gap = |b: &leaderboard::Leaderboard| {
+        b.models.iter().find(|m| m.model == "wordy").unwrap().rating - 1000.0
+    };
+    assert!(plain.length_coefficient.is_none());
+    assert!(controlled.length_control);
+    assert!(
+        controlled.length_coefficient.unwrap() > 0.0,
+        "{controlled:?}"
+    );
+    let expected = 400.0 * (30.0f64 / 18.0).log10();
+    assert!(
+        (gap(&plain) - expected).abs() < 1e-6,
+        "{} against {expected}",
+        gap(&plain)
+    );
+    assert!(
+        gap(&controlled).abs() < 1e-6,
+        "with control: {}",
+        gap(&controlled)
+    );
+    let beta = controlled.length_coefficient.unwrap();
+    assert!((beta - 3f64.ln() / 0.6).abs() < 1e-6, "{beta}");
+}

@@ -99,6 +99,15 @@ pub enum Command {
         /// ... and on or before this day.
         #[arg(long)]
         to: Option<String>,
+        /// Whose judgments: labels (default), proposals or end_users.
+        #[arg(long)]
+        source: Option<String>,
+        /// Also labels with thumbs but no ranking (up above down).
+        #[arg(long)]
+        thumbs: bool,
+        /// The answers' length as a covariate (style control).
+        #[arg(long)]
+        length_control: bool,
         /// The API's JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -386,6 +395,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             by,
             from,
             to,
+            source,
+            thumbs,
+            length_control,
             json,
         }) => {
             use crate::server::services::leaderboard;
@@ -397,6 +409,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 by,
                 from,
                 to,
+                source,
+                thumbs: thumbs.then(|| "true".to_owned()),
+                length_control: length_control.then(|| "true".to_owned()),
             };
             let board = leaderboard::leaderboard(
                 &database.pool,

@@ -28,6 +28,19 @@ pub async fn show(
             Err(e @ Error::Invalid(_)) => (None, Some(e)),
             Err(e) => return Err(e.into()),
         };
+    // Every source with the same options, when the chosen one was accepted.
+    let others = match &board {
+        Some(_) => leaderboard::side_by_side(&state.pool, &actor, &slug, &options).await?,
+        None => Vec::new(),
+    };
+    let chosen = board
+        .as_ref()
+        .map_or(leaderboard::Source::Labels, |b| b.source);
+    let source_options = leaderboard::Source::ALL
+        .map(|s| view! { <option value=s.as_str() selected=s == chosen>{s.title()}</option> })
+        .into_iter()
+        .collect_view();
+    let ticked = |v: &Option<String>| matches!(v.as_deref(), Some("true" | "on" | "1"));
     let status = refusal.as_ref().map_or(StatusCode::OK, Error::status);
     let rounds = options
         .rounds
@@ -51,10 +64,14 @@ pub async fn show(
                 <label>"By metadata field " <input name="by" value=options.by.clone().unwrap_or_default()/></label>
                 <label>"From " <input name="from" type="date" value=options.from.clone().unwrap_or_default()/></label>
                 <label>"To " <input name="to" type="date" value=options.to.clone().unwrap_or_default()/></label>
+                <label>"Source " <select name="source">{source_options}</select></label>
+                <label><input type="checkbox" name="thumbs" value="true" checked=ticked(&options.thumbs)/>" Thumbs as pairs"</label>
+                <label><input type="checkbox" name="length_control" value="true" checked=ticked(&options.length_control)/>" Length control"</label>
                 <button type="submit">"Show"</button>
                 <a href=json>"Download as JSON"</a>
             </form>
             {board.map(|b| board_view(&b))}
+            {(!others.is_empty()).then(|| side_by_side(&others))}
         </section>
     };
     Ok((
@@ -125,7 +142,19 @@ fn board_view(board: &Leaderboard) -> AnyView {
         })
         .collect_view();
     let note = format!(
-        "{} comparisons from {} items; {} bootstrap rounds.{}",
+        "{}{}: {} comparisons from {} items; {} bootstrap rounds.{}",
+        board.source.title(),
+        match board.length_coefficient {
+            Some(b) => format!(
+                ", with length control (coefficient {b:.2}: {})",
+                if b > 0.0 {
+                    "longer answers are preferred, all else equal"
+                } else {
+                    "shorter answers are preferred, all else equal"
+                }
+            ),
+            None => String::new(),
+        },
         board.comparisons,
         board.items,
         board.rounds,
@@ -151,6 +180,52 @@ fn board_view(board: &Leaderboard) -> AnyView {
         <table class="list" aria-label="Win rates">
             <thead><tr><th></th>{header}</tr></thead>
             <tbody>{matrix}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// Each source's rating and interval per model, in columns.
+fn side_by_side(boards: &[Leaderboard]) -> AnyView {
+    let mut models: Vec<&str> = boards
+        .iter()
+        .flat_map(|b| b.models.iter().map(|m| m.model.as_str()))
+        .collect();
+    models.sort();
+    models.dedup();
+    let head = boards
+        .iter()
+        .map(|b| view! { <th class="num">{b.source.title()}</th> })
+        .collect_view();
+    let rows = models
+        .iter()
+        .map(|name| {
+            let cells = boards
+                .iter()
+                .map(|b| {
+                    let text = b.models.iter().find(|m| m.model == *name).map_or_else(
+                        || "—".to_owned(),
+                        |m| {
+                            format!(
+                                "{:.0} ({}; {} comparisons)",
+                                m.rating,
+                                m.interval_text(),
+                                m.comparisons
+                            )
+                        },
+                    );
+                    view! { <td class="num">{text}</td> }
+                })
+                .collect_view();
+            view! { <tr><th>{name.to_string()}</th>{cells}</tr> }
+        })
+        .collect_view();
+    view! {
+        <h2>"Sources side by side"</h2>
+        <p class="muted">"The same options fitted to the annotators' labels, the model's proposals and end users' thumbs (summed per prompt and model); each source's anchor is its own when the chosen one was not compared there."</p>
+        <table class="list" aria-label="Sources side by side">
+            <thead><tr><th>"Model"</th>{head}</tr></thead>
+            <tbody>{rows}</tbody>
         </table>
     }
     .into_any()

@@ -2,7 +2,14 @@
 //! answers, from the annotators' rankings, on an Elo-like scale with bootstrap intervals.
 //!
 //! Every ranking gives, for each two answers of different models, a win for the one placed
-//! higher, or a tie (half a win each way) when they share a place. Strengths are fitted by
+//! higher, or a tie (half a win each way) when they share a place. Thumbs are read as a
+//! ranking of two tiers (up above down): with `thumbs`, labels without a ranking count so;
+//! end users' thumbs (their only judgment; each feedback is an item of its own) are summed
+//! per prompt and model first (ups minus downs), the prompt being the unit.
+//! The source is the annotators' labels, the model's proposals, or end users' feedback.
+//! With `length_control`, each comparison carries the answers' length difference (over
+//! their sum) as a covariate ([`crate::server::stats::style`]), as Chatbot Arena's style
+//! control does, so that a model does not rate higher for writing more. Strengths are fitted by
 //! maximum likelihood ([`crate::server::stats::bradley_terry`]); 95% intervals come from
 //! refitting on items drawn with replacement (`rounds` times, a fixed seed, so a report is
 //! reproducible); a model ranks above another only when their intervals do not overlap.
@@ -11,6 +18,7 @@ use super::{Actor, Result};
 use crate::model::api::Scope;
 use crate::server::Error;
 use crate::server::stats::bradley_terry::{self, Comparison};
+use crate::server::stats::style;
 use crate::server::store::leaderboard;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -39,6 +47,66 @@ pub struct Options {
     pub from: Option<String>,
     /// ... and up to and including this day.
     pub to: Option<String>,
+    /// Whose judgments: `labels` (the annotators', default), `proposals` (the model's), or
+    /// `end_users` (their thumbs from the feedback API).
+    pub source: Option<String>,
+    /// Also labels that have thumbs but no ranking (up above down): `true` or `false`.
+    pub thumbs: Option<String>,
+    /// The answers' length as a covariate: `true` or `false`.
+    pub length_control: Option<String>,
+}
+
+/// Whose judgments the board is fitted to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    #[default]
+    Labels,
+    Proposals,
+    EndUsers,
+}
+
+impl Source {
+    pub const ALL: [Source; 3] = [Source::Labels, Source::Proposals, Source::EndUsers];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Labels => "labels",
+            Source::Proposals => "proposals",
+            Source::EndUsers => "end_users",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Source::Labels => "Annotators' labels",
+            Source::Proposals => "Model proposals",
+            Source::EndUsers => "End-user feedback",
+        }
+    }
+
+    fn parse(text: Option<&str>) -> Result<Self> {
+        match text.map(str::trim).unwrap_or_default() {
+            "" | "labels" => Ok(Source::Labels),
+            "proposals" => Ok(Source::Proposals),
+            "end_users" => Ok(Source::EndUsers),
+            other => Err(Error::invalid(
+                "source",
+                format!("must be labels, proposals or end_users, not {other:?}"),
+            )),
+        }
+    }
+}
+
+fn flag(field: &str, text: Option<&str>) -> Result<bool> {
+    match text.map(str::trim).unwrap_or_default() {
+        "" | "false" | "0" | "off" => Ok(false),
+        "true" | "1" | "on" => Ok(true),
+        other => Err(Error::invalid(
+            field,
+            format!("must be true or false, not {other:?}"),
+        )),
+    }
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -59,6 +127,12 @@ pub struct ModelStanding {
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Leaderboard {
+    pub source: Source,
+    pub thumbs: bool,
+    pub length_control: bool,
+    /// With length control: the log-odds of winning per unit of length difference over the
+    /// lengths' sum (above 0: the longer answer is preferred, all else equal).
+    pub length_coefficient: Option<f64>,
     /// Best first.
     pub models: Vec<ModelStanding>,
     pub anchor: Option<String>,
@@ -88,22 +162,91 @@ pub struct Slice {
     pub regularized: bool,
 }
 
-/// The comparisons each ranking makes between answers of different models, by item.
+/// One comparison and the answers' length difference over their sum (`a`'s minus `b`'s).
+#[derive(Clone, Copy, Debug)]
+struct Game {
+    c: Comparison,
+    d: f64,
+}
+
+/// A judgment of an item's answers as tiers, best first, with the item's slice value.
+struct Judgment {
+    item_id: Uuid,
+    slice: Option<String>,
+    tiers: Vec<Vec<Uuid>>,
+}
+
+/// Thumbs as two tiers: up above down (an empty tier left out).
+fn thumb_tiers(thumbs: &BTreeMap<Uuid, bool>) -> Vec<Vec<Uuid>> {
+    let up: Vec<Uuid> = thumbs
+        .iter()
+        .filter(|(_, u)| **u)
+        .map(|(id, _)| *id)
+        .collect();
+    let down: Vec<Uuid> = thumbs
+        .iter()
+        .filter(|(_, u)| !**u)
+        .map(|(id, _)| *id)
+        .collect();
+    [up, down].into_iter().filter(|t| !t.is_empty()).collect()
+}
+
+fn judgments(rows: Vec<leaderboard::JudgmentRow>, thumbs: bool) -> Vec<Judgment> {
+    rows.into_iter()
+        .filter_map(|r| {
+            let tiers = match (r.ranking, r.thumbs) {
+                (Some(ranking), _) => ranking.0,
+                (None, Some(t)) if thumbs => thumb_tiers(&t.0),
+                _ => return None,
+            };
+            Some(Judgment {
+                item_id: r.item_id,
+                slice: r.slice,
+                tiers,
+            })
+        })
+        .collect()
+}
+
+/// End users' thumbs per prompt: models liked on balance above those disliked.
+fn end_user_judgments(rows: Vec<leaderboard::EndUserRow>) -> Vec<Judgment> {
+    let mut out: Vec<Judgment> = Vec::new();
+    for r in rows {
+        if out.last().is_none_or(|j| j.item_id != r.prompt) {
+            out.push(Judgment {
+                item_id: r.prompt,
+                slice: r.slice.clone(),
+                tiers: vec![Vec::new(), Vec::new()],
+            });
+        }
+        let j = out.last_mut().expect("pushed above");
+        match r.net.signum() {
+            1 => j.tiers[0].push(r.response_id),
+            -1 => j.tiers[1].push(r.response_id),
+            _ => {}
+        }
+    }
+    for j in &mut out {
+        j.tiers.retain(|t| !t.is_empty());
+    }
+    out
+}
+
+/// The comparisons each judgment makes between answers of different models, by item.
 fn comparisons_by_item(
-    rankings: &[&leaderboard::RankingRow],
-    model_of: &HashMap<Uuid, usize>,
-) -> Vec<Vec<Comparison>> {
-    let mut by_item: Vec<Vec<Comparison>> = Vec::new();
+    judgments: &[&Judgment],
+    model_of: &HashMap<Uuid, (usize, f64)>,
+) -> Vec<Vec<Game>> {
+    let mut by_item: Vec<Vec<Game>> = Vec::new();
     let mut last: Option<Uuid> = None;
-    for row in rankings {
+    for row in judgments {
         if last != Some(row.item_id) {
             by_item.push(Vec::new());
             last = Some(row.item_id);
         }
         let out = by_item.last_mut().expect("pushed above");
-        let tiers: Vec<Vec<usize>> = row
-            .ranking
-            .0
+        let tiers: Vec<Vec<(usize, f64)>> = row
+            .tiers
             .iter()
             .map(|tier| {
                 tier.iter()
@@ -111,17 +254,25 @@ fn comparisons_by_item(
                     .collect()
             })
             .collect();
+        let game = |(a, la): (usize, f64), (b, lb): (usize, f64), score: f64| Game {
+            c: Comparison { a, b, score },
+            d: if la + lb > 0.0 {
+                (la - lb) / (la + lb)
+            } else {
+                0.0
+            },
+        };
         for (place, tier) in tiers.iter().enumerate() {
             for (k, &a) in tier.iter().enumerate() {
                 for &b in &tier[k + 1..] {
-                    if a != b {
-                        out.push(Comparison { a, b, score: 0.5 });
+                    if a.0 != b.0 {
+                        out.push(game(a, b, 0.5));
                     }
                 }
                 for lower in &tiers[place + 1..] {
                     for &b in lower {
-                        if a != b {
-                            out.push(Comparison { a, b, score: 1.0 });
+                        if a.0 != b.0 {
+                            out.push(game(a, b, 1.0));
                         }
                     }
                 }
@@ -130,6 +281,25 @@ fn comparisons_by_item(
     }
     by_item.retain(|c| !c.is_empty());
     by_item
+}
+
+/// θ of each model (and the length coefficient with length control).
+fn fit(n: usize, games: &[Game], length: bool) -> (Vec<f64>, bool, Option<f64>) {
+    if length {
+        let data: Vec<style::Styled> = games
+            .iter()
+            .map(|g| style::Styled {
+                comparison: g.c,
+                difference: vec![g.d],
+            })
+            .collect();
+        let f = style::fit(n, 1, &data);
+        (f.theta, f.regularized, f.beta.first().copied())
+    } else {
+        let plain: Vec<Comparison> = games.iter().map(|g| g.c).collect();
+        let f = bradley_terry::fit(n, &plain);
+        (f.theta, f.regularized, None)
+    }
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -146,6 +316,33 @@ pub async fn leaderboard(
     options: &Options,
 ) -> Result<Leaderboard> {
     let project = super::projects::authorize(pool, actor, slug, &[Scope::ExportRead]).await?;
+    let source = Source::parse(options.source.as_deref())?;
+    compute(pool, project.project_id, options, source, true).await
+}
+
+/// The board of every source, side by side (each with the options but the source; a source
+/// where the anchor model was not compared takes its own most compared model).
+pub async fn side_by_side(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    options: &Options,
+) -> Result<Vec<Leaderboard>> {
+    let project = super::projects::authorize(pool, actor, slug, &[Scope::ExportRead]).await?;
+    let mut out = Vec::new();
+    for source in Source::ALL {
+        out.push(compute(pool, project.project_id, options, source, false).await?);
+    }
+    Ok(out)
+}
+
+async fn compute(
+    pool: &PgPool,
+    project_id: Uuid,
+    options: &Options,
+    source: Source,
+    strict: bool,
+) -> Result<Leaderboard> {
     let rounds = options.rounds.unwrap_or(DEFAULT_ROUNDS);
     if rounds > MAX_ROUNDS {
         return Err(Error::invalid(
@@ -153,6 +350,8 @@ pub async fn leaderboard(
             format!("must be at most {MAX_ROUNDS}"),
         ));
     }
+    let thumbs = flag("thumbs", options.thumbs.as_deref())?;
+    let length = flag("length_control", options.length_control.as_deref())?;
     let from = super::form::day("from", options.from.as_deref(), false)?;
     let to = super::form::day("to", options.to.as_deref(), true)?;
     if let (Some(f), Some(t)) = (from, to)
@@ -165,8 +364,8 @@ pub async fn leaderboard(
         .as_deref()
         .map(str::trim)
         .filter(|b| !b.is_empty());
-    let answers = leaderboard::answer_models(pool, project.project_id).await?;
-    let mut names: Vec<String> = answers.iter().map(|(_, m)| m.clone()).collect();
+    let answers = leaderboard::answer_models(pool, project_id).await?;
+    let mut names: Vec<String> = answers.iter().map(|(_, m, _)| m.clone()).collect();
     names.sort();
     names.dedup();
     let index: BTreeMap<&str, usize> = names
@@ -174,35 +373,49 @@ pub async fn leaderboard(
         .enumerate()
         .map(|(i, n)| (n.as_str(), i))
         .collect();
-    let model_of: HashMap<Uuid, usize> = answers
+    let model_of: HashMap<Uuid, (usize, f64)> = answers
         .iter()
-        .map(|(id, m)| (*id, index[m.as_str()]))
+        .map(|(id, m, len)| (*id, (index[m.as_str()], f64::from(*len))))
         .collect();
-    let rankings = leaderboard::rankings(pool, project.project_id, by, from, to).await?;
+    let judged = match source {
+        Source::Labels => judgments(
+            leaderboard::labels(pool, project_id, by, from, to).await?,
+            thumbs,
+        ),
+        Source::Proposals => judgments(
+            leaderboard::proposals(pool, project_id, by, from, to).await?,
+            thumbs,
+        ),
+        Source::EndUsers => {
+            end_user_judgments(leaderboard::end_user_thumbs(pool, project_id, by, from, to).await?)
+        }
+    };
     let anchor = options
         .anchor
         .as_deref()
         .map(str::trim)
         .filter(|a| !a.is_empty());
-    let all: Vec<&leaderboard::RankingRow> = rankings.iter().collect();
+    let all: Vec<&Judgment> = judged.iter().collect();
+    let settings = Settings { rounds, length };
     let mut whole = board(
         &names,
         &comparisons_by_item(&all, &model_of),
-        rounds,
+        settings,
         anchor,
-        true,
+        strict,
     )?;
+    whole.source = source;
+    whole.thumbs = thumbs || source == Source::EndUsers;
     if by.is_some() {
-        let mut values: Vec<Option<String>> = rankings.iter().map(|r| r.slice.clone()).collect();
+        let mut values: Vec<Option<String>> = judged.iter().map(|r| r.slice.clone()).collect();
         values.sort();
         values.dedup();
         for value in values {
-            let part: Vec<&leaderboard::RankingRow> =
-                rankings.iter().filter(|r| r.slice == value).collect();
+            let part: Vec<&Judgment> = judged.iter().filter(|r| r.slice == value).collect();
             let b = board(
                 &names,
                 &comparisons_by_item(&part, &model_of),
-                rounds,
+                settings,
                 whole.anchor.as_deref(),
                 false,
             )?;
@@ -219,16 +432,24 @@ pub async fn leaderboard(
     Ok(whole)
 }
 
+#[derive(Clone, Copy)]
+struct Settings {
+    rounds: u32,
+    length: bool,
+}
+
 /// One board from comparisons grouped by item. `anchor`: the model rated 1000; where it was
 /// not compared, a `strict` board refuses it and a slice takes its own most compared model.
 fn board(
     names: &[String],
-    by_item: &[Vec<Comparison>],
-    rounds: u32,
+    by_item: &[Vec<Game>],
+    settings: Settings,
     anchor: Option<&str>,
     strict: bool,
 ) -> Result<Leaderboard> {
-    let all: Vec<Comparison> = by_item.iter().flatten().copied().collect();
+    let Settings { rounds, length } = settings;
+    let games_played: Vec<Game> = by_item.iter().flatten().copied().collect();
+    let all: Vec<Comparison> = games_played.iter().map(|g| g.c).collect();
     let n = names.len();
     let mut games = vec![vec![0u64; n]; n];
     let mut scored = vec![vec![0.0f64; n]; n];
@@ -272,22 +493,22 @@ fn board(
             .copied()
             .max_by_key(|&i| (games[i].iter().sum::<u64>(), std::cmp::Reverse(i))),
     };
-    let fit = bradley_terry::fit(n, &all);
-    let ratings = anchor.map(|a| bradley_terry::elo(&fit.theta, a, ANCHOR_RATING));
+    let (theta, regularized, length_coefficient) = fit(n, &games_played, length);
+    let ratings = anchor.map(|a| bradley_terry::elo(&theta, a, ANCHOR_RATING));
     // Bootstrap over items.
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); n];
     if let (Some(a), true) = (anchor, rounds > 0 && !by_item.is_empty()) {
         let mut rng = StdRng::seed_from_u64(SEED);
         for _ in 0..rounds {
-            let drawn: Vec<Comparison> = (0..by_item.len())
+            let drawn: Vec<Game> = (0..by_item.len())
                 .flat_map(|_| by_item[rng.gen_range(0..by_item.len())].iter().copied())
                 .collect();
-            let refit = bradley_terry::fit(n, &drawn);
-            let present = |i: usize| drawn.iter().any(|c| c.a == i || c.b == i);
+            let (refit, _, _) = fit(n, &drawn, length);
+            let present = |i: usize| drawn.iter().any(|g| g.c.a == i || g.c.b == i);
             if !present(a) {
                 continue;
             }
-            let r = bradley_terry::elo(&refit.theta, a, ANCHOR_RATING);
+            let r = bradley_terry::elo(&refit, a, ANCHOR_RATING);
             for i in compared.iter().copied().filter(|&i| present(i)) {
                 samples[i].push(r[i]);
             }
@@ -334,6 +555,10 @@ fn board(
         })
         .collect();
     Ok(Leaderboard {
+        source: Source::Labels,
+        thumbs: false,
+        length_control: length,
+        length_coefficient,
         win_rate: order
             .iter()
             .map(|&i| {
@@ -352,7 +577,7 @@ fn board(
         rounds,
         comparisons: all.len() as u64,
         items: by_item.len() as u64,
-        regularized: fit.regularized,
+        regularized,
         slices: Vec::new(),
     })
 }
@@ -381,7 +606,12 @@ pub fn table(board: &Leaderboard) -> String {
         ));
     }
     out.push_str(&format!(
-        "{} comparisons from {} items; anchor {} = {ANCHOR_RATING}; {} bootstrap rounds{}\n",
+        "{}{}; {} comparisons from {} items; anchor {} = {ANCHOR_RATING}; {} bootstrap rounds{}\n",
+        board.source.title(),
+        match board.length_coefficient {
+            Some(b) => format!(" with length control (coefficient {b:.3})"),
+            None => String::new(),
+        },
         board.comparisons,
         board.items,
         board.anchor.as_deref().unwrap_or("none"),

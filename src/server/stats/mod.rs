@@ -11,6 +11,7 @@ pub mod calibration;
 pub mod kappa;
 pub mod ranking;
 pub mod significance;
+pub mod style;
 
 pub use alpha::{Coincidences, Level, unit_agreement};
 pub use kappa::Contingency;

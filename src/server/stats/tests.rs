@@ -5,7 +5,8 @@
 //! and pairwise agreement by the script's brute force over every pair, the reliability table
 //! by scikit-learn's `calibration_curve` (and the expected calibration error from it),
 //! Bradley-Terry strengths by `choix.ilsr_pairwise` (maximum likelihood, ties as half a win
-//! each way). Each case names its source.
+//! each way), and with a length covariate by scikit-learn's `LogisticRegression` without
+//! penalty. Each case names its source.
 
 use super::*;
 use serde::Deserialize;
@@ -24,6 +25,17 @@ struct Reference {
     chi2_sf: Vec<Chi2Case>,
     calibration: Vec<CalibrationCase>,
     bradley_terry: Vec<BradleyTerryCase>,
+    style_control: Vec<StyleCase>,
+}
+
+#[derive(Deserialize)]
+struct StyleCase {
+    name: String,
+    models: usize,
+    /// (a, b, score of a, a's length minus b's over their sum).
+    comparisons: Vec<(usize, usize, f64, f64)>,
+    expected_theta: Vec<f64>,
+    expected_beta: f64,
 }
 
 #[derive(Deserialize)]
@@ -373,5 +385,35 @@ fn bradley_terry_matches_choix() {
                 case.name
             );
         }
+    }
+}
+
+#[test]
+fn style_control_matches_a_logistic_regression() {
+    for case in reference().style_control {
+        let data: Vec<style::Styled> = case
+            .comparisons
+            .iter()
+            .map(|&(a, b, score, d)| style::Styled {
+                comparison: bradley_terry::Comparison { a, b, score },
+                difference: vec![d],
+            })
+            .collect();
+        let fit = style::fit(case.models, 1, &data);
+        assert!(!fit.regularized, "{}", case.name);
+        for (i, (got, expected)) in fit.theta.iter().zip(&case.expected_theta).enumerate() {
+            assert!(
+                (got - expected).abs() < 1e-7,
+                "{}: model {i}: {got} against scikit-learn's {expected}",
+                case.name
+            );
+        }
+        assert!(
+            (fit.beta[0] - case.expected_beta).abs() < 1e-7,
+            "{}: beta {} against scikit-learn's {}",
+            case.name,
+            fit.beta[0],
+            case.expected_beta
+        );
     }
 }
