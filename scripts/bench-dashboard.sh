@@ -6,7 +6,9 @@
 #   1. the dashboard page over HTTP as a signed-in admin, ROUNDS times (default 20), each
 #      timed by curl: the whole page, every chart drawn;
 #   2. the same with an annotator filter and with a metadata facet;
-#   3. `verdict dashboard --rebuild`: the daily sums computed anew from every label.
+#   3. `verdict dashboard --rebuild`: the daily sums computed anew from every label;
+#   4. what the triggers cost a submission: 2,000 single-row label inserts (one statement
+#      each, as a submit makes) with the dashboard's triggers and without, interleaved.
 # Usage: scripts/bench-dashboard.sh [ANNOTATIONS]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -84,3 +86,49 @@ time_page "dashboard, category=c3" "facet=category%3Dc3"
 
 /usr/bin/time -f "%e" -o "$OUT/time" target/release/verdict dashboard --project bench --rebuild >/dev/null
 printf 'rebuild of the daily sums from %d labels: %.1f s\n' "$ANNOTATIONS" "$(cat "$OUT/time")"
+
+# The triggers' cost per label: single-row inserts of labels on items without one (new items,
+# one answer pair each), 500 at a time, alternately with and without the dashboard's insert
+# trigger on annotations, 4 rounds each.
+psql -q -v ON_ERROR_STOP=1 "$DATABASE_URL" <<'SQL'
+SELECT project_id AS p FROM projects WHERE slug = 'bench' \gset
+INSERT INTO items (project_id, external_id, messages)
+SELECT :'p', 'cost' || g, '[{"role": "user", "content": "Cost?"}]' FROM generate_series(1, 4000) g;
+INSERT INTO responses (item_id, ordinal, content, model)
+SELECT i.item_id, o, 'Answer ' || o, 'model-' || o FROM items i CROSS JOIN generate_series(0, 1) o
+WHERE i.external_id LIKE 'cost%';
+CREATE TABLE cost_runs (triggers boolean, ms double precision);
+CREATE PROCEDURE cost_round(with_triggers boolean, skip integer) LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    started timestamptz;
+    u uuid := (SELECT user_id FROM users WHERE email = 'bench1@example.org');
+BEGIN
+    IF NOT with_triggers THEN
+        ALTER TABLE annotations DISABLE TRIGGER annotations_days_insert;
+    END IF;
+    started := clock_timestamp();
+    FOR r IN SELECT i.item_id, i.project_id, array_agg(x.response_id ORDER BY x.ordinal) AS ids
+             FROM items i JOIN responses x ON x.item_id = i.item_id
+             WHERE i.external_id LIKE 'cost%' GROUP BY i.item_id, i.item_seq
+             ORDER BY i.item_seq OFFSET skip LIMIT 500 LOOP
+        INSERT INTO annotations (annotation_id, item_id, project_id, user_id, ranking, shown_order, time_spent_ms)
+        VALUES (gen_random_uuid(), r.item_id, r.project_id, u,
+                jsonb_build_array(jsonb_build_array(r.ids[1]), jsonb_build_array(r.ids[2])), r.ids, 5000);
+    END LOOP;
+    INSERT INTO cost_runs VALUES (with_triggers, extract(epoch FROM clock_timestamp() - started) * 1000);
+    ALTER TABLE annotations ENABLE TRIGGER annotations_days_insert;
+END
+$$;
+CALL cost_round(true, 0);
+CALL cost_round(false, 500);
+CALL cost_round(true, 1000);
+CALL cost_round(false, 1500);
+CALL cost_round(true, 2000);
+CALL cost_round(false, 2500);
+CALL cost_round(true, 3000);
+CALL cost_round(false, 3500);
+SQL
+psql -Atq "$DATABASE_URL" -c "SELECT format('label inserts, 500 a round: %s ms a label with the dashboard trigger, %s ms without (medians of 4 rounds)',
+    round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE triggers) / 500)::numeric, 3),
+    round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE NOT triggers) / 500)::numeric, 3)) FROM cost_runs"

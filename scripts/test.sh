@@ -77,6 +77,11 @@ DATABASE_URL=$E2E_DB target/debug/verdict project create --slug assisted --name 
 DATABASE_URL=$E2E_DB target/debug/verdict import end2end/fixtures/assisted.jsonl --project assisted >/dev/null
 DATABASE_URL=$E2E_DB target/debug/verdict project create --slug checks --name "Gold checks" >/dev/null
 DATABASE_URL=$E2E_DB target/debug/verdict import end2end/fixtures/checks.jsonl --project checks >/dev/null
+DATABASE_URL=$E2E_DB target/debug/verdict project create --slug charts --name "Charts" >/dev/null
+DATABASE_URL=$E2E_DB target/debug/verdict import end2end/fixtures/charts.jsonl --project charts >/dev/null
+DATABASE_URL=$E2E_DB target/debug/verdict dashboard --project charts --fields category >/dev/null
+DATABASE_URL=$E2E_DB target/debug/verdict project members add --project charts \
+  --email annotator@verdict.local >/dev/null
 DATABASE_URL=$E2E_DB target/debug/verdict project create --slug reviewed --name "Reviewed" >/dev/null
 DATABASE_URL=$E2E_DB target/debug/verdict import end2end/fixtures/reviewed.jsonl --project reviewed >/dev/null
 # The demo annotator (a member of the demo project) labels the assisted one too.

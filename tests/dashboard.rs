@@ -585,6 +585,15 @@ async fn the_page_draws_charts_tables_and_empty_states(pool: sqlx::PgPool) {
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body_text(response).await.contains("from"));
 
+    // The home page's small burn-up: an SVG document (XML, no HTML markers).
+    let response = app.get("/projects/d/burnup.svg", Some(&admin)).await;
+    assert_eq!(response.headers()["content-type"], "image/svg+xml");
+    let svg = body_text(response).await;
+    assert!(
+        svg.starts_with("<svg") && svg.contains("<polyline") && !svg.contains("<!>"),
+        "{svg}"
+    );
+
     // Setting the fields from the page.
     let response = app
         .send(common::form_post(
@@ -614,7 +623,7 @@ async fn the_page_draws_charts_tables_and_empty_states(pool: sqlx::PgPool) {
         !html.contains("bob@example.org") && !html.contains("ann@example.org"),
         "{html}"
     );
-    assert!(!html.contains("End-user feedback"));
+    assert!(!html.contains("End-user feedback") && !html.contains("leaderboard.svg"));
     assert!(!html.contains("Save fields"));
     let response = app
         .send(common::form_post(

@@ -266,8 +266,36 @@ async fn the_leaderboard_page_draws_the_chart_and_the_tables(pool: sqlx::PgPool)
     assert_eq!(json.status(), StatusCode::OK);
     let body: serde_json::Value = serde_json::from_str(&common::body_text(json).await).unwrap();
     assert_eq!(body["models"][0]["model"], "big");
+    assert!(
+        html.contains("Sources side by side"),
+        "every source's board"
+    );
+    // The chart alone, for the dashboard's image: a document of its own.
+    let svg = app
+        .get("/projects/m/leaderboard.svg?rounds=20", Some(&admin))
+        .await;
+    assert_eq!(svg.status(), StatusCode::OK);
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    let svg = common::body_text(svg).await;
+    assert!(svg.starts_with("<svg") && svg.contains("xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(svg.contains("1. big") && svg.contains("<circle"), "{svg}");
+    assert!(!svg.contains("<!>"), "XML: no HTML markers");
+    // A project without rankings: the image says what is missing.
+    projects::create(&app.pool, &Actor::cli(), "bare", "Bare")
+        .await
+        .unwrap();
+    let svg = common::body_text(
+        app.get("/projects/bare/leaderboard.svg", Some(&admin))
+            .await,
+    )
+    .await;
+    assert!(svg.contains("answers need a model name"), "{svg}");
     let annotator = app.session_for("ann-m@example.org").await;
     let refused = app.get("/projects/m/leaderboard", Some(&annotator)).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let refused = app
+        .get("/projects/m/leaderboard.svg", Some(&annotator))
+        .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
 

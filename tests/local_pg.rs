@@ -14,8 +14,12 @@ async fn a_local_cluster_is_created_then_reused() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    // A port unlikely to be in use; derived from the process id to let runs coexist.
-    let port = 55000 + (std::process::id() % 1000) as u16;
+    // A port free now, as the system hands them out (a fixed or pid-derived one in the
+    // ephemeral range was once taken by another connection's client side mid-run).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
     let first = local_pg::ensure_running(dir.path(), port)
         .await
         .expect("initdb and start");

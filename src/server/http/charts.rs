@@ -14,8 +14,8 @@ const BOTTOM: f64 = 48.0;
 pub const COLOURS: [&str; 8] = [
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#999999", "#000000",
 ];
-const MUTED: &str = "#6b7280";
-const GRID: &str = "#e5e7eb";
+pub const MUTED: &str = "#6b7280";
+pub const GRID: &str = "#e5e7eb";
 
 /// One line, or one layer of a stack: a value per category (`None`: no value there).
 pub struct Series {
@@ -320,6 +320,12 @@ pub fn bars_against(
     frame.render(marks.into_any())
 }
 
+/// A chart as a document of its own (an `<img>`'s source, a saved file): XML, so without
+/// the `<!>` markers the HTML renderer leaves between parts (not XML comments).
+pub fn standalone(svg: String) -> String {
+    svg.replace("<!>", "")
+}
+
 /// A tiny standalone chart (a document of its own): `done` as a line under the level of
 /// `all`, for a table cell.
 pub fn sparkline(title: &str, done: &[f64], all: &[f64]) -> String {
@@ -341,14 +347,15 @@ pub fn sparkline(title: &str, done: &[f64], all: &[f64]) -> String {
             .join(" ")
     };
     let (done, all) = (points(done), points(all));
-    view! {
+    let svg = view! {
         <svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox=format!("0 0 {W} {H}") width=W.to_string() height=H.to_string()>
             <title>{title.to_owned()}</title>
             <polyline points=all fill="none" stroke=GRID stroke-width="2"/>
             <polyline points=done fill="none" stroke=COLOURS[0] stroke-width="2"/>
         </svg>
     }
-    .to_html()
+    .to_html();
+    standalone(svg)
 }
 
 #[cfg(test)]

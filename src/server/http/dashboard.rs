@@ -216,6 +216,24 @@ fn sections(b: &Dashboard) -> AnyView {
         {positions(b)}
         {assistance(b)}
         {(!b.own).then(|| feedback(b))}
+        {(!b.own).then(|| models(b))}
+    }
+    .into_any()
+}
+
+/// The leaderboard's chart, an image the server draws on its own request (the bootstrap
+/// does not hold up this page), over the dashboard's days.
+fn models(b: &Dashboard) -> AnyView {
+    let query = format!("rounds=100&from={}&to={}", b.from, b.to);
+    let src = format!("/projects/{}/leaderboard.svg?{query}", b.project);
+    let href = format!("/projects/{}/leaderboard?{query}", b.project);
+    view! {
+        <section aria-labelledby="models-heading">
+            <h2 id="models-heading">"Models"</h2>
+            <p class="muted">"Bradley-Terry ratings from the annotators' rankings in these days, with 95% bootstrap intervals; the "
+                <a href=href>"leaderboard"</a> " has the numbers, the win rates, other sources and length control."</p>
+            <img class="chart" src=src alt="Model ratings with 95% intervals, best first"/>
+        </section>
     }
     .into_any()
 }

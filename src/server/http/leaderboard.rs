@@ -3,7 +3,7 @@
 //! JavaScript, prints and saves), the same figures as a table, the win-rate matrix, and the
 //! JSON (`GET /projects/{slug}/leaderboard.json`, the API's answer).
 
-use super::charts::nice_step;
+use super::charts::{COLOURS, GRID, MUTED, nice_step};
 use super::page::{self, Page, document};
 use super::session;
 use crate::server::services::leaderboard::{self, Leaderboard, Options};
@@ -93,10 +93,44 @@ pub async fn download(
     Ok(Json(board).into_response())
 }
 
+/// `GET /projects/{slug}/leaderboard.svg`: the chart alone, a document of its own (the
+/// dashboard shows it as an image, so its page does not wait for the bootstrap).
+pub async fn svg(
+    State(state): State<AppState>,
+    session: Session,
+    Path(slug): Path<String>,
+    Query(options): Query<Options>,
+) -> Page {
+    let actor = session::actor(&state.pool, &session).await?;
+    let board = leaderboard::leaderboard(&state.pool, &actor, &slug, &options).await?;
+    let svg = super::charts::standalone(if board.models.is_empty() {
+        view! {
+            <svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 720 40" width="720" height="40"
+                font-family="system-ui, sans-serif">
+                <title>"No leaderboard yet"</title>
+                <text x="10" y="24" font-size="13" fill=MUTED>{EMPTY}</text>
+            </svg>
+        }
+        .to_html()
+    } else {
+        chart(&board).to_html()
+    });
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
+            (axum::http::header::CACHE_CONTROL, "private, max-age=60"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+const EMPTY: &str = "No rankings of answers by two or more named models yet: answers need a model name (`model` in the import) and annotators' rankings.";
+
 fn board_view(board: &Leaderboard) -> AnyView {
     if board.models.is_empty() {
         return view! {
-            <p class="muted">"No rankings of answers by two or more named models yet."</p>
+            <p class="muted">{EMPTY}</p>
         }
         .into_any();
     }
@@ -291,8 +325,8 @@ fn chart(board: &Leaderboard) -> AnyView {
         .map(|k| {
             let v = k as f64 * step;
             view! {
-                <line x1=x(v) x2=x(v) y1=TOP - 10.0 y2=axis_y class="grid"/>
-                <text x=x(v) y=axis_y + 16.0 text-anchor="middle" class="tick">{format!("{v:.0}")}</text>
+                <line x1=x(v) x2=x(v) y1=TOP - 10.0 y2=axis_y stroke=GRID/>
+                <text x=x(v) y=axis_y + 16.0 text-anchor="middle" font-size="11" fill=MUTED>{format!("{v:.0}")}</text>
             }
         })
         .collect_view();
@@ -304,25 +338,26 @@ fn chart(board: &Leaderboard) -> AnyView {
             let y = TOP + ROW * i as f64 + ROW / 2.0;
             let whisker = m.lower.zip(m.upper).map(|(l, u)| {
                 view! {
-                    <line x1=x(l) x2=x(u) y1=y y2=y class="whisker"/>
-                    <line x1=x(l) x2=x(l) y1=y - 6.0 y2=y + 6.0 class="whisker"/>
-                    <line x1=x(u) x2=x(u) y1=y - 6.0 y2=y + 6.0 class="whisker"/>
+                    <line x1=x(l) x2=x(u) y1=y y2=y stroke=COLOURS[0] stroke-width="2"/>
+                    <line x1=x(l) x2=x(l) y1=y - 6.0 y2=y + 6.0 stroke=COLOURS[0] stroke-width="2"/>
+                    <line x1=x(u) x2=x(u) y1=y - 6.0 y2=y + 6.0 stroke=COLOURS[0] stroke-width="2"/>
                 }
             });
             view! {
-                <text x=LEFT - 10.0 y=y + 4.0 text-anchor="end" class="label">{format!("{}. {}", m.rank, m.model)}</text>
+                <text x=LEFT - 10.0 y=y + 4.0 text-anchor="end" font-size="13" fill="#111827">{format!("{}. {}", m.rank, m.model)}</text>
                 {whisker}
-                <circle cx=x(m.rating) cy=y r="5" class="dot"/>
+                <circle cx=x(m.rating) cy=y r="5" fill=COLOURS[0]/>
             }
         })
         .collect_view();
     view! {
         <svg class="chart" role="img" aria-labelledby="leaderboard-title" viewBox=format!("0 0 {WIDTH} {height}")
-            width=WIDTH.to_string() height=height.to_string() xmlns="http://www.w3.org/2000/svg">
+            width=WIDTH.to_string() height=height.to_string() xmlns="http://www.w3.org/2000/svg"
+            font-family="system-ui, sans-serif">
             <title id="leaderboard-title">"Ratings with 95% intervals, best first"</title>
             {ticks}
-            <line x1=LEFT x2=WIDTH - 20.0 y1=axis_y y2=axis_y class="axis"/>
-            <text x=(LEFT + WIDTH) / 2.0 y=height - 2.0 text-anchor="middle" class="tick">"rating"</text>
+            <line x1=LEFT x2=WIDTH - 20.0 y1=axis_y y2=axis_y stroke=MUTED/>
+            <text x=(LEFT + WIDTH) / 2.0 y=height - 2.0 text-anchor="middle" font-size="11" fill=MUTED>"rating"</text>
             {rows}
         </svg>
     }

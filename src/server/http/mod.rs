@@ -120,6 +120,7 @@ pub fn page_routes() -> Vec<PageRoute> {
         PageRoute::get("/projects/{slug}/burnup.svg", dashboard::burnup),
         PageRoute::get("/projects/{slug}/leaderboard", leaderboard::show),
         PageRoute::get("/projects/{slug}/leaderboard.json", leaderboard::download),
+        PageRoute::get("/projects/{slug}/leaderboard.svg", leaderboard::svg),
         PageRoute::get("/projects/{slug}/quality", quality::show),
         PageRoute::post("/projects/{slug}/quality/gold", quality::save_gold),
         PageRoute::post(
