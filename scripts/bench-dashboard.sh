@@ -7,8 +7,9 @@
 #      timed by curl: the whole page, every chart drawn;
 #   2. the same with an annotator filter and with a metadata facet;
 #   3. `verdict dashboard --rebuild`: the daily sums computed anew from every label;
-#   4. what the triggers cost a submission: 2,000 single-row label inserts (one statement
-#      each, as a submit makes) with the dashboard's triggers and without, interleaved.
+#   4. what the triggers cost a submission: 4,000 single-row label inserts (one statement
+#      each, as a submit makes), 500 at a time, with the dashboard's insert trigger and
+#      without, interleaved.
 # Usage: scripts/bench-dashboard.sh [ANNOTATIONS]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
