@@ -205,26 +205,25 @@ pub async fn submit(
 ) -> Result<Submitted> {
     let project = project(pool, actor, slug).await?;
     let mut tx = pool.begin().await?;
-    let stored = if input.base_version.is_some() {
-        match annotations::find_owner(&mut *tx, input.annotation_id).await? {
-            Some(owner) if !owner.is(actor.user_id, input.item_id) => {
-                return Err(Error::invalid(
-                    "annotation_id",
-                    "belongs to another annotation",
-                ));
-            }
-            Some(_) => edit(&mut tx, actor, &project, input).await?,
-            None => return Err(Error::NotFound("annotation")),
+    // A refused submission rolls back before it answers: a transaction only dropped is
+    // rolled back later, in the background, and until then it still holds the item's lock,
+    // which hides the item from the next annotator's queue (SKIP LOCKED).
+    let stored = match store(&mut tx, actor, &project, input).await {
+        Ok(stored) => stored,
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(e);
         }
-    } else {
-        create(&mut tx, actor, &project, input).await?
     };
     // The next lease is taken in the same transaction: one commit per submission. A label
     // that just paused its author on the project is kept; they are told why instead.
     let (lease, notice) = match lease_in(&mut tx, actor, &project).await {
         Ok(lease) => (lease, None),
         Err(Error::Paused(reason)) => (None, Some(reason)),
-        Err(e) => return Err(e),
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(e);
+        }
     };
     tx.commit().await?;
     let next = task_for(pool, actor, &project, lease).await?;
@@ -235,6 +234,26 @@ pub async fn submit(
         notice,
         feedback: stored.2,
     })
+}
+
+/// A new label, or an edit of one of the author's own.
+async fn store(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    project: &ProjectSettings,
+    input: AnnotationInput,
+) -> Result<(Uuid, i32, Option<String>)> {
+    if input.base_version.is_none() {
+        return create(tx, actor, project, input).await;
+    }
+    match annotations::find_owner(&mut *tx, input.annotation_id).await? {
+        Some(owner) if !owner.is(actor.user_id, input.item_id) => Err(Error::invalid(
+            "annotation_id",
+            "belongs to another annotation",
+        )),
+        Some(_) => edit(tx, actor, project, input).await,
+        None => Err(Error::NotFound("annotation")),
+    }
 }
 
 async fn create(
