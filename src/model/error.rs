@@ -18,6 +18,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The request is malformed: not JSON, wrong content type, a method the route lacks.
     BadRequest,
+    /// The database cannot be reached now: try again shortly (`Retry-After` says when).
+    Unavailable,
     Internal,
 }
 

@@ -41,6 +41,16 @@ pub struct DbConfig {
         global = true
     )]
     pub db_max_connections: u32,
+
+    /// How long a request waits for a database connection before it answers 503 with
+    /// `Retry-After` (milliseconds). While PostgreSQL is down, requests fail this fast.
+    #[arg(
+        long,
+        env = "VERDICT_DB_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub db_acquire_timeout_ms: u64,
 }
 
 fn default_pool_size() -> u32 {

@@ -28,7 +28,7 @@ pub async fn open(config: &DbConfig) -> anyhow::Result<Database> {
     };
     let pool = PgPoolOptions::new()
         .max_connections(config.db_max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_millis(config.db_acquire_timeout_ms))
         .connect(&url)
         .await
         .context("could not connect to PostgreSQL (check DATABASE_URL)")?;

@@ -34,6 +34,9 @@ pub enum Error {
     PayloadTooLarge { limit_bytes: usize },
     #[error("{0}")]
     BadRequest(String),
+    /// The database is out of reach (found by another part than sqlx: the session store).
+    #[error("{UNAVAILABLE}")]
+    Unavailable(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -55,6 +58,8 @@ impl Error {
             Error::Invalid(_) => ErrorCode::Invalid,
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::TooManyRequests { .. } => ErrorCode::TooManyRequests,
+            Error::Unavailable(_) => ErrorCode::Unavailable,
+            Error::Database(e) if database_unavailable(e) => ErrorCode::Unavailable,
             Error::Database(_) | Error::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -69,6 +74,7 @@ impl Error {
             ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -77,6 +83,14 @@ impl Error {
     pub fn to_app_error(&self) -> AppError {
         match self {
             Error::Invalid(e) => e.clone(),
+            Error::Unavailable(why) => {
+                tracing::warn!(error = why, "database unavailable");
+                AppError::new(ErrorCode::Unavailable, UNAVAILABLE)
+            }
+            Error::Database(e) if database_unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                AppError::new(ErrorCode::Unavailable, UNAVAILABLE)
+            }
             Error::Database(e) => {
                 tracing::error!(error = %e, "database error");
                 AppError::new(ErrorCode::Internal, "internal error; see the server log")
@@ -87,6 +101,26 @@ impl Error {
             }
             other => AppError::new(other.code(), other.to_string()),
         }
+    }
+}
+
+/// What a request answers while the database cannot be reached.
+pub const UNAVAILABLE: &str =
+    "the database is unavailable; nothing was changed: try again in a few seconds";
+/// Seconds a client should wait before trying again (`Retry-After`).
+pub const RETRY_AFTER_SECS: u64 = 5;
+
+/// Whether the error says the database cannot be reached (rather than that a statement
+/// failed): no connection within the acquire timeout, a broken connection, or PostgreSQL
+/// shutting down, starting up, or ending the session (SQLSTATE classes 08 and 57P).
+pub fn database_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
     }
 }
 
@@ -133,6 +167,12 @@ impl IntoResponse for Error {
         let status = self.status();
         let body = axum::Json(envelope(&self.to_app_error()));
         let mut response = (status, body).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(RETRY_AFTER_SECS),
+            );
+        }
         if let Error::TooManyRequests { retry_after_secs } = self {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

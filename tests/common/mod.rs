@@ -43,6 +43,29 @@ impl TestApp {
         }
     }
 
+    /// The app over a database that is not there: a pool of connections to a port nobody
+    /// listens on, waiting `acquire_ms` for one (as `--db-acquire-timeout-ms` sets).
+    pub fn without_database(acquire_ms: u64) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(std::time::Duration::from_millis(acquire_ms))
+            .connect_lazy(&format!("postgres://postgres@127.0.0.1:{port}/gone"))
+            .expect("a lazy pool");
+        let leptos_options = LeptosOptions::builder().output_name("verdict").build();
+        let state = AppState {
+            pool: pool.clone(),
+            config: Arc::new(AppConfig::default()),
+            leptos_options,
+        };
+        Self {
+            pool,
+            router: http::router(state),
+        }
+    }
+
     /// A new user; an annotator or reviewer becomes a member of every project there is.
     pub async fn user(&self, email: &str, role: Role) -> UserView {
         let user = self.outsider(email, role).await;

@@ -23,6 +23,12 @@ pub(crate) mod ssr {
     pub fn fail(e: Error) -> AppError {
         if let Some(response) = use_context::<ResponseOptions>() {
             response.set_status(e.status());
+            if e.status() == http::StatusCode::SERVICE_UNAVAILABLE {
+                response.insert_header(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from(crate::server::error::RETRY_AFTER_SECS),
+                );
+            }
         }
         e.to_app_error()
     }

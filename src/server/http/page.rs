@@ -92,11 +92,18 @@ pub fn error_page(error: &Error) -> Response {
             <p><a href="/">"Back to the projects"</a></p>
         </section>
     };
-    (
+    let mut response = (
         error.status(),
         document_with("Error", body.into_any(), None, false),
     )
-        .into_response()
+        .into_response();
+    if error.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(crate::server::error::RETRY_AFTER_SECS),
+        );
+    }
+    response
 }
 
 /// A refusal as an alert, naming the field when there is one.

@@ -9,8 +9,14 @@ use uuid::Uuid;
 
 const USER_ID: &str = "user_id";
 
+/// The session store is PostgreSQL: when it fails, the database is out of reach.
 fn session_error(e: tower_sessions::session::Error) -> Error {
-    Error::Internal(anyhow::anyhow!("session store: {e}"))
+    match e {
+        tower_sessions::session::Error::Store(e) => {
+            Error::Unavailable(format!("session store: {e}"))
+        }
+        other => Error::Internal(anyhow::anyhow!("session store: {other}")),
+    }
 }
 
 /// The signed-in user, if the session has one whose account is still enabled.
