@@ -26,8 +26,9 @@ pub struct ProjectGlance {
     /// The signed-in person's labels, and everyone's.
     pub my_labels: i64,
     pub all_labels: i64,
-    /// Annotator pairs ordering answer pairs alike, of those compared (admins).
-    pub agreement: Option<f64>,
+    /// Annotator pairs ordering answer pairs alike, of those compared, in whole percent
+    /// (admins). Whole numbers keep float formatting out of the browser's bundle.
+    pub agreement_percent: Option<i64>,
     /// Items with labels waiting for this reviewer (reviewers and admins, review on).
     pub review_due: Option<i64>,
 }

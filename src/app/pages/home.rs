@@ -128,15 +128,13 @@ fn glance_cells(
     let Some(g) = g else {
         return (format!("– / {items}"), "–".into(), "–".into(), "–".into());
     };
+    // Whole numbers only: formatting a float would bring its code into the bundle.
     let third = if admin {
-        g.agreement
-            .map_or_else(|| "–".to_owned(), |a| format!("{:.0}%", 100.0 * a))
+        g.agreement_percent
+            .map_or_else(|| "–".to_owned(), |a| format!("{a}%"))
     } else if g.all_labels > 0 {
-        format!(
-            "{} ({:.0}%)",
-            g.my_labels,
-            100.0 * g.my_labels as f64 / g.all_labels as f64
-        )
+        let share = (200 * g.my_labels + g.all_labels) / (2 * g.all_labels);
+        format!("{} ({share}%)", g.my_labels)
     } else {
         "0".to_owned()
     };

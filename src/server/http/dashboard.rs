@@ -82,7 +82,7 @@ pub async fn show(
         };
         view! {
             <p class="downloads">"Download: " <a href=json>"everything as JSON"</a> " · CSV: "
-                {["progress", "throughput", "quality", "positions", "assistance", "feedback"].into_iter().map(csv).collect_view()}
+                {dashboard::TABLES.into_iter().map(csv).collect_view()}
             </p>
         }
     };
@@ -179,19 +179,21 @@ fn short(day: NaiveDate) -> String {
     day.format("%m-%d").to_string()
 }
 
-fn opt(v: Option<f64>, digits: usize) -> String {
-    v.map_or_else(|| "–".to_owned(), |v| format!("{v:.digits$}"))
-}
-
-fn numbers(caption: &str, head: &[&str], rows: Vec<Vec<String>>) -> AnyView {
-    let head = head
-        .iter()
-        .map(|h| view! { <th>{h.to_string()}</th> })
-        .collect_view();
-    let rows = rows
+/// A table of the dashboard (the CSV download's, see [`dashboard::table`]) under its chart.
+fn numbers(caption: &str, b: &Dashboard, name: &str) -> AnyView {
+    let mut table = dashboard::table(b, name).unwrap_or_default().into_iter();
+    let head = table
+        .next()
+        .unwrap_or_default()
         .into_iter()
+        .map(|h| view! { <th>{h.replace('_', " ")}</th> })
+        .collect_view();
+    let rows = table
         .map(|r| {
-            let cells = r.into_iter().map(|c| view! { <td>{c}</td> }).collect_view();
+            let cells = r
+                .into_iter()
+                .map(|c| view! { <td>{if c.is_empty() { "–".to_owned() } else { c }}</td> })
+                .collect_view();
             view! { <tr>{cells}</tr> }
         })
         .collect_view();
@@ -312,24 +314,12 @@ fn progress(b: &Dashboard) -> AnyView {
             None,
         )
     };
-    let rows = p
-        .days
-        .iter()
-        .map(|d| {
-            vec![
-                d.day.to_string(),
-                d.completed.to_string(),
-                d.completed_total.to_string(),
-                d.items_total.to_string(),
-            ]
-        })
-        .collect();
     view! {
         <section aria-labelledby="progress-heading">
             <h2 id="progress-heading">"Progress"</h2>
             {figures}
             {chart}
-            {numbers("items done per day", &["day", "done", "done in all", "items in all"], rows)}
+            {numbers("items done per day", b, "progress")}
         </section>
     }
     .into_any()
@@ -394,30 +384,11 @@ fn throughput(b: &Dashboard) -> AnyView {
         }
         .into_any()
     };
-    let rows = b
-        .throughput
-        .iter()
-        .map(|t| {
-            let who = t
-                .by_annotator
-                .iter()
-                .map(|(a, n)| format!("{a}: {n}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            vec![
-                t.day.to_string(),
-                t.labels.to_string(),
-                opt(t.median_seconds, 1),
-                t.skips.to_string(),
-                who,
-            ]
-        })
-        .collect();
     view! {
         <section aria-labelledby="throughput-heading">
             <h2 id="throughput-heading">"Throughput"</h2>
             {charts}
-            {numbers("labels per day", &["day", "labels", "median seconds", "skips", "by annotator"], rows)}
+            {numbers("labels per day", b, "throughput")}
         </section>
     }
     .into_any()
@@ -492,31 +463,13 @@ fn quality(b: &Dashboard) -> AnyView {
             &s,
         )
     });
-    let rows = b
-        .quality
-        .iter()
-        .map(|q| {
-            vec![
-                q.day.to_string(),
-                opt(q.pair_agreement, 3),
-                q.pairs_compared.to_string(),
-                opt(q.kendall_w, 3),
-                q.gold_checked.to_string(),
-                opt(q.gold_accuracy, 3),
-                format!(
-                    "{} / {} / {}",
-                    q.reviews_accepted, q.reviews_fixed, q.reviews_rejected
-                ),
-            ]
-        })
-        .collect();
     view! {
         <section aria-labelledby="quality-heading">
             <h2 id="quality-heading">"Quality over time"</h2>
             <p class="muted">"Agreement counts each item on the day its labels last changed."</p>
             {rates}
             {review_chart}
-            {numbers("quality per day", &["day", "pair agreement", "pairs compared", "Kendall's W", "gold checked", "gold accuracy", "reviews accepted / fixed / rejected"], rows)}
+            {numbers("quality per day", b, "quality")}
         </section>
     }
     .into_any()
@@ -543,24 +496,12 @@ fn positions(b: &Dashboard) -> AnyView {
             &expected,
         )
     };
-    let rows = b
-        .positions
-        .iter()
-        .map(|p| {
-            vec![
-                p.position.to_string(),
-                p.picks.to_string(),
-                format!("{:.3}", p.share),
-                format!("{:.3}", p.expected),
-            ]
-        })
-        .collect();
     view! {
         <section aria-labelledby="positions-heading">
             <h2 id="positions-heading">"Position bias"</h2>
             <p class="muted">"How often the sole first place went to the answer shown at each position, against what picks that ignore position would give (1/n of each n-answer item)."</p>
             {chart}
-            {numbers("best picks by position", &["position", "picks", "share", "expected"], rows)}
+            {numbers("best picks by position", b, "positions")}
         </section>
     }
     .into_any()
@@ -610,25 +551,13 @@ fn assistance(b: &Dashboard) -> AnyView {
         )
     };
     let quality = format!("/projects/{}/quality", b.project);
-    let rows = b
-        .assistance
-        .iter()
-        .map(|a| {
-            vec![
-                a.day.to_string(),
-                a.accepted.to_string(),
-                a.modified.to_string(),
-                a.replaced.to_string(),
-            ]
-        })
-        .collect();
     view! {
         <section aria-labelledby="assist-heading">
             <h2 id="assist-heading">"Model assistance"</h2>
             <p class="muted">"What annotators did with the proposal they were shown. The held-out group's agreement with the model, against the shown group's, is in each annotator's scorecard on the "
                 <a href=quality>"quality page"</a> "."</p>
             {chart}
-            {numbers("proposal outcomes per day", &["day", "accepted", "modified", "replaced"], rows)}
+            {numbers("proposal outcomes per day", b, "assistance")}
         </section>
     }
     .into_any()
@@ -685,24 +614,11 @@ fn feedback(b: &Dashboard) -> AnyView {
         }
         .into_any()
     };
-    let rows = b
-        .feedback
-        .iter()
-        .map(|f| {
-            vec![
-                f.day.to_string(),
-                f.model.clone(),
-                f.up.to_string(),
-                f.down.to_string(),
-                opt(f.up_rate, 3),
-            ]
-        })
-        .collect();
     view! {
         <section aria-labelledby="feedback-heading">
             <h2 id="feedback-heading">"End-user feedback"</h2>
             {charts}
-            {numbers("thumbs per model per day", &["day", "model", "up", "down", "up rate"], rows)}
+            {numbers("thumbs per model per day", b, "feedback")}
         </section>
     }
     .into_any()

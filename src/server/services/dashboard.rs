@@ -641,9 +641,10 @@ pub async fn glances(pool: &PgPool, actor: &Actor) -> Result<Vec<ProjectGlance>>
             labels_today: sum(|r| r.labels_today),
             my_labels: sum(|r| r.my_labels),
             all_labels: sum(|r| r.all_labels),
-            agreement: r
+            agreement_percent: r
                 .filter(|_| admin)
-                .and_then(|r| ratio(r.pref_agree, r.pref_compared)),
+                .and_then(|r| ratio(r.pref_agree, r.pref_compared))
+                .map(|a| (100.0 * a).round() as i64),
             review_due,
             slug: p.slug,
         });
@@ -669,35 +670,37 @@ pub async fn rebuild(pool: &PgPool, actor: &Actor, slug: &str) -> Result<()> {
     Ok(())
 }
 
-/// One table of the dashboard as CSV: `progress`, `throughput`, `quality`, `positions`,
-/// `assistance` or `feedback`.
-pub fn csv(board: &Dashboard, table: &str) -> Result<String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+/// The dashboard's tables, for the CSV downloads and the page's numbers alike.
+pub const TABLES: [&str; 6] = [
+    "progress",
+    "throughput",
+    "quality",
+    "positions",
+    "assistance",
+    "feedback",
+];
+
+/// One table of the dashboard: its head, then a row per day (or position, or model and
+/// day); a missing figure is blank.
+pub fn table(board: &Dashboard, table: &str) -> Result<Vec<Vec<String>>> {
+    let mut rows: Vec<Vec<String>> = Vec::new();
     let opt = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
-    let write = |w: &mut csv::Writer<Vec<u8>>, row: Vec<String>| {
-        w.write_record(row).map_err(anyhow::Error::from)
-    };
+    let mut write = |row: Vec<String>| rows.push(row);
     match table {
         "progress" => {
-            write(
-                &mut w,
-                vec![
-                    "day".into(),
-                    "completed".into(),
-                    "completed_total".into(),
-                    "items_total".into(),
-                ],
-            )?;
+            write(vec![
+                "day".into(),
+                "completed".into(),
+                "completed_total".into(),
+                "items_total".into(),
+            ]);
             for p in &board.progress.days {
-                write(
-                    &mut w,
-                    vec![
-                        p.day.to_string(),
-                        p.completed.to_string(),
-                        p.completed_total.to_string(),
-                        p.items_total.to_string(),
-                    ],
-                )?;
+                write(vec![
+                    p.day.to_string(),
+                    p.completed.to_string(),
+                    p.completed_total.to_string(),
+                    p.items_total.to_string(),
+                ]);
             }
         }
         "throughput" => {
@@ -718,7 +721,7 @@ pub fn csv(board: &Dashboard, table: &str) -> Result<String> {
                 "skips".into(),
             ];
             head.extend(names.iter().map(|n| format!("labels:{n}")));
-            write(&mut w, head)?;
+            write(head);
             for t in &board.throughput {
                 let mut row = vec![
                     t.day.to_string(),
@@ -731,12 +734,11 @@ pub fn csv(board: &Dashboard, table: &str) -> Result<String> {
                         .iter()
                         .map(|n| t.by_annotator.get(*n).copied().unwrap_or(0).to_string()),
                 );
-                write(&mut w, row)?;
+                write(row);
             }
         }
         "quality" => {
             write(
-                &mut w,
                 [
                     "day",
                     "pair_agreement",
@@ -750,80 +752,65 @@ pub fn csv(board: &Dashboard, table: &str) -> Result<String> {
                 ]
                 .map(String::from)
                 .to_vec(),
-            )?;
+            );
             for q in &board.quality {
-                write(
-                    &mut w,
-                    vec![
-                        q.day.to_string(),
-                        opt(q.pair_agreement),
-                        q.pairs_compared.to_string(),
-                        opt(q.kendall_w),
-                        q.gold_checked.to_string(),
-                        opt(q.gold_accuracy),
-                        q.reviews_accepted.to_string(),
-                        q.reviews_fixed.to_string(),
-                        q.reviews_rejected.to_string(),
-                    ],
-                )?;
+                write(vec![
+                    q.day.to_string(),
+                    opt(q.pair_agreement),
+                    q.pairs_compared.to_string(),
+                    opt(q.kendall_w),
+                    q.gold_checked.to_string(),
+                    opt(q.gold_accuracy),
+                    q.reviews_accepted.to_string(),
+                    q.reviews_fixed.to_string(),
+                    q.reviews_rejected.to_string(),
+                ]);
             }
         }
         "positions" => {
             write(
-                &mut w,
                 ["position", "picks", "share", "expected"]
                     .map(String::from)
                     .to_vec(),
-            )?;
+            );
             for p in &board.positions {
-                write(
-                    &mut w,
-                    vec![
-                        p.position.to_string(),
-                        p.picks.to_string(),
-                        format!("{:.4}", p.share),
-                        format!("{:.4}", p.expected),
-                    ],
-                )?;
+                write(vec![
+                    p.position.to_string(),
+                    p.picks.to_string(),
+                    format!("{:.4}", p.share),
+                    format!("{:.4}", p.expected),
+                ]);
             }
         }
         "assistance" => {
             write(
-                &mut w,
                 ["day", "accepted", "modified", "replaced"]
                     .map(String::from)
                     .to_vec(),
-            )?;
+            );
             for a in &board.assistance {
-                write(
-                    &mut w,
-                    vec![
-                        a.day.to_string(),
-                        a.accepted.to_string(),
-                        a.modified.to_string(),
-                        a.replaced.to_string(),
-                    ],
-                )?;
+                write(vec![
+                    a.day.to_string(),
+                    a.accepted.to_string(),
+                    a.modified.to_string(),
+                    a.replaced.to_string(),
+                ]);
             }
         }
         "feedback" => {
             write(
-                &mut w,
                 ["day", "model", "up", "down", "up_rate"]
                     .map(String::from)
                     .to_vec(),
-            )?;
+            );
             for f in &board.feedback {
-                write(
-                    &mut w,
-                    vec![
-                        f.day.to_string(),
-                        f.model.clone(),
-                        f.up.to_string(),
-                        f.down.to_string(),
-                        opt(f.up_rate),
-                    ],
-                )?;
+                write(vec![
+                    f.day.to_string(),
+                    f.model.clone(),
+                    f.up.to_string(),
+                    f.down.to_string(),
+                    opt(f.up_rate),
+                ]);
             }
         }
         other => {
@@ -834,6 +821,15 @@ pub fn csv(board: &Dashboard, table: &str) -> Result<String> {
                 ),
             ));
         }
+    }
+    Ok(rows)
+}
+
+/// One table of the dashboard as CSV (see [`TABLES`]).
+pub fn csv(board: &Dashboard, name: &str) -> Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in table(board, name)? {
+        w.write_record(row).map_err(anyhow::Error::from)?;
     }
     let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(String::from_utf8(bytes).map_err(anyhow::Error::from)?)
