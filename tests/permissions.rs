@@ -42,7 +42,6 @@ fn server_functions() -> Vec<(&'static str, For, String)> {
     vec![
         ("me", For::Anyone, String::new()),
         ("list_projects", For::SignedIn, String::new()),
-        ("project_glances", For::SignedIn, String::new()),
         ("next_task", For::Member, "slug={s}".into()),
         ("submit_annotation", For::Member, "json".into()),
         (

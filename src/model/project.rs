@@ -13,23 +13,22 @@ pub struct ProjectSummary {
     pub item_count: i64,
     /// Feedback from model backends' end users.
     pub feedback_count: i64,
-}
-
-/// A project at a glance on the home page (from the dashboard's daily sums).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ProjectGlance {
-    pub slug: String,
-    /// Items annotators label, and those complete.
-    pub items: i64,
+    /// At a glance on the home page (0 and none where not filled in): items complete, labels
+    /// today, the signed-in person's labels and everyone's.
+    #[serde(default)]
     pub completed: i64,
+    #[serde(default)]
     pub labels_today: i64,
-    /// The signed-in person's labels, and everyone's.
+    #[serde(default)]
     pub my_labels: i64,
+    #[serde(default)]
     pub all_labels: i64,
     /// Annotator pairs ordering answer pairs alike, of those compared, in whole percent
-    /// (admins). Whole numbers keep float formatting out of the browser's bundle.
+    /// (admins).
+    #[serde(default)]
     pub agreement_percent: Option<i64>,
     /// Items with labels waiting for this reviewer (reviewers and admins, review on).
+    #[serde(default)]
     pub review_due: Option<i64>,
 }
 

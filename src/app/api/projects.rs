@@ -1,21 +1,12 @@
 use crate::model::AppError;
-use crate::model::project::{ItemPage, ProjectGlance, ProjectSummary};
+use crate::model::project::{ItemPage, ProjectSummary};
 use leptos::prelude::*;
 
 #[server(prefix = "/serverfn", endpoint = "list_projects")]
 pub async fn list_projects() -> Result<Vec<ProjectSummary>, AppError> {
     use super::ssr::{IntoApp, actor};
     let (state, actor) = actor().await?;
-    crate::server::services::projects::list(&state.pool, &actor)
-        .await
-        .into_app()
-}
-
-/// Each project's progress, labels today, the caller's share, agreement and review work.
-#[server(prefix = "/serverfn", endpoint = "project_glances")]
-pub async fn project_glances() -> Result<Vec<ProjectGlance>, AppError> {
-    use super::ssr::{IntoApp, actor};
-    let (state, actor) = actor().await?;
+    // With the home page's figures: one request for the whole page.
     crate::server::services::dashboard::glances(&state.pool, &actor)
         .await
         .into_app()

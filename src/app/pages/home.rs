@@ -1,7 +1,7 @@
-use crate::app::api::projects::{CreateProject, list_projects, project_glances};
+use crate::app::api::projects::{CreateProject, list_projects};
 use crate::app::components::error_box::ErrorBox;
 use crate::app::components::require_user::RequireUser;
-use crate::model::project::ProjectGlance;
+use crate::model::project::ProjectSummary;
 use crate::model::user::{Role, UserView};
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -14,17 +14,7 @@ pub fn HomePage() -> impl IntoView {
 #[component]
 fn Projects(user: UserView) -> impl IntoView {
     let create = ServerAction::<CreateProject>::new();
-    let projects = Resource::new(
-        move || create.version().get(),
-        |_| async move {
-            // The figures at a glance come with the list; without them the list still shows.
-            let list = list_projects().await?;
-            Ok::<_, crate::model::error::AppError>((
-                list,
-                project_glances().await.unwrap_or_default(),
-            ))
-        },
-    );
+    let projects = Resource::new(move || create.version().get(), |_| list_projects());
     let is_admin = user.role == Role::Admin;
     let is_reviewer = user.role >= Role::Reviewer;
     view! {
@@ -33,10 +23,10 @@ fn Projects(user: UserView) -> impl IntoView {
             <Suspense fallback=|| view! { <p class="muted">"Loading projects…"</p> }>
                 {move || Suspend::new(async move {
                     match projects.await {
-                        Ok((list, _)) if list.is_empty() => Either::Left(view! {
+                        Ok(list) if list.is_empty() => Either::Left(view! {
                             <p class="muted">"No projects yet."</p>
                         }.into_any()),
-                        Ok((list, glances)) => Either::Left(view! {
+                        Ok(list) => Either::Left(view! {
                             <table class="list">
                                 <thead>
                                     <tr>
@@ -61,8 +51,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                         let members_href = format!("/projects/{}/members", p.slug);
                                         let review_href = format!("/projects/{}/review", p.slug);
                                         let dashboard_href = format!("/projects/{}/dashboard", p.slug);
-                                        let glance = glances.iter().find(|g| g.slug == p.slug).cloned();
-                                        let (done, today, third, due) = glance_cells(glance.as_ref(), p.item_count, is_admin);
+                                        let (done, today, third, due) = glance_cells(&p, is_admin);
                                         let burnup = format!("/projects/{}/burnup.svg", p.slug);
                                         view! {
                                             <tr>
@@ -120,14 +109,7 @@ fn Projects(user: UserView) -> impl IntoView {
 
 /// The figures of a project's row: done of all, labels today, agreement (admins) or the
 /// person's share of the labels, and review work due.
-fn glance_cells(
-    g: Option<&ProjectGlance>,
-    items: i64,
-    admin: bool,
-) -> (String, String, String, String) {
-    let Some(g) = g else {
-        return (format!("– / {items}"), "–".into(), "–".into(), "–".into());
-    };
+fn glance_cells(g: &ProjectSummary, admin: bool) -> (String, String, String, String) {
     // Whole numbers only: formatting a float would bring its code into the bundle.
     let third = if admin {
         g.agreement_percent
@@ -139,7 +121,7 @@ fn glance_cells(
         "0".to_owned()
     };
     (
-        format!("{} / {}", g.completed, g.items),
+        format!("{} / {}", g.completed, g.item_count),
         g.labels_today.to_string(),
         third,
         g.review_due

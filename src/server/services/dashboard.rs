@@ -7,7 +7,7 @@
 //! figures only.
 
 use super::{Actor, Result, form, projects};
-use crate::model::project::ProjectGlance;
+use crate::model::project::ProjectSummary;
 use crate::model::user::Role;
 use crate::server::Error;
 use crate::server::store::{days, users};
@@ -612,10 +612,11 @@ pub async fn set_fields(
     Ok(fields)
 }
 
-/// The home page's line per project the actor sees: progress, labels today, their share,
-/// agreement (admins) and review work due (reviewers, where review is on).
-pub async fn glances(pool: &PgPool, actor: &Actor) -> Result<Vec<ProjectGlance>> {
-    let list = projects::list(pool, actor).await?;
+/// The projects the actor sees (as [`projects::list`]) with the home page's figures filled
+/// in: progress, labels today, their share, agreement (admins) and review work due
+/// (reviewers, where review is on).
+pub async fn glances(pool: &PgPool, actor: &Actor) -> Result<Vec<ProjectSummary>> {
+    let mut list = projects::list(pool, actor).await?;
     let ids: Vec<Uuid> = list.iter().map(|p| p.project_id).collect();
     let today = Utc::now().date_naive();
     let rows: HashMap<Uuid, days::GlanceRow> = days::glances(pool, &ids, actor.user_id, today)
@@ -625,31 +626,24 @@ pub async fn glances(pool: &PgPool, actor: &Actor) -> Result<Vec<ProjectGlance>>
         .collect();
     let admin = actor.require(Role::Admin).is_ok();
     let reviewer = actor.require(Role::Reviewer).is_ok();
-    let mut out = Vec::with_capacity(list.len());
-    for p in list {
-        let r = rows.get(&p.project_id);
-        let sum = |f: fn(&days::GlanceRow) -> f64| r.map_or(0, |r| f(r).round() as i64);
-        let review_due = if reviewer {
+    for p in &mut list {
+        if reviewer {
             let state = super::review::queue_state(pool, actor, &p.slug).await?;
-            state.enabled.then_some(state.due_items)
-        } else {
-            None
+            p.review_due = state.enabled.then_some(state.due_items);
+        }
+        let Some(r) = rows.get(&p.project_id) else {
+            continue;
         };
-        out.push(ProjectGlance {
-            items: p.item_count,
-            completed: sum(|r| r.completed),
-            labels_today: sum(|r| r.labels_today),
-            my_labels: sum(|r| r.my_labels),
-            all_labels: sum(|r| r.all_labels),
-            agreement_percent: r
-                .filter(|_| admin)
-                .and_then(|r| ratio(r.pref_agree, r.pref_compared))
-                .map(|a| (100.0 * a).round() as i64),
-            review_due,
-            slug: p.slug,
-        });
+        let whole = |v: f64| v.round() as i64;
+        p.completed = whole(r.completed);
+        p.labels_today = whole(r.labels_today);
+        p.my_labels = whole(r.my_labels);
+        p.all_labels = whole(r.all_labels);
+        p.agreement_percent = ratio(r.pref_agree, r.pref_compared)
+            .filter(|_| admin)
+            .map(|a| whole(100.0 * a));
     }
-    Ok(out)
+    Ok(list)
 }
 
 /// A small burn-up for the home page: items done and in all at the end of each of the

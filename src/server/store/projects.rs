@@ -31,7 +31,9 @@ pub async fn list_summaries(
         ProjectSummary,
         r#"SELECT p.project_id, p.slug, p.name,
                   (SELECT coalesce(sum(g.items), 0)::bigint FROM project_progress g WHERE g.project_id = p.project_id) AS "item_count!",
-                  (SELECT count(*) FROM annotations a WHERE a.project_id = p.project_id AND a.source = 'end_user') AS "feedback_count!"
+                  (SELECT count(*) FROM annotations a WHERE a.project_id = p.project_id AND a.source = 'end_user') AS "feedback_count!",
+                  0::bigint AS "completed!", 0::bigint AS "labels_today!", 0::bigint AS "my_labels!",
+                  0::bigint AS "all_labels!", NULL::bigint AS agreement_percent, NULL::bigint AS review_due
            FROM projects p
            WHERE $1::uuid IS NULL OR EXISTS (SELECT 1 FROM project_members m
                                              WHERE m.project_id = p.project_id AND m.user_id = $1)
@@ -50,7 +52,9 @@ pub async fn find_summary(
         ProjectSummary,
         r#"SELECT p.project_id, p.slug, p.name,
                   (SELECT coalesce(sum(g.items), 0)::bigint FROM project_progress g WHERE g.project_id = p.project_id) AS "item_count!",
-                  (SELECT count(*) FROM annotations a WHERE a.project_id = p.project_id AND a.source = 'end_user') AS "feedback_count!"
+                  (SELECT count(*) FROM annotations a WHERE a.project_id = p.project_id AND a.source = 'end_user') AS "feedback_count!",
+                  0::bigint AS "completed!", 0::bigint AS "labels_today!", 0::bigint AS "my_labels!",
+                  0::bigint AS "all_labels!", NULL::bigint AS agreement_percent, NULL::bigint AS review_due
            FROM projects p WHERE p.slug = $1"#,
         slug
     )
