@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh
 echo "==> building Verdict (release)" >&2
-cargo leptos build --release
+cargo leptos build --release --split
 exec target/release/verdict serve "$@"

@@ -55,7 +55,7 @@ cargo test --features ssr 2>&1 | tee "$RUST_LOG_FILE"
 rust_passed=$(awk '/^test result:/ { s += $4 } END { print s + 0 }' "$RUST_LOG_FILE")
 
 step "building the site for the browser tests"
-cargo leptos build
+cargo leptos build --split
 
 step "browser tests"
 E2E_PORT=${VERDICT_E2E_PORT:-3107}
@@ -81,6 +81,11 @@ DATABASE_URL=$E2E_DB target/debug/verdict project create --slug charts --name "C
 DATABASE_URL=$E2E_DB target/debug/verdict import end2end/fixtures/charts.jsonl --project charts >/dev/null
 DATABASE_URL=$E2E_DB target/debug/verdict dashboard --project charts --fields category >/dev/null
 DATABASE_URL=$E2E_DB target/debug/verdict project members add --project charts \
+  --email annotator@verdict.local >/dev/null
+# The bundle test's own project: opening its workspace leases an item nobody else waits for.
+DATABASE_URL=$E2E_DB target/debug/verdict project create --slug light --name "Light" >/dev/null
+DATABASE_URL=$E2E_DB target/debug/verdict import end2end/fixtures/checks.jsonl --project light >/dev/null
+DATABASE_URL=$E2E_DB target/debug/verdict project members add --project light \
   --email annotator@verdict.local >/dev/null
 DATABASE_URL=$E2E_DB target/debug/verdict project create --slug reviewed --name "Reviewed" >/dev/null
 DATABASE_URL=$E2E_DB target/debug/verdict import end2end/fixtures/reviewed.jsonl --project reviewed >/dev/null

@@ -15,5 +15,6 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Lazy routes need the async hydration: a lazy page's chunk is loaded before it hydrates.
+    leptos::mount::hydrate_lazy(app::App);
 }

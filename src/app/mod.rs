@@ -9,7 +9,7 @@ use crate::model::user::UserView;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -51,21 +51,17 @@ pub fn App() -> impl IntoView {
                 <components::nav::Nav/>
                 <main>
                     <Routes fallback=pages::not_found::NotFound>
-                        <Route path=path!("/") view=pages::home::HomePage ssr=SsrMode::Async/>
-                        <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/users") view=pages::users::UsersPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/tokens") view=pages::tokens::TokensPage ssr=SsrMode::Async/>
                         <Route path=path!("/projects/:slug/label") view=pages::label::LabelPage ssr=SsrMode::Async/>
-                        <Route path=path!("/projects/:slug/settings") view=pages::project_settings::ProjectSettingsPage ssr=SsrMode::Async/>
-                        <Route path=path!("/projects/:slug/export") view=pages::export::ExportPage ssr=SsrMode::Async/>
-                        <Route path=path!("/projects/:slug/import") view=pages::import::ImportPage ssr=SsrMode::Async/>
-                        <Route path=path!("/projects/:slug/assist") view=pages::assist::AssistPage ssr=SsrMode::Async/>
-                        <Route path=path!("/projects/:slug/history") view=pages::history::HistoryPage ssr=SsrMode::Async/>
-                        <Route
-                            path=path!("/projects/:slug/items")
-                            view=pages::project_items::ProjectItemsPage
-                            ssr=SsrMode::Async
-                        />
+                        <Route path=path!("/") view={Lazy::<pages::Home>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/login") view={Lazy::<pages::Login>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/users") view={Lazy::<pages::Users>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/tokens") view={Lazy::<pages::Tokens>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/projects/:slug/settings") view={Lazy::<pages::Settings>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/projects/:slug/export") view={Lazy::<pages::Export>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/projects/:slug/import") view={Lazy::<pages::Import>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/projects/:slug/assist") view={Lazy::<pages::Assist>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/projects/:slug/history") view={Lazy::<pages::History>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/projects/:slug/items") view={Lazy::<pages::Items>::new()} ssr=SsrMode::Async/>
                     </Routes>
                 </main>
             </Router>

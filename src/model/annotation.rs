@@ -292,6 +292,10 @@ pub struct Task {
     /// The model's proposal, unless there is none or this annotator is held out.
     #[serde(default)]
     pub proposal: Option<crate::model::proposal::ProposalView>,
+    /// The guidelines, rendered on the server (see [`RenderedItem`]).
+    pub guidelines_html: String,
+    /// The messages and answers, in the order above, rendered on the server.
+    pub html: crate::model::project::RenderedItem,
 }
 
 /// The answer to a submission or a skip: what was stored, and the next item.

@@ -78,6 +78,16 @@ pub struct ItemView {
     pub responses: Vec<ResponseView>,
     /// A gold item (the admins' item list only; annotators never see this).
     pub gold: bool,
+    pub html: RenderedItem,
+}
+
+/// An item's messages and answers as sanitised HTML, in their order: markdown is rendered
+/// on the server (model text is untrusted: raw HTML becomes text, scripting links lose their
+/// target), so the renderer stays out of the browser's bundle.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderedItem {
+    pub messages: Vec<String>,
+    pub answers: Vec<String>,
 }
 
 /// One page of a project's items, in insertion order.

@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod inference;
 pub mod local_pg;
+pub mod markdown;
 pub mod seed;
 pub mod services;
 pub mod startup;

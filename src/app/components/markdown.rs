@@ -1,8 +1,8 @@
-use crate::model::markdown::to_safe_html;
 use leptos::prelude::*;
 
-/// Untrusted markdown (prompts, answers), rendered with raw HTML shown as text.
+/// Markdown the server has rendered (`server::markdown::to_safe_html`: raw HTML shown as
+/// text, scripting links neutralised), so safe as inner HTML.
 #[component]
-pub fn Markdown(#[prop(into)] text: String) -> impl IntoView {
-    view! { <div class="markdown" inner_html=to_safe_html(&text)></div> }
+pub fn Rendered(html: String) -> impl IntoView {
+    view! { <div class="markdown" inner_html=html></div> }
 }

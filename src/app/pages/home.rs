@@ -32,7 +32,7 @@ fn Projects(user: UserView) -> impl IntoView {
                                     <tr>
                                         <th>"Project"</th><th>"Done"</th><th class="num">"Labels today"</th>
                                         <th class="num">{if is_admin { "Agreement" } else { "Your share" }}</th>
-                                        <Show when=move || is_reviewer><th class="num">"Review due"</th></Show>
+                                        {is_reviewer.then(|| view! { <th class="num">"Review due"</th> })}
                                         <th class="num">"End-user feedback"</th><th></th>
                                     </tr>
                                 </thead>
@@ -62,27 +62,27 @@ fn Projects(user: UserView) -> impl IntoView {
                                                 </td>
                                                 <td class="num">{today}</td>
                                                 <td class="num">{third}</td>
-                                                <Show when=move || is_reviewer><td class="num">{due.clone()}</td></Show>
+                                                {is_reviewer.then(|| view! { <td class="num">{due}</td> })}
                                                 <td class="num">{p.feedback_count}</td>
                                                 <td class="row-actions">
                                                     <a class="button primary small" href=label_href>"Label"</a>
                                                     <a href=history_href>"My history"</a>
                                                     <a href=mine_href rel="external">"My scorecard"</a>
                                                     <a href=dashboard_href rel="external">"Dashboard"</a>
-                                                    <Show when=move || is_reviewer>
-                                                        <a href=review_href.clone() rel="external">"Review"</a>
-                                                    </Show>
-                                                    <Show when=move || is_admin>
-                                                        <a href=items_href.clone()>"Browse items"</a>
-                                                        <a href=settings_href.clone()>"Settings"</a>
-                                                        <a href=import_href.clone()>"Import"</a>
-                                                        <a href=export_href.clone()>"Export"</a>
+                                                    {is_reviewer.then(|| view! {
+                                                        <a href=review_href rel="external">"Review"</a>
+                                                    })}
+                                                    {is_admin.then(|| view! {
+                                                        <a href=items_href>"Browse items"</a>
+                                                        <a href=settings_href>"Settings"</a>
+                                                        <a href=import_href>"Import"</a>
+                                                        <a href=export_href>"Export"</a>
                                                         // Server-rendered, outside the app's router.
-                                                        <a href=datasets_href.clone() rel="external">"Datasets"</a>
-                                                        <a href=quality_href.clone() rel="external">"Quality"</a>
-                                                        <a href=members_href.clone() rel="external">"Members"</a>
-                                                        <a href=assist_href.clone()>"Model assist"</a>
-                                                    </Show>
+                                                        <a href=datasets_href rel="external">"Datasets"</a>
+                                                        <a href=quality_href rel="external">"Quality"</a>
+                                                        <a href=members_href rel="external">"Members"</a>
+                                                        <a href=assist_href>"Model assist"</a>
+                                                    })}
                                                 </td>
                                             </tr>
                                         }
@@ -94,7 +94,7 @@ fn Projects(user: UserView) -> impl IntoView {
                     }
                 })}
             </Suspense>
-            <Show when=move || is_admin>
+            {is_admin.then(|| view! {
                 <h2>"New project"</h2>
                 {move || create.value().get().and_then(Result::err).map(|error| view! { <ErrorBox error/> })}
                 <ActionForm action=create attr:class="stack card narrow" attr:aria-label="New project">
@@ -102,7 +102,7 @@ fn Projects(user: UserView) -> impl IntoView {
                     <label>"Slug (used in addresses)" <input type="text" name="slug" required pattern="[a-z0-9][a-z0-9-]*" maxlength="63"/></label>
                     <button type="submit" class="primary">"Create project"</button>
                 </ActionForm>
-            </Show>
+            })}
         </section>
     }
 }

@@ -1,6 +1,6 @@
 use crate::app::api::projects::project_items;
 use crate::app::components::error_box::ErrorBox;
-use crate::app::components::markdown::Markdown;
+use crate::app::components::markdown::Rendered;
 use crate::app::components::require_user::RequireUser;
 use crate::model::project::{ItemView, ResponseView};
 use crate::model::user::Role;
@@ -86,22 +86,22 @@ fn ItemCard(item: ItemView, slug: String) -> impl IntoView {
                 {gold_href.map(|href| view! { <a href=href rel="external" class="small">{gold_text}</a> })}
             </header>
             <div class="conversation">
-                {item.messages.into_iter().map(|m| view! {
+                {item.messages.into_iter().zip(item.html.messages).map(|(m, html)| view! {
                     <div class=format!("turn turn-{}", m.role.as_str())>
                         <div class="turn-role">{m.role.as_str()}</div>
-                        <Markdown text=m.content/>
+                        <Rendered html/>
                     </div>
                 }).collect_view()}
             </div>
             <div class=layout>
-                {item.responses.into_iter().map(|r| view! { <Answer response=r/> }).collect_view()}
+                {item.responses.into_iter().zip(item.html.answers).map(|(response, html)| view! { <Answer response html/> }).collect_view()}
             </div>
         </article>
     }
 }
 
 #[component]
-fn Answer(response: ResponseView) -> impl IntoView {
+fn Answer(response: ResponseView, html: String) -> impl IntoView {
     let title = format!("Answer {}", response.ordinal + 1);
     let aria = title.clone();
     view! {
@@ -110,7 +110,7 @@ fn Answer(response: ResponseView) -> impl IntoView {
                 <strong>{title}</strong>
                 {response.model.map(|m| view! { <span class="model">{m}</span> })}
             </header>
-            <Markdown text=response.content/>
+            <Rendered html/>
         </section>
     }
 }

@@ -9,8 +9,8 @@
 use super::page::{self, Page, document_with};
 use super::session;
 use crate::model::annotation::Flag;
-use crate::model::markdown::to_safe_html;
 use crate::model::user::Role;
+use crate::server::markdown::to_safe_html;
 use crate::server::services::Actor;
 use crate::server::services::review::{
     self, ReviewLabel, ReviewSelection, ReviewSettings, ReviewTask, letter, ranking_text,

@@ -9,6 +9,7 @@ use crate::model::annotation::{
 use crate::model::project::{Message, ProjectSettings, ResponseView};
 use crate::model::proposal::{held_out, outcome};
 use crate::server::error::Error;
+use crate::server::markdown::{render_item, to_safe_html};
 use crate::server::store::{
     agreement, annotations, assignments, items, proposals, responses, reviews, skips,
 };
@@ -180,6 +181,7 @@ async fn task(
         ),
         _ => None,
     };
+    let html = render_item(&messages, &answers);
     Ok(Task {
         project_slug: project.slug.clone(),
         project_name: project.name.clone(),
@@ -192,6 +194,8 @@ async fn task(
         progress,
         existing: None,
         proposal,
+        guidelines_html: to_safe_html(&project.guidelines),
+        html,
     })
 }
 

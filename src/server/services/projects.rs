@@ -6,6 +6,7 @@ use crate::model::project::{
 };
 use crate::model::user::Role;
 use crate::server::error::{Error, ResultExt};
+use crate::server::markdown::render_item;
 use crate::server::store::{items, progress, projects, responses};
 use anyhow::Context;
 use sqlx::PgPool;
@@ -57,12 +58,14 @@ pub async fn items_page(
         .map(|row| {
             let messages: Vec<Message> = serde_json::from_value(row.messages)
                 .with_context(|| format!("item {} has unreadable messages", row.item_id))?;
+            let responses = answers.remove(&row.item_id).unwrap_or_default();
             Ok(ItemView {
                 item_id: row.item_id,
                 item_seq: row.item_seq,
                 external_id: row.external_id,
+                html: render_item(&messages, &responses),
                 messages,
-                responses: answers.remove(&row.item_id).unwrap_or_default(),
+                responses,
                 gold: row.is_gold,
             })
         })

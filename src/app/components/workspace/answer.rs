@@ -1,5 +1,5 @@
 use super::state::Form;
-use crate::app::components::markdown::Markdown;
+use crate::app::components::markdown::Rendered;
 use crate::model::annotation::FeedbackKinds;
 use crate::model::project::ResponseView;
 use leptos::prelude::*;
@@ -8,6 +8,8 @@ use leptos::prelude::*;
 #[component]
 pub fn AnswerCard(
     answer: ResponseView,
+    /// The answer's text as the server rendered it.
+    html: String,
     index: usize,
     form: Form,
     kinds: FeedbackKinds,
@@ -70,7 +72,7 @@ pub fn AnswerCard(
                 {if answer.content.trim().is_empty() {
                     view! { <p class="empty-answer">"This answer is empty: it says nothing."</p> }.into_any()
                 } else {
-                    view! { <Markdown text=answer.content.clone()/> }.into_any()
+                    view! { <Rendered html/> }.into_any()
                 }}
             </div>
         </section>

@@ -11,7 +11,7 @@ mod state;
 
 use crate::app::api::labeling::{SkipTask, SubmitAnnotation};
 use crate::app::components::error_box::ErrorBox;
-use crate::app::components::markdown::Markdown;
+use crate::app::components::markdown::Rendered;
 use crate::model::annotation::{Flag, Submitted, Task};
 use leptos::prelude::*;
 use state::Form;
@@ -141,7 +141,7 @@ pub fn TaskView(task: Task, on_next: Callback<Next>) -> impl IntoView {
     };
     let kinds = task.kinds;
     let editing = task.existing.as_ref().map(|e| e.version);
-    let guidelines = task.guidelines.clone();
+    let guidelines = task.guidelines_html.clone();
 
     view! {
         <div class="workspace" data-item=task.item_id.to_string()>
@@ -156,7 +156,7 @@ pub fn TaskView(task: Task, on_next: Callback<Next>) -> impl IntoView {
             </div>
             {editing.map(|v| view! { <p class="notice">{format!("Editing your earlier annotation (version {v}).")}</p> })}
             <Show when=move || guidelines_open.get()>
-                <aside class="guidelines card" aria-label="Guidelines"><Markdown text=guidelines.clone()/></aside>
+                <aside class="guidelines card" aria-label="Guidelines"><Rendered html=guidelines.clone()/></aside>
             </Show>
             <Show when=move || help.get()>
                 <keys::HelpPanel kinds proposal=has_proposal on_close=Callback::new(move |()| help.set(false))/>
@@ -164,17 +164,17 @@ pub fn TaskView(task: Task, on_next: Callback<Next>) -> impl IntoView {
 
             {proposal_banner}
             <div class="conversation">
-                {task.messages.iter().map(|m| view! {
+                {task.messages.iter().zip(&task.html.messages).map(|(m, html)| view! {
                     <div class=format!("turn turn-{}", m.role.as_str())>
                         <div class="turn-role">{m.role.as_str()}</div>
-                        <Markdown text=m.content.clone()/>
+                        <Rendered html=html.clone()/>
                     </div>
                 }).collect_view()}
             </div>
 
             <div class=layout>
-                {task.answers.iter().enumerate().map(|(index, a)| view! {
-                    <answer::AnswerCard answer=a.clone() index form kinds collapsible=stacked/>
+                {task.answers.iter().zip(&task.html.answers).enumerate().map(|(index, (a, html))| view! {
+                    <answer::AnswerCard answer=a.clone() html=html.clone() index form kinds collapsible=stacked/>
                 }).collect_view()}
             </div>
 

@@ -4,7 +4,10 @@
 //! whose scheme could run code (`javascript:`, `data:`, `vbscript:` …) lose their target.
 //! The output is therefore safe to set as `inner_html`.
 
-use super::highlight::highlight;
+mod highlight;
+
+use crate::model::project::{Message, RenderedItem, ResponseView};
+use highlight::highlight;
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd, html};
 
 pub fn to_safe_html(source: &str) -> String {
@@ -58,6 +61,14 @@ pub fn to_safe_html(source: &str) -> String {
 }
 
 /// Keeps relative URLs and the schemes that only navigate; anything else becomes `#`.
+/// An item's messages and answers rendered for a page.
+pub fn render_item(messages: &[Message], answers: &[ResponseView]) -> RenderedItem {
+    RenderedItem {
+        messages: messages.iter().map(|m| to_safe_html(&m.content)).collect(),
+        answers: answers.iter().map(|a| to_safe_html(&a.content)).collect(),
+    }
+}
+
 fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
     // Browsers ignore ASCII whitespace and control characters inside a scheme.
     let compact: String = url
