@@ -706,3 +706,27 @@ async fn progress_counters_agree_with_counting(pool: PgPool) {
     );
     assert_eq!(shown(pool.clone(), people[6].clone()).await, expected);
 }
+
+#[sqlx::test]
+async fn an_item_held_for_a_moment_is_not_taken_for_nothing_left(pool: PgPool) {
+    // The agreement counter (and a submission) hold an item's row for a moment; the queue
+    // skips rows others hold so that annotators get different items. When the only item
+    // left is held, the annotator waits for it instead of being told there is nothing left.
+    let project_id = project(&pool, 1, 1).await;
+    let people = annotators(&pool, 1).await;
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM items WHERE project_id = $1 FOR NO KEY UPDATE")
+        .bind(project_id)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let next = {
+        let (pool, person) = (pool.clone(), people[0].clone());
+        tokio::spawn(async move { labeling::next(&pool, &person, "p").await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!next.is_finished(), "it waits for the held item");
+    holder.commit().await.unwrap();
+    let task = next.await.unwrap().unwrap();
+    assert!(task.is_some(), "the item, once free");
+}

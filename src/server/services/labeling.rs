@@ -95,15 +95,28 @@ async fn lease_new(
     {
         return Ok(Some(lease));
     }
-    for _ in 0..MAX_CANDIDATES {
-        let Some(candidate) = items::lock_next_candidate(
+    for attempt in 0..MAX_CANDIDATES {
+        let mut candidate = items::lock_next_candidate(
             &mut *tx,
             project.project_id,
             actor.user_id,
             project.overlap,
+            false,
         )
-        .await?
-        else {
+        .await?;
+        // Nothing free is not yet nothing left: the items left may be held for a moment
+        // (a submission, the agreement counter). Waiting once for the first of them tells.
+        if candidate.is_none() && attempt == 0 {
+            candidate = items::lock_next_candidate(
+                &mut *tx,
+                project.project_id,
+                actor.user_id,
+                project.overlap,
+                true,
+            )
+            .await?;
+        }
+        let Some(candidate) = candidate else {
             return Ok(None);
         };
         if let Some(lease) = lease_candidate(tx, actor, project, candidate, project.overlap).await?

@@ -64,7 +64,10 @@ pub struct Candidate {
 
 /// The first item of the project this user may still label (not one they labeled, skipped
 /// or had a label rejected on in review), locked for this transaction.
-/// Rows other transactions hold are skipped, so concurrent callers get different items.
+/// Rows other transactions hold are skipped, so concurrent callers get different items;
+/// with `wait`, the first such item is taken even if another transaction holds it, waiting
+/// for it (for when skipping found nothing: the items left may only be busy for a moment,
+/// a submission or the agreement counter holding them).
 /// `NO KEY UPDATE` does not conflict with the key-share locks that inserts referencing the
 /// item (assignments, annotations, proposals) take, so those do not hide it.
 /// The capacity test here reads the statement's snapshot; [`assignments::lease_if_free`]
@@ -76,10 +79,37 @@ pub async fn lock_next_candidate(
     project_id: Uuid,
     user_id: Uuid,
     overlap: i32,
+    wait: bool,
 ) -> sqlx::Result<Option<Candidate>> {
-    sqlx::query_as!(
-        Candidate,
-        r#"SELECT i.item_id,
+    // One statement twice: a locking clause cannot be a parameter.
+    if wait {
+        sqlx::query_as!(
+            Candidate,
+            r#"SELECT i.item_id,
+                  (SELECT coalesce(array_agg(r.response_id ORDER BY r.ordinal), '{}')
+                   FROM responses r WHERE r.item_id = i.item_id) AS "answers!"
+           FROM items i
+           WHERE i.project_id = $1 AND i.completed_at IS NULL AND NOT i.is_gold
+             AND NOT EXISTS (SELECT 1 FROM annotations a WHERE a.item_id = i.item_id AND a.user_id = $2)
+             AND NOT EXISTS (SELECT 1 FROM skips s WHERE s.item_id = i.item_id AND s.user_id = $2)
+             AND NOT EXISTS (SELECT 1 FROM reviews v
+                             WHERE v.item_id = i.item_id AND v.annotator_id = $2 AND v.outcome = 'rejected')
+             AND i.annotation_count + (SELECT count(*) FROM assignments l
+                                       WHERE l.item_id = i.item_id AND l.user_id <> $2 AND l.expires_at > now())
+                 < greatest(i.target_overlap, $3)
+           ORDER BY i.item_seq
+           LIMIT 1
+           FOR NO KEY UPDATE OF i"#,
+            project_id,
+            user_id,
+            overlap
+        )
+        .fetch_optional(db)
+        .await
+    } else {
+        sqlx::query_as!(
+            Candidate,
+            r#"SELECT i.item_id,
                   (SELECT coalesce(array_agg(r.response_id ORDER BY r.ordinal), '{}')
                    FROM responses r WHERE r.item_id = i.item_id) AS "answers!"
            FROM items i
@@ -94,12 +124,13 @@ pub async fn lock_next_candidate(
            ORDER BY i.item_seq
            LIMIT 1
            FOR NO KEY UPDATE OF i SKIP LOCKED"#,
-        project_id,
-        user_id,
-        overlap
-    )
-    .fetch_optional(db)
-    .await
+            project_id,
+            user_id,
+            overlap
+        )
+        .fetch_optional(db)
+        .await
+    }
 }
 
 pub struct LockedItem {
