@@ -170,6 +170,9 @@ pub struct InferenceDefaults {
 #[derive(Clone, Debug)]
 pub struct AppConfig {
     pub secure_cookies: bool,
+    /// `--public-url`: besides the `Host` a browser addressed, the origin whose pages may
+    /// send state-changing requests.
+    pub public_url: Option<String>,
     pub session_days: i64,
     pub login_throttle: LoginThrottle,
     pub api: ApiLimits,
@@ -194,6 +197,7 @@ impl Default for AppConfig {
     fn default() -> Self {
         Self {
             secure_cookies: false,
+            public_url: None,
             session_days: 7,
             login_throttle: LoginThrottle {
                 max_failures: 5,
@@ -217,6 +221,7 @@ impl From<&ServeConfig> for AppConfig {
     fn from(c: &ServeConfig) -> Self {
         Self {
             secure_cookies: c.secure_cookies(),
+            public_url: c.public_url.clone(),
             session_days: c.session_days,
             login_throttle: LoginThrottle {
                 max_failures: c.login_max_failures,

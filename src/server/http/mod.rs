@@ -16,6 +16,7 @@ pub mod page;
 pub mod quality;
 pub mod quality_model;
 pub mod review;
+pub mod security;
 pub mod session;
 pub mod upload;
 
@@ -149,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.secure_cookies);
 
+    let origins = std::sync::Arc::new(security::Origins::new(state.config.public_url.as_deref()));
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let leptos_options = state.leptos_options.clone();
@@ -163,11 +165,20 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context_state.clone()),
+            move || {
+                provide_context(context_state.clone());
+                security::provide_nonce();
+            },
             move || shell(leptos_options.clone()),
         )
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
+        // Outside the sessions: a refused request never reaches the session store.
+        .layer(axum::middleware::from_fn_with_state(
+            origins,
+            security::same_origin,
+        ))
+        .layer(axum::middleware::from_fn(security::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
