@@ -189,6 +189,87 @@ async fn disabled_accounts_cannot_sign_in_and_lose_their_session(pool: sqlx::PgP
     );
 }
 
+async fn signed_in(app: &TestApp, cookie: &str) -> bool {
+    let (status, me) = app.server_fn("me", "", Some(cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    !me.is_null()
+}
+
+#[sqlx::test]
+async fn an_admin_signs_a_user_out_everywhere(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    let admin = app.user("root@example.org", Role::Admin).await;
+    let ann = app.user("ann@example.org", Role::Annotator).await;
+    app.user("bob@example.org", Role::Annotator).await;
+    let laptop = app.session_for("ann@example.org").await;
+    let phone = app.session_for("ann@example.org").await;
+    let bob = app.session_for("bob@example.org").await;
+    let admin_cookie = app.session_for(&admin.email).await;
+
+    // Another annotator may not end ann's sessions.
+    let form = format!("user_id={}", ann.user_id);
+    let (status, _) = app
+        .server_fn("sign_out_everywhere", &form, Some(&bob))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(signed_in(&app, &laptop).await && signed_in(&app, &phone).await);
+
+    let (status, body) = app
+        .server_fn("sign_out_everywhere", &form, Some(&admin_cookie))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        !signed_in(&app, &laptop).await,
+        "the laptop's session ended"
+    );
+    assert!(!signed_in(&app, &phone).await, "the phone's session ended");
+    assert!(signed_in(&app, &bob).await, "other people's sessions go on");
+    assert!(signed_in(&app, &admin_cookie).await);
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'user.sign_out_everywhere'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(recorded, 1, "audited");
+
+    // Signing in again works, and the new session holds.
+    let again = app.session_for("ann@example.org").await;
+    assert!(signed_in(&app, &again).await);
+    // Anyone may end their own sessions, this one included.
+    let (status, _) = app
+        .server_fn("sign_out_everywhere", &form, Some(&again))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!signed_in(&app, &again).await);
+}
+
+#[sqlx::test]
+async fn a_new_password_ends_the_accounts_sessions(pool: sqlx::PgPool) {
+    let app = TestApp::new(pool).await;
+    app.user("ann@example.org", Role::Annotator).await;
+    app.user("bob@example.org", Role::Annotator).await;
+    let ann = app.session_for("ann@example.org").await;
+    let bob = app.session_for("bob@example.org").await;
+
+    verdict::server::services::users::set_password(
+        &app.pool,
+        "ann@example.org",
+        "a brand new long password",
+    )
+    .await
+    .unwrap();
+    assert!(
+        !signed_in(&app, &ann).await,
+        "the old password's session ended"
+    );
+    assert!(signed_in(&app, &bob).await);
+    let response = app
+        .login("ann@example.org", "a brand new long password")
+        .await;
+    assert_eq!(location(&response), "/");
+}
+
 #[sqlx::test]
 async fn login_page_is_a_plain_form(pool: sqlx::PgPool) {
     let app = TestApp::new(pool).await;

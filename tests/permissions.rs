@@ -101,6 +101,8 @@ fn server_functions() -> Vec<(&'static str, For, String)> {
             For::Admin,
             format!("user_id={NIL}&disabled=true"),
         ),
+        // Someone else's sessions (anyone may end their own: tests/http_auth.rs).
+        ("sign_out_everywhere", For::Admin, format!("user_id={NIL}")),
     ]
 }
 

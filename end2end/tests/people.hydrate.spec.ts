@@ -114,3 +114,24 @@ test("in the workspace, HTML in an answer shows as text and runs nothing", async
   await expect(answers.locator(".markdown strong")).toHaveText("Content-Security-Policy");
   expect(dialogs).toEqual([]);
 });
+
+test("an admin signs a user out everywhere: their open sessions end", async ({ page, browser }) => {
+  const email = `away-${Date.now()}@example.org`;
+  const password = "a long e2e password";
+  await signIn(page, admin.email, admin.password);
+  const created = await page.request.post("/serverfn/create_user", {
+    form: { email, display_name: "Away", password, role: "annotator" },
+  });
+  expect(created.ok()).toBeTruthy();
+  const laptop = await (await browser.newContext()).newPage();
+  await signIn(laptop, email, password);
+
+  await page.goto("/admin/users");
+  await hydrated(page);
+  await page.getByRole("button", { name: `Sign out ${email} everywhere` }).click();
+  await expect(page.getByRole("status")).toContainText("Signed out everywhere");
+
+  await laptop.goto("/");
+  await expect(laptop.getByRole("heading", { name: "Sign in to Verdict" })).toBeVisible();
+  await signIn(laptop, email, password);
+});

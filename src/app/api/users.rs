@@ -33,6 +33,15 @@ pub async fn create_user(
     .into_app()
 }
 
+#[server(prefix = "/serverfn", endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere(user_id: Uuid) -> Result<(), AppError> {
+    use super::ssr::{IntoApp, actor};
+    let (state, actor) = actor().await?;
+    crate::server::services::users::sign_out_everywhere(&state.pool, &actor, user_id)
+        .await
+        .into_app()
+}
+
 #[server(prefix = "/serverfn", endpoint = "set_user_disabled")]
 pub async fn set_user_disabled(user_id: Uuid, disabled: bool) -> Result<(), AppError> {
     use super::ssr::{IntoApp, actor};

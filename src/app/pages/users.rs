@@ -1,4 +1,4 @@
-use crate::app::api::users::{CreateUser, SetUserDisabled, list_users};
+use crate::app::api::users::{CreateUser, SetUserDisabled, SignOutEverywhere, list_users};
 use crate::app::components::error_box::ErrorBox;
 use crate::app::components::require_user::RequireUser;
 use crate::model::user::{MIN_PASSWORD_LEN, Role, UserView};
@@ -14,6 +14,7 @@ pub fn UsersPage() -> impl IntoView {
 fn Users(me: UserView) -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let toggle = ServerAction::<SetUserDisabled>::new();
+    let sign_out = ServerAction::<SignOutEverywhere>::new();
     let users = Resource::new(
         move || (create.version().get(), toggle.version().get()),
         |_| list_users(),
@@ -34,10 +35,20 @@ fn Users(me: UserView) -> impl IntoView {
             .map(|error| view! { <ErrorBox error/> })
     };
 
+    let signed_out = move || {
+        sign_out.value().get().map(|result| match result {
+            Ok(()) => Either::Left(view! {
+                <p class="notice" role="status">"Signed out everywhere: every session of that account has ended."</p>
+            }),
+            Err(error) => Either::Right(view! { <ErrorBox error/> }),
+        })
+    };
+
     view! {
         <section>
             <h1>"Users"</h1>
             {toggle_error}
+            {signed_out}
             <Suspense fallback=|| view! { <p class="muted">"Loading users…"</p> }>
                 {move || {
                     let me = me.user_id;
@@ -48,7 +59,7 @@ fn Users(me: UserView) -> impl IntoView {
                                     <tr><th>"Name"</th><th>"Email"</th><th>"Role"</th><th>"Status"</th><th></th></tr>
                                 </thead>
                                 <tbody>
-                                    {list.into_iter().map(|u| { let is_me = u.user_id == me; view! { <UserRow user=u toggle is_me/> } }).collect_view()}
+                                    {list.into_iter().map(|u| { let is_me = u.user_id == me; view! { <UserRow user=u toggle sign_out is_me/> } }).collect_view()}
                                 </tbody>
                             </table>
                         })
@@ -80,13 +91,21 @@ fn Users(me: UserView) -> impl IntoView {
 }
 
 #[component]
-fn UserRow(user: UserView, toggle: ServerAction<SetUserDisabled>, is_me: bool) -> impl IntoView {
+fn UserRow(
+    user: UserView,
+    toggle: ServerAction<SetUserDisabled>,
+    sign_out: ServerAction<SignOutEverywhere>,
+    is_me: bool,
+) -> impl IntoView {
     let status = if user.disabled { "disabled" } else { "active" };
     let (label, next_value) = if user.disabled {
         ("Enable", "false")
     } else {
         ("Disable", "true")
     };
+    let toggle_label = format!("{label} {}", user.email);
+    let sign_out_label = format!("Sign out {} everywhere", user.email);
+    let (id, same_id) = (user.user_id.to_string(), user.user_id.to_string());
     view! {
         <tr>
             <td>{user.display_name.clone()}</td>
@@ -96,9 +115,13 @@ fn UserRow(user: UserView, toggle: ServerAction<SetUserDisabled>, is_me: bool) -
             <td>
                 {(!is_me).then(|| view! {
                     <ActionForm action=toggle>
-                        <input type="hidden" name="user_id" value=user.user_id.to_string()/>
+                        <input type="hidden" name="user_id" value=id/>
                         <input type="hidden" name="disabled" value=next_value/>
-                        <button type="submit" class="small" aria-label=format!("{label} {}", user.email)>{label}</button>
+                        <button type="submit" class="small" aria-label=toggle_label>{label}</button>
+                    </ActionForm>
+                    <ActionForm action=sign_out>
+                        <input type="hidden" name="user_id" value=same_id/>
+                        <button type="submit" class="small" aria-label=sign_out_label>"Sign out everywhere"</button>
                     </ActionForm>
                 })}
             </td>

@@ -34,7 +34,15 @@ pub async fn login(
     )
     .await
     {
-        Ok(user) => session::sign_in(&session, user.user_id, state.config.session_days).await,
+        Ok(user) => {
+            session::sign_in(
+                &state.pool,
+                &session,
+                user.user_id,
+                state.config.session_days,
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
     match outcome {

@@ -8,6 +8,8 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 const USER_ID: &str = "user_id";
+/// The user's session epoch at sign-in (sessions from before epochs count as 0).
+const EPOCH: &str = "epoch";
 
 /// The session store is PostgreSQL: when it fails, the database is out of reach.
 fn session_error(e: tower_sessions::session::Error) -> Error {
@@ -24,7 +26,8 @@ pub async fn current_user(pool: &PgPool, session: &Session) -> Result<Option<Use
     let Some(user_id) = session.get::<Uuid>(USER_ID).await.map_err(session_error)? else {
         return Ok(None);
     };
-    let user = auth::session_user(pool, user_id).await?;
+    let epoch = session.get::<i32>(EPOCH).await.map_err(session_error)?;
+    let user = auth::session_user(pool, user_id, epoch.unwrap_or(0)).await?;
     if user.is_none() {
         session.flush().await.map_err(session_error)?;
     }
@@ -39,16 +42,19 @@ pub async fn actor(pool: &PgPool, session: &Session) -> Result<crate::server::se
     Ok(crate::server::services::Actor::from(&user))
 }
 
-/// Binds the session to a user under a fresh session id (no fixation), for `days`.
+/// Binds the session to a user under a fresh session id (no fixation), for `days`, at the
+/// user's current session epoch.
 /// The expiry is fixed at sign-in: a sliding one would rewrite the session on every request.
-pub async fn sign_in(session: &Session, user_id: Uuid, days: i64) -> Result<()> {
+pub async fn sign_in(pool: &PgPool, session: &Session, user_id: Uuid, days: i64) -> Result<()> {
+    let epoch = auth::session_epoch(pool, user_id).await?;
     session.cycle_id().await.map_err(session_error)?;
     let until = time::OffsetDateTime::now_utc() + time::Duration::days(days);
     session.set_expiry(Some(tower_sessions::Expiry::AtDateTime(until)));
     session
         .insert(USER_ID, user_id)
         .await
-        .map_err(session_error)
+        .map_err(session_error)?;
+    session.insert(EPOCH, epoch).await.map_err(session_error)
 }
 
 pub async fn sign_out(session: &Session) -> Result<()> {

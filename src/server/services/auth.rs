@@ -95,9 +95,21 @@ pub async fn login(
     }
 }
 
-/// The user a session points at, unless that account is gone or disabled.
-pub async fn session_user(pool: &PgPool, user_id: Uuid) -> Result<Option<UserView>> {
-    Ok(users::find(pool, user_id).await?.filter(|u| !u.disabled))
+/// The user a session points at, unless that account is gone or disabled, or its sessions
+/// were ended after this one began (`epoch`: the one it was signed in at).
+pub async fn session_user(pool: &PgPool, user_id: Uuid, epoch: i32) -> Result<Option<UserView>> {
+    Ok(users::find_for_session(pool, user_id)
+        .await?
+        .filter(|(user, current)| !user.disabled && *current == epoch)
+        .map(|(user, _)| user))
+}
+
+/// The epoch a session signed in now must carry.
+pub async fn session_epoch(pool: &PgPool, user_id: Uuid) -> Result<i32> {
+    users::find_for_session(pool, user_id)
+        .await?
+        .map(|(_, epoch)| epoch)
+        .ok_or(Error::Unauthenticated)
 }
 
 #[cfg(test)]

@@ -105,7 +105,33 @@ pub async fn set_disabled(
     Ok(())
 }
 
-/// For the CLI: sets a new password for the account with this email.
+/// Ends every session of the user, everywhere (an admin's action, or anyone's for
+/// themselves: their own session ends too). A lost laptop, a shared computer.
+pub async fn sign_out_everywhere(pool: &PgPool, actor: &Actor, user_id: Uuid) -> Result<()> {
+    if user_id != actor.user_id {
+        actor.require(Role::Admin)?;
+    }
+    let mut tx = pool.begin().await?;
+    if !users::end_sessions(&mut *tx, user_id).await? {
+        return Err(Error::NotFound("user"));
+    }
+    audit::record(
+        &mut *tx,
+        actor,
+        "user.sign_out_everywhere",
+        None,
+        Some(&user_id.to_string()),
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(user.id = %user_id, "sessions ended");
+    Ok(())
+}
+
+/// For the CLI: sets a new password for the account with this email, which ends its
+/// sessions.
 pub async fn set_password(pool: &PgPool, email: &str, password: &str) -> Result<()> {
     validate_password(password)?;
     let hash = auth::hash_password(password).await?;

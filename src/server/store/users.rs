@@ -41,6 +41,43 @@ pub async fn find(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<Option
     .await
 }
 
+/// The user with the epoch their sessions must carry.
+pub async fn find_for_session(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+) -> sqlx::Result<Option<(UserView, i32)>> {
+    let row = sqlx::query!(
+        r#"SELECT user_id, email, display_name, role AS "role: Role", disabled, session_epoch
+           FROM users WHERE user_id = $1"#,
+        user_id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| {
+        let user = UserView {
+            user_id: r.user_id,
+            email: r.email,
+            display_name: r.display_name,
+            role: r.role,
+            disabled: r.disabled,
+        };
+        (user, r.session_epoch)
+    }))
+}
+
+/// Ends every session of the user (see [`find_for_session`]); false when there is no such
+/// user.
+pub async fn end_sessions(db: impl PgExecutor<'_>, user_id: Uuid) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE users SET session_epoch = session_epoch + 1, updated_at = now()
+         WHERE user_id = $1",
+        user_id
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn find_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<UserView>> {
     sqlx::query_as!(
         UserView,
@@ -97,14 +134,16 @@ pub async fn set_disabled(
     Ok(done.rows_affected() == 1)
 }
 
-/// Returns false when there is no user with that email.
+/// Sets the password and ends the user's sessions; false when there is no user with that
+/// email.
 pub async fn set_password_hash(
     db: impl PgExecutor<'_>,
     email: &str,
     password_hash: &str,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query!(
-        "UPDATE users SET password_hash = $2, updated_at = now() WHERE lower(email) = lower($1)",
+        "UPDATE users SET password_hash = $2, session_epoch = session_epoch + 1, updated_at = now()
+         WHERE lower(email) = lower($1)",
         email,
         password_hash
     )
