@@ -67,7 +67,15 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        AppError::new(ErrorCode::Internal, value.to_string())
+        use leptos::server_fn::error::ServerFnErrorErr;
+        match value {
+            // The request did not get an answer: the network or the server is down.
+            ServerFnErrorErr::Request(reason) => AppError::new(
+                ErrorCode::Unavailable,
+                format!("the server cannot be reached ({reason})"),
+            ),
+            other => AppError::new(ErrorCode::Internal, other.to_string()),
+        }
     }
 }
 

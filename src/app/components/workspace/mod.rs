@@ -53,21 +53,58 @@ pub fn TaskView(task: Task, on_next: Callback<Next>) -> impl IntoView {
             None => {}
         };
     let item_id = task.item_id;
-    Effect::new(move |_| finish(submit.value().get(), item_id));
-    Effect::new(move |_| finish(skip.value().get(), item_id));
-
-    let do_submit = {
+    let send = {
         let task = task.clone();
         move || {
-            if submit.pending().get_untracked() {
-                return;
-            }
-            error.set(None);
             submit.dispatch(SubmitAnnotation {
                 slug: task.project_slug.clone(),
                 input: form.to_input(&task),
             });
         }
+    };
+    // While the server cannot be reached: the seconds until the next attempt. The
+    // annotation stays in the form (and in the draft) and is sent again under the same id,
+    // which the server stores once however often it arrives.
+    let outage = RwSignal::new(None::<u64>);
+    let attempt = StoredValue::new(0u32);
+    Effect::new({
+        let send = send.clone();
+        move |_| match submit.value().get() {
+            Some(Err(e)) if e.code == crate::model::ErrorCode::Unavailable => {
+                let n = attempt.get_value();
+                attempt.set_value(n + 1);
+                let wait = retry_delay_secs(n);
+                outage.set(Some(wait));
+                let send = send.clone();
+                set_timeout(
+                    move || {
+                        // Only the latest failure's timer sends (a submission by hand in
+                        // the meantime started a newer attempt).
+                        if attempt.get_value() == n + 1 && !submit.pending().get_untracked() {
+                            send();
+                        }
+                    },
+                    std::time::Duration::from_secs(wait),
+                );
+            }
+            result => {
+                if result.is_some() {
+                    outage.set(None);
+                    attempt.set_value(0);
+                }
+                finish(result, item_id);
+            }
+        }
+    });
+    Effect::new(move |_| finish(skip.value().get(), item_id));
+
+    let do_submit = move || {
+        if submit.pending().get_untracked() {
+            return;
+        }
+        error.set(None);
+        attempt.update_value(|n| *n += 1);
+        send();
     };
     let do_accept = {
         let task = task.clone();
@@ -103,7 +140,9 @@ pub fn TaskView(task: Task, on_next: Callback<Next>) -> impl IntoView {
         let task = task.clone();
         let as_proposed = move || form.as_proposed(&task);
         let do_accept = do_accept.clone();
-        let confidence = format!("{:.0}%", p.confidence * 100.0);
+        // A whole percent, rounded as integers: float formatting would add its code to
+        // the bundle.
+        let confidence = format!("{}%", (p.confidence * 100.0).round() as i64);
         view! {
             <aside class="proposal card" aria-label="Model proposal">
                 <p>
@@ -210,6 +249,11 @@ pub fn TaskView(task: Task, on_next: Callback<Next>) -> impl IntoView {
                     </label>
                 })}
                 {move || error.get().map(|error| view! { <ErrorBox error/> })}
+                {move || outage.get().map(|secs| view! {
+                    <p class="notice warn" role="status" aria-label="Connection">
+                        {format!("Connection lost: the server cannot be reached. Your annotation is kept here and sent again in {secs} s; it will be stored once.")}
+                    </p>
+                })}
                 <div class="actions">
                     <button class="primary" disabled=move || submit.pending().get() on:click={
                         let do_submit = do_submit.clone();
@@ -235,5 +279,20 @@ pub fn TaskView(task: Task, on_next: Callback<Next>) -> impl IntoView {
                 </div>
             </div>
         </div>
+    }
+}
+
+/// Seconds before the next attempt to send a submission the server did not get:
+/// 1, 2, 4, 8, then every 10.
+fn retry_delay_secs(failures: u32) -> u64 {
+    (1u64 << failures.min(4)).min(10)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn retries_back_off_to_every_ten_seconds() {
+        let delays: Vec<u64> = (0..7).map(super::retry_delay_secs).collect();
+        assert_eq!(delays, [1, 2, 4, 8, 10, 10, 10]);
     }
 }
