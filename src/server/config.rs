@@ -111,6 +111,15 @@ pub struct ServeConfig {
     #[arg(long, env = "VERDICT_API_MAX_BODY_MB", default_value_t = 32)]
     pub api_max_body_mb: usize,
 
+    /// Requests handled at once; more are answered 503 with `Retry-After` at once.
+    #[arg(long, env = "VERDICT_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
+    pub max_concurrent_requests: usize,
+
+    /// Seconds a client has to send the body of a form or server-function request;
+    /// slower gets 408.
+    #[arg(long, env = "VERDICT_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_timeout_secs: u64,
+
     /// Largest file an admin may upload for import, in megabytes; more gets 413.
     #[arg(long, env = "VERDICT_MAX_UPLOAD_MB", default_value_t = 2048)]
     pub max_upload_mb: usize,
@@ -179,6 +188,9 @@ pub struct AppConfig {
     pub inference: InferenceDefaults,
     /// Largest browser upload for import.
     pub max_upload_bytes: usize,
+    pub max_concurrent_requests: usize,
+    /// Forms and server functions: their bodies' size and the time to receive them.
+    pub small_bodies: crate::server::http::limits::BodyLimits,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -213,6 +225,11 @@ impl Default for AppConfig {
                 ..InferenceDefaults::default()
             },
             max_upload_bytes: 2048 << 20,
+            max_concurrent_requests: 512,
+            small_bodies: crate::server::http::limits::BodyLimits {
+                max_bytes: crate::server::http::limits::MAX_SMALL_BODY_BYTES,
+                read_timeout: std::time::Duration::from_secs(30),
+            },
         }
     }
 }
@@ -233,6 +250,11 @@ impl From<&ServeConfig> for AppConfig {
             },
             inference: c.inference.clone(),
             max_upload_bytes: c.max_upload_mb << 20,
+            max_concurrent_requests: c.max_concurrent_requests.max(1),
+            small_bodies: crate::server::http::limits::BodyLimits {
+                max_bytes: crate::server::http::limits::MAX_SMALL_BODY_BYTES,
+                read_timeout: std::time::Duration::from_secs(c.body_timeout_secs.max(1)),
+            },
         }
     }
 }

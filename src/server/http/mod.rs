@@ -11,6 +11,7 @@ pub mod datasets;
 pub mod export;
 pub mod health;
 pub mod leaderboard;
+pub mod limits;
 pub mod members;
 pub mod page;
 pub mod quality;
@@ -172,12 +173,27 @@ pub fn router(state: AppState) -> Router {
             move || shell(leptos_options.clone()),
         )
         .fallback(file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.small_bodies,
+            limits::small_bodies,
+        ))
         .layer(sessions)
         // Outside the sessions: a refused request never reaches the session store.
         .layer(axum::middleware::from_fn_with_state(
             origins,
             security::same_origin,
         ))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(
+                    limits::overloaded,
+                ))
+                .load_shed()
+                // One count for the whole server: the router applies layers route by route.
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                    state.config.max_concurrent_requests,
+                )),
+        )
         .layer(axum::middleware::from_fn(security::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
