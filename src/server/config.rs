@@ -115,6 +115,10 @@ pub struct ServeConfig {
     #[arg(long, env = "VERDICT_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
     pub max_concurrent_requests: usize,
 
+    /// Seconds a client has to send a request's headers; slower is disconnected.
+    #[arg(long, env = "VERDICT_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
     /// Seconds a client has to send the body of a form or server-function request;
     /// slower gets 408.
     #[arg(long, env = "VERDICT_BODY_TIMEOUT_SECS", default_value_t = 30)]

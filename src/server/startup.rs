@@ -82,10 +82,14 @@ pub async fn serve(db_config: &DbConfig, config: &ServeConfig) -> anyhow::Result
         demo.as_ref().and_then(|d| d.annotator.as_ref()),
     );
 
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    let header_timeout = std::time::Duration::from_secs(config.header_timeout_secs.max(1));
+    http::serve::serve(
+        listener,
+        http::router(state),
+        header_timeout,
+        shutdown_signal(),
+    )
+    .await;
 
     tracing::info!("shutting down");
     session_cleanup.abort();

@@ -18,6 +18,7 @@ pub mod quality;
 pub mod quality_model;
 pub mod review;
 pub mod security;
+pub mod serve;
 pub mod session;
 pub mod upload;
 
