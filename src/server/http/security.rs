@@ -30,12 +30,23 @@ pub struct CspNonce(pub Arc<str>);
 ///
 /// `'wasm-unsafe-eval'` lets the page compile its WASM (and nothing else: `eval` stays
 /// refused); `style-src-attr 'unsafe-inline'` keeps the few `style` attributes the pages set
-/// (a progress bar's width), while style sheets must come from Verdict itself.
+/// (a progress bar's width), while style sheets must come from Verdict itself. Under
+/// `cargo leptos watch` (`LEPTOS_WATCH` set) the page may also open the WebSocket its
+/// auto-reload script uses, on another port.
 pub fn policy(nonce: &str) -> String {
+    static WATCH: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    policy_for(
+        nonce,
+        *WATCH.get_or_init(|| std::env::var_os("LEPTOS_WATCH").is_some()),
+    )
+}
+
+fn policy_for(nonce: &str, watch: bool) -> String {
+    let connect = if watch { "'self' ws: wss:" } else { "'self'" };
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; \
-         connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+         connect-src {connect}; font-src 'self'; object-src 'none'; base-uri 'none'; \
          form-action 'self'; frame-ancestors 'none'"
     )
 }
@@ -222,7 +233,10 @@ mod tests {
 
     #[test]
     fn the_policy_names_the_nonce_and_refuses_framing() {
-        let p = policy("abc");
+        let p = policy_for("abc", false);
+        assert!(p.contains("connect-src 'self';"), "{p}");
+        let dev = policy_for("abc", true);
+        assert!(dev.contains("connect-src 'self' ws: wss:;"), "{dev}");
         assert!(p.contains("script-src 'self' 'nonce-abc' 'wasm-unsafe-eval';"));
         assert!(p.contains("frame-ancestors 'none'"));
     }
