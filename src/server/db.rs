@@ -19,13 +19,7 @@ pub struct Database {
 
 /// Connects to `DATABASE_URL`, or starts (or reuses) the local PostgreSQL without it.
 pub async fn open(config: &DbConfig) -> anyhow::Result<Database> {
-    let (url, local) = match &config.database_url {
-        Some(url) => (url.clone(), None),
-        None => {
-            let local = local_pg::ensure_running(&config.data_dir, config.local_pg_port).await?;
-            (local.url.clone(), Some(local))
-        }
-    };
+    let (url, local) = url(config).await?;
     let pool = PgPoolOptions::new()
         .max_connections(config.db_max_connections)
         .acquire_timeout(Duration::from_millis(config.db_acquire_timeout_ms))
@@ -33,6 +27,17 @@ pub async fn open(config: &DbConfig) -> anyhow::Result<Database> {
         .await
         .context("could not connect to PostgreSQL (check DATABASE_URL)")?;
     Ok(Database { pool, local })
+}
+
+/// The database's URL: `DATABASE_URL`, or the local PostgreSQL's (started when not running).
+pub async fn url(config: &DbConfig) -> anyhow::Result<(String, Option<LocalPostgres>)> {
+    Ok(match &config.database_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let local = local_pg::ensure_running(&config.data_dir, config.local_pg_port).await?;
+            (local.url.clone(), Some(local))
+        }
+    })
 }
 
 /// Applies Verdict's migrations and creates the session store's table.

@@ -121,11 +121,30 @@ async fn create_database_if_missing(port: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn find_bindir() -> anyhow::Result<PathBuf> {
+/// A PostgreSQL client program (`pg_dump`, `pg_restore`): from `VERDICT_PG_BINDIR`, the
+/// newest Debian-style `/usr/lib/postgresql/N/bin`, or `PATH`.
+pub fn client_program(name: &str) -> anyhow::Result<PathBuf> {
     if let Ok(dir) = std::env::var("VERDICT_PG_BINDIR") {
-        return Ok(PathBuf::from(dir));
+        return Ok(PathBuf::from(dir).join(name));
     }
-    // Debian and Ubuntu keep each major version apart; take the newest.
+    versioned_bindirs()
+        .into_iter()
+        .rev()
+        .chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ))
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+        .with_context(|| {
+            format!(
+                "{name} was not found: install PostgreSQL's client programs (on Debian/Ubuntu: \
+                 sudo apt-get install -y postgresql-client) or point VERDICT_PG_BINDIR at them"
+            )
+        })
+}
+
+/// `/usr/lib/postgresql/N/bin` folders, oldest first.
+fn versioned_bindirs() -> Vec<PathBuf> {
     let mut candidates: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
@@ -136,11 +155,18 @@ fn find_bindir() -> anyhow::Result<PathBuf> {
         })
         .collect();
     candidates.sort();
+    candidates.into_iter().map(|(_, dir)| dir).collect()
+}
+
+fn find_bindir() -> anyhow::Result<PathBuf> {
+    if let Ok(dir) = std::env::var("VERDICT_PG_BINDIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    // Debian and Ubuntu keep each major version apart; take the newest.
     let search_path = std::env::var_os("PATH").unwrap_or_default();
-    candidates
+    versioned_bindirs()
         .into_iter()
         .rev()
-        .map(|(_, dir)| dir)
         .chain(std::env::split_paths(&search_path))
         .chain([PathBuf::from("/usr/local/pgsql/bin")])
         .find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())

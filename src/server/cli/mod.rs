@@ -1,10 +1,11 @@
 //! The command line: `verdict [serve]`, `migrate`, `user …`, `project …`, `import`,
-//! `export`, `token …`.
+//! `export`, `token …`, `backup`, `restore`.
 
 use super::config::{DbConfig, ServeConfig};
 use super::services::users;
 use super::{db, startup};
 
+mod backup;
 mod transfer;
 use crate::model::import::ImportFormat;
 use crate::model::user::{NewUser, Role};
@@ -46,6 +47,18 @@ pub enum Command {
     /// Manage API tokens for model backends.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Write the whole database to FILE (PostgreSQL's pg_dump, custom format).
+    Backup {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a `verdict backup` FILE into an empty database (in one transaction).
+    Restore {
+        file: std::path::PathBuf,
+        /// Drop the objects the backup holds from the database first.
+        #[arg(long)]
+        replace: bool,
+    },
     /// Dataset versions: export specs frozen as immutable, re-downloadable datasets.
     #[command(subcommand)]
     Dataset(DatasetCommand),
@@ -453,6 +466,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db::migrate(&database.pool).await?;
             prelabel(&database.pool, args).await
         }
+        Some(Command::Backup { out }) => backup::backup(&cli.db, &out).await,
+        Some(Command::Restore { file, replace }) => backup::restore(&cli.db, &file, replace).await,
         Some(Command::Dataset(command)) => {
             let database = db::open(&cli.db).await?;
             db::migrate(&database.pool).await?;
