@@ -19,6 +19,7 @@ use verdict::model::proposal::ProposalOutcome;
 use verdict::model::user::Role;
 use verdict::server::config::InferenceDefaults;
 use verdict::server::inference::worker;
+use verdict::server::secrets::SecretKey;
 use verdict::server::services::assist::{self, AssistForm, JobKind};
 use verdict::server::services::{Actor, items, labeling, projects};
 
@@ -104,10 +105,14 @@ async fn fake_server(mode: Mode) -> (String, Arc<AtomicUsize>) {
     (format!("http://{addr}/v1"), calls)
 }
 
+/// The deployment's secret key in these tests: settings sealed with it open in the worker.
+static SECRET: std::sync::LazyLock<SecretKey> = std::sync::LazyLock::new(SecretKey::random);
+
 fn defaults() -> InferenceDefaults {
     InferenceDefaults {
         timeout_secs: 60,
         concurrency: 1,
+        secret_key: Some(SECRET.clone()),
         ..InferenceDefaults::default()
     }
 }
@@ -140,7 +145,7 @@ async fn settings(
         ..AssistForm::default()
     };
     change(&mut form);
-    assist::update_settings(pool, &Actor::cli(), "qa", &form)
+    assist::update_settings(pool, &Actor::cli(), "qa", &form, &defaults())
         .await
         .unwrap();
 }
@@ -470,7 +475,7 @@ async fn settings_are_validated_and_connection_failures_are_clear(pool: sqlx::Pg
                 ..AssistForm::default()
             };
             change(&mut form);
-            match assist::update_settings(&pool, &Actor::cli(), "qa", &form).await {
+            match assist::update_settings(&pool, &Actor::cli(), "qa", &form, &defaults()).await {
                 Err(verdict::server::Error::Invalid(e)) => e.field.unwrap(),
                 other => panic!("{other:?}"),
             }
@@ -704,4 +709,141 @@ async fn a_judge_that_always_names_the_second_letter_is_caught_preferring_a_posi
     assert_eq!((bias.answers, bias.rankings, bias.first_shown), (2, 6, 0));
     // scipy.stats.binomtest(0, 6, 0.5).pvalue = 2 * (1/2)^6.
     assert!((bias.p_value - 0.03125).abs() < 1e-12, "{}", bias.p_value);
+}
+
+/// The project's API key is stored sealed under the deployment's secret key, reaches the
+/// inference server as a bearer token, never reaches the browser, and survives a key
+/// change through `rekey`; a key stored in plain text before sealing is sealed in place.
+#[sqlx::test]
+async fn the_api_key_is_stored_sealed_and_never_sent_to_the_browser(pool: sqlx::PgPool) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let app = Router::new()
+        .route(
+            "/v1/models",
+            get(
+                |State(seen): State<Arc<std::sync::Mutex<Vec<String>>>>,
+                 headers: axum::http::HeaderMap| async move {
+                    let auth = headers
+                        .get("authorization")
+                        .map(|v| v.to_str().unwrap().to_owned())
+                        .unwrap_or_default();
+                    seen.lock().unwrap().push(auth);
+                    Json(json!({"object": "list", "data": [{"id": "m", "object": "model"}]}))
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    project(&pool, &url, "m", 1).await;
+    let key = "sk-test-0123456789";
+    settings(&pool, &url, "m", |f| f.api_key = key.into()).await;
+    let stored: String =
+        sqlx::query_scalar("SELECT inference_api_key FROM projects WHERE slug = 'qa'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(stored.starts_with("sealed:v1:"), "{stored}");
+    assert!(!stored.contains(key));
+    let models = assist::test_connection(&pool, &Actor::cli(), "qa", &defaults())
+        .await
+        .unwrap();
+    assert_eq!(models, ["m"]);
+    assert_eq!(
+        seen.lock().unwrap().last().unwrap(),
+        &format!("Bearer {key}")
+    );
+    // Saving the settings without a key keeps it.
+    settings(&pool, &url, "m", |_| {}).await;
+    assist::test_connection(&pool, &Actor::cli(), "qa", &defaults())
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.lock().unwrap().last().unwrap(),
+        &format!("Bearer {key}")
+    );
+
+    // The settings as the browser gets them: "a key is set", neither the key nor its seal.
+    let web = common::TestApp::with_config(
+        pool.clone(),
+        verdict::server::config::AppConfig {
+            inference: defaults(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let admin = web.user("admin@example.org", Role::Admin).await;
+    let cookie = web.session_for(&admin.email).await;
+    let (status, body) = web
+        .server_fn("get_assist_settings", "slug=qa", Some(&cookie))
+        .await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+    assert_eq!(body["api_key_set"], true, "{body}");
+    let text = body.to_string();
+    assert!(!text.contains(key) && !text.contains("sealed:"), "{text}");
+    let page = common::body_text(web.get("/projects/qa/assist", Some(&cookie)).await).await;
+    assert!(!page.contains(key) && !page.contains("sealed:"));
+
+    // Another secret key does not open it, and says so.
+    let other = InferenceDefaults {
+        secret_key: Some(SecretKey::random()),
+        ..defaults()
+    };
+    let refused = assist::test_connection(&pool, &Actor::cli(), "qa", &other)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("cannot be opened"), "{refused}");
+    // A key change: rekey seals it under the new key (twice is harmless).
+    let new = other.secret_key.clone().unwrap();
+    assert_eq!(assist::rekey(&pool, &SECRET, &new).await.unwrap(), 1);
+    assert_eq!(assist::rekey(&pool, &SECRET, &new).await.unwrap(), 0);
+    assist::test_connection(&pool, &Actor::cli(), "qa", &other)
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.lock().unwrap().last().unwrap(),
+        &format!("Bearer {key}")
+    );
+    // ... and with a wrong old key it names the project and changes nothing.
+    sqlx::query("UPDATE projects SET inference_api_key = $1 WHERE slug = 'qa'")
+        .bind(SecretKey::random().seal(Uuid::nil(), key))
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(assist::rekey(&pool, &SECRET, &new).await.is_err());
+
+    // A key stored in plain text (before sealing existed) is sealed in place.
+    sqlx::query("UPDATE projects SET inference_api_key = $1 WHERE slug = 'qa'")
+        .bind(key)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(assist::seal_plain_keys(&pool, &SECRET).await.unwrap(), 1);
+    assert_eq!(assist::seal_plain_keys(&pool, &SECRET).await.unwrap(), 0);
+    let stored: String =
+        sqlx::query_scalar("SELECT inference_api_key FROM projects WHERE slug = 'qa'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(stored.starts_with("sealed:v1:") && !stored.contains(key));
+    assist::test_connection(&pool, &Actor::cli(), "qa", &defaults())
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.lock().unwrap().last().unwrap(),
+        &format!("Bearer {key}")
+    );
+    // Too long a key is refused, naming the field.
+    let long = AssistForm {
+        base_url: url.clone(),
+        api_key: "k".repeat(501),
+        ..AssistForm::default()
+    };
+    match assist::update_settings(&pool, &Actor::cli(), "qa", &long, &defaults()).await {
+        Err(verdict::server::Error::Invalid(e)) => assert_eq!(e.field.as_deref(), Some("api_key")),
+        other => panic!("{other:?}"),
+    }
 }

@@ -51,6 +51,22 @@ pub struct DbConfig {
         global = true
     )]
     pub db_acquire_timeout_ms: u64,
+
+    /// The key that seals stored secrets (projects' inference API keys): a file holding 32
+    /// bytes in base64. Default `<data-dir>/secret.key`, created on first use.
+    #[arg(long, env = "VERDICT_SECRET_KEY_FILE", global = true)]
+    pub secret_key_file: Option<PathBuf>,
+}
+
+impl DbConfig {
+    /// The configured secret key, created in the data directory on first use.
+    pub fn secret_key(&self) -> anyhow::Result<crate::server::secrets::SecretKey> {
+        let path = self
+            .secret_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("secret.key"));
+        crate::server::secrets::SecretKey::load_or_create(&path)
+    }
 }
 
 fn default_pool_size() -> u32 {
@@ -174,6 +190,9 @@ pub struct InferenceDefaults {
         default_value_t = 1
     )]
     pub concurrency: u32,
+    /// Opens projects' sealed API keys (set from `DbConfig::secret_key` at start).
+    #[arg(skip)]
+    pub secret_key: Option<crate::server::secrets::SecretKey>,
     /// Run no pre-labeling worker in this process.
     #[arg(long = "no-worker", env = "VERDICT_NO_WORKER", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_worker: bool,
@@ -226,6 +245,7 @@ impl Default for AppConfig {
             inference: InferenceDefaults {
                 timeout_secs: 60,
                 concurrency: 1,
+                secret_key: Some(crate::server::secrets::SecretKey::random()),
                 ..InferenceDefaults::default()
             },
             max_upload_bytes: 2048 << 20,

@@ -10,6 +10,7 @@ pub mod http;
 pub mod inference;
 pub mod local_pg;
 pub mod markdown;
+pub mod secrets;
 pub mod seed;
 pub mod services;
 pub mod startup;

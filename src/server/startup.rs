@@ -15,6 +15,8 @@ pub async fn serve(db_config: &DbConfig, config: &ServeConfig) -> anyhow::Result
     let database = db::open(db_config).await?;
     let pool = database.pool.clone();
     db::migrate(&pool).await?;
+    let secret_key = db_config.secret_key()?;
+    services::assist::seal_plain_keys(&pool, &secret_key).await?;
 
     let admin =
         users::ensure_first_admin(&pool, &config.admin_email, config.admin_password.as_deref())
@@ -31,9 +33,12 @@ pub async fn serve(db_config: &DbConfig, config: &ServeConfig) -> anyhow::Result
         .context("reading the Leptos configuration")?
         .leptos_options;
     leptos_options.site_addr = config.addr;
+    let mut app_config = AppConfig::from(config);
+    app_config.inference.secret_key = Some(secret_key);
+    let inference = app_config.inference.clone();
     let state = AppState {
         pool: pool.clone(),
-        config: Arc::new(AppConfig::from(config)),
+        config: Arc::new(app_config),
         leptos_options,
     };
 
@@ -65,7 +70,7 @@ pub async fn serve(db_config: &DbConfig, config: &ServeConfig) -> anyhow::Result
     let worker = (!config.inference.no_worker).then(|| {
         tokio::spawn(crate::server::inference::worker::run(
             pool.clone(),
-            config.inference.clone(),
+            inference,
             std::future::pending(),
         ))
     });

@@ -43,7 +43,7 @@ pub async fn save_assist_settings(
         auto_prelabel: auto_prelabel.is_some(),
         holdout_percent,
     };
-    update_settings(&state.pool, &actor, &slug, &form)
+    update_settings(&state.pool, &actor, &slug, &form, &state.config.inference)
         .await
         .into_app()
 }

@@ -47,6 +47,12 @@ pub enum Command {
     /// Manage API tokens for model backends.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Seal stored secrets again under the configured secret key (after changing it),
+    /// opening them with the old one.
+    Rekey {
+        #[arg(long)]
+        old_key_file: std::path::PathBuf,
+    },
     /// Write the whole database to FILE (PostgreSQL's pg_dump, custom format).
     Backup {
         #[arg(long)]
@@ -358,6 +364,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Migrate) => {
             let database = db::open(&cli.db).await?;
             db::migrate(&database.pool).await?;
+            let key = cli.db.secret_key()?;
+            crate::server::services::assist::seal_plain_keys(&database.pool, &key)
+                .await
+                .map_err(user_facing)?;
             let counted = crate::server::services::quality::rebuild_pending(&database.pool)
                 .await
                 .map_err(user_facing)?;
@@ -461,10 +471,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db::migrate(&database.pool).await?;
             transfer::export(&database.pool, args).await
         }
-        Some(Command::Prelabel(args)) => {
+        Some(Command::Prelabel(mut args)) => {
             let database = db::open(&cli.db).await?;
             db::migrate(&database.pool).await?;
+            args.inference.secret_key = Some(cli.db.secret_key()?);
             prelabel(&database.pool, args).await
+        }
+        Some(Command::Rekey { old_key_file }) => {
+            let old = crate::server::secrets::SecretKey::load_existing(&old_key_file)?;
+            let database = db::open(&cli.db).await?;
+            db::migrate(&database.pool).await?;
+            let new = cli.db.secret_key()?;
+            let changed = crate::server::services::assist::rekey(&database.pool, &old, &new)
+                .await
+                .map_err(user_facing)?;
+            eprintln!(
+                "{changed} stored API keys sealed again, from key {} to key {}",
+                old.id(),
+                new.id()
+            );
+            Ok(())
         }
         Some(Command::Backup { out }) => backup::backup(&cli.db, &out).await,
         Some(Command::Restore { file, replace }) => backup::restore(&cli.db, &file, replace).await,

@@ -27,10 +27,10 @@ pub fn effective(
     Ok(InferenceConfig {
         base_url,
         model,
-        api_key: project
-            .inference_api_key
-            .clone()
-            .or_else(|| defaults.api_key.clone()),
+        api_key: match &project.inference_api_key {
+            Some(stored) => Some(open_api_key(project.project_id, stored, defaults)?),
+            None => defaults.api_key.clone(),
+        },
         timeout: Duration::from_secs(
             project
                 .inference_timeout_secs
@@ -41,4 +41,25 @@ pub fn effective(
             .map_or(defaults.concurrency as usize, |c| c.max(1) as usize)
             .max(1),
     })
+}
+
+/// A project's stored API key, opened with the deployment's secret key (a key stored in
+/// plain text before sealing existed is used as it is until startup seals it).
+fn open_api_key(
+    project_id: uuid::Uuid,
+    stored: &str,
+    defaults: &InferenceDefaults,
+) -> Result<String, String> {
+    use crate::server::secrets::OpenError;
+    let Some(key) = &defaults.secret_key else {
+        return Err("no secret key is configured to open the project's API key".into());
+    };
+    match key.open(project_id, stored) {
+        Ok(plain) => Ok(plain),
+        Err(OpenError::NotSealed) => Ok(stored.to_owned()),
+        Err(e) => Err(format!(
+            "the project's API key cannot be opened ({e}): enter it again in the project's \
+             model-assist settings, or configure the key it was sealed with (see README, Security)"
+        )),
+    }
 }

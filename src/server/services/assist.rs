@@ -10,6 +10,7 @@ use crate::model::user::Role;
 use crate::server::config::InferenceDefaults;
 use crate::server::error::Error;
 use crate::server::inference::{Client, effective};
+use crate::server::secrets::SecretKey;
 use crate::server::store::projects::AssistRow;
 use crate::server::store::{jobs, projects, proposals};
 use sqlx::PgPool;
@@ -92,8 +93,21 @@ pub async fn update_settings(
     actor: &Actor,
     slug: &str,
     form: &AssistForm,
+    defaults: &InferenceDefaults,
 ) -> Result<()> {
     let current = assist_row(pool, actor, slug).await?;
+    let api_key = match optional(&form.api_key) {
+        None => None,
+        Some(key) if key.chars().count() > 500 => {
+            return Err(Error::invalid("api_key", "must be at most 500 characters"));
+        }
+        Some(key) => {
+            let secret = defaults.secret_key.as_ref().ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!("no secret key configured to seal API keys"))
+            })?;
+            Some(secret.seal(current.project_id, &key))
+        }
+    };
     let base_url = optional(&form.base_url);
     if let Some(url) = &base_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -129,7 +143,7 @@ pub async fn update_settings(
         guidelines: current.guidelines,
         inference_base_url: base_url,
         inference_model: optional(&form.model),
-        inference_api_key: optional(&form.api_key),
+        inference_api_key: api_key,
         inference_timeout_secs: number("timeout_secs", &form.timeout_secs, 1..=600)?,
         inference_concurrency: number("concurrency", &form.concurrency, 1..=64)?,
         judge_prompt,
@@ -350,4 +364,55 @@ pub async fn agreement(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Agree
         })
         .collect();
     Ok(report)
+}
+
+/// Seals API keys stored in plain text before sealing existed; returns how many.
+pub async fn seal_plain_keys(pool: &PgPool, key: &SecretKey) -> Result<usize> {
+    let mut sealed = 0;
+    for (project_id, stored) in projects::inference_keys(pool).await? {
+        if !crate::server::secrets::is_sealed(&stored)
+            && projects::replace_inference_key(
+                pool,
+                project_id,
+                &stored,
+                &key.seal(project_id, &stored),
+            )
+            .await?
+        {
+            sealed += 1;
+        }
+    }
+    if sealed > 0 {
+        tracing::info!(projects = sealed, "stored API keys sealed");
+    }
+    Ok(sealed)
+}
+
+/// Seals every stored API key under `new` (opening it with `old`, or with `new` when a
+/// previous run got that far); keys stored in plain text are sealed too. A key neither
+/// opens stops the run, naming the project: nothing is lost, the rest can be rerun.
+pub async fn rekey(pool: &PgPool, old: &SecretKey, new: &SecretKey) -> Result<usize> {
+    use crate::server::secrets::OpenError;
+    let mut changed = 0;
+    for (project_id, stored) in projects::inference_keys(pool).await? {
+        let plain = match old.open(project_id, &stored) {
+            Ok(plain) => plain,
+            Err(OpenError::NotSealed) => stored.clone(),
+            Err(e) => match new.open(project_id, &stored) {
+                Ok(_) => continue, // already under the new key
+                Err(_) => {
+                    return Err(Error::invalid(
+                        "old_key_file",
+                        format!("project {project_id}'s API key does not open: {e}"),
+                    ));
+                }
+            },
+        };
+        if projects::replace_inference_key(pool, project_id, &stored, &new.seal(project_id, &plain))
+            .await?
+        {
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }

@@ -165,6 +165,35 @@ pub async fn assist_by_id(
     .await
 }
 
+/// Every project's stored inference API key (sealed, or plain from before sealing).
+pub async fn inference_keys(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(Uuid, String)>> {
+    let rows = sqlx::query!(
+        r#"SELECT project_id, inference_api_key AS "key!" FROM projects
+           WHERE inference_api_key IS NOT NULL ORDER BY project_id"#
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.project_id, r.key)).collect())
+}
+
+/// Replaces a project's stored API key if it is still `old`; false when it changed meanwhile.
+pub async fn replace_inference_key(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    old: &str,
+    new: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE projects SET inference_api_key = $3 WHERE project_id = $1 AND inference_api_key = $2",
+        project_id,
+        old,
+        new
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Saves the model-assist settings; `api_key` `None` keeps the stored key unless `clear_key`.
 pub async fn update_assist(
     db: impl PgExecutor<'_>,
