@@ -3,7 +3,7 @@
 //! `scripts/stats-reference.py` with the `krippendorff`, `scipy` and `scikit-learn` packages)
 //! when the same labels arrive as submissions, after edits, and after a rebuild.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use sqlx::PgPool;
@@ -17,7 +17,7 @@ use verdict::server::services::{self, Actor, labeling, quality};
 use verdict::server::stats::{self, Coincidences, Level};
 use verdict::server::store::{projects, proposals};
 
-const REFERENCE: &str = include_str!("../src/server/stats/reference.json");
+const REFERENCE: &str = include_str!("../../src/server/stats/reference.json");
 
 fn case(section: &str, name: &str) -> Value {
     let reference: Value = serde_json::from_str(REFERENCE).unwrap();

@@ -3,7 +3,7 @@
 //! check, the API, the server functions the browser calls and the server-rendered pages;
 //! not a generic 500 after waiting out a long pool timeout.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

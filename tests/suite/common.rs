@@ -1,6 +1,6 @@
 //! Helpers for driving the whole application in-process, without `main` or a socket.
 
-#![allow(dead_code)] // each test binary uses its own subset
+#![allow(dead_code)] // each module uses its own subset
 
 use axum::Router;
 use axum::body::Body;

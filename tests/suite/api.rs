@@ -1,7 +1,7 @@
 //! The model-backend REST API over HTTP: tokens, push, status, end-user feedback, the
 //! feedback stream with cursors and consumers, export, limits and the error envelope.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

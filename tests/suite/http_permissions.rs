@@ -1,6 +1,6 @@
 //! Server functions check who calls them: 401 without a session, 403 without the role.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::TestApp;

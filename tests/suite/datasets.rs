@@ -3,7 +3,7 @@
 //! creates nothing. The card is loaded with Hugging Face `datasets` when
 //! `VERDICT_TEST_PYTHON` names a Python that has it (scripts/test.sh sets it).
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{TestApp, api_call, error_code, token};

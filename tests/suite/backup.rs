@@ -2,7 +2,7 @@
 //! into a fresh one gives byte-identical files for every dataset version; a restore into a
 //! database that is not empty, or of a file that is not a backup, changes nothing.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{TestApp, api_call, token};

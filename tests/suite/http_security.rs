@@ -1,7 +1,7 @@
 //! Security headers on every response, and state-changing requests from another origin
 //! refused, through the real router.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

@@ -2,7 +2,7 @@
 //! out; its services, server functions and pages answer 404), a member works on it within
 //! their limits, and bad membership input names the field and changes nothing.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::TestApp;

@@ -1,7 +1,7 @@
 //! The queue and submissions against a real database: leases, overlap under concurrency,
 //! skips, idempotent resubmission, optimistic concurrency on edits, validation.
 
-mod common;
+use crate::common;
 
 use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};

@@ -1,7 +1,7 @@
 //! The admin's browser upload for import, over HTTP: streamed to disk, size-limited,
 //! imported like the CLI does, answered with the report.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

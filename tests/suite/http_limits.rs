@@ -1,7 +1,7 @@
 //! What one request may cost: bodies of forms and server functions bounded in size and
 //! time, and load shed beyond the requests the server takes at once.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

@@ -3,7 +3,7 @@
 //! filters by day, annotator and metadata, the annotator's own view, downloads, refusals
 //! naming the field, and empty states that say what is missing.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{TestApp, api_call, body_text, token};

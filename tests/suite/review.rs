@@ -4,7 +4,7 @@
 //! exports take raw, reviewed or adjudicated labels; who may review is checked in the
 //! service (non-members 404, annotators 403); every change is in an append-only audit log.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{TestApp, api_call, body_text, error_code, form_encode, form_post, token};

@@ -8,7 +8,7 @@
 //! exactly the answer for a project that does not exist (nothing reveals that it exists); a
 //! member's project work is never refused for the project; admin work is refused to others.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

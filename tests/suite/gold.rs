@@ -2,7 +2,7 @@
 //! annotator is served, out of progress and exports, checked on submission, and flagging,
 //! pausing and resuming an annotator; bad gold input refused, naming the field.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use serde_json::json;

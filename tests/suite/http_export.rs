@@ -1,6 +1,6 @@
 //! The admin's export download and preview over HTTP.
 
-mod common;
+use crate::common;
 
 use axum::http::{StatusCode, header};
 use common::TestApp;

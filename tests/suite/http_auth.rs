@@ -1,6 +1,6 @@
 //! Login, logout, sessions and cookies, through the real router.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{PASSWORD, TestApp, location, session_cookie, set_cookie_header};

@@ -4,7 +4,7 @@
 //! acknowledged must be stored exactly once, and no item may get more labels than its
 //! overlap. PostgreSQL here is a cluster of this test's own (the suite's is shared).
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

@@ -1,6 +1,6 @@
 //! Services against a real database (one fresh database per test).
 
-mod common;
+use crate::common;
 
 use verdict::model::project::{ChatRole, Message, NewItem, NewResponse};
 use verdict::model::user::{NewUser, Role};

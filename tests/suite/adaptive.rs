@@ -3,7 +3,7 @@
 //! minimum, and under racing annotators on two pools (two server processes) no item ever
 //! goes above its target.
 
-mod common;
+use crate::common;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;

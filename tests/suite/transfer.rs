@@ -1,6 +1,6 @@
 //! Import and export through the services, against a real database.
 
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 use sqlx::PgPool;

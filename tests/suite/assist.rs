@@ -4,7 +4,7 @@
 //! also runs against a real llama.cpp server when `VERDICT_TEST_LLM_URL` is set (test.sh
 //! starts one).
 
-mod common;
+use crate::common;
 
 use axum::extract::State;
 use axum::routing::{get, post};

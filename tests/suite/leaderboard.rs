@@ -3,7 +3,7 @@
 //! `src/server/stats/tests.rs`), bootstrap intervals, records, the win-rate matrix, a model
 //! that never loses, refusals naming the field, and who may see it.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{TestApp, api_call, token};
