@@ -36,9 +36,19 @@ pub async fn next(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Option<Tas
 
 async fn next_in(pool: &PgPool, actor: &Actor, project: &ProjectSettings) -> Result<Option<Task>> {
     let mut tx = pool.begin().await?;
-    let lease = lease_in(&mut tx, actor, project).await?;
+    let lease = lease_in(&mut tx, actor, project, Wait::ForHeldItems).await?;
     tx.commit().await?;
     task_for(pool, actor, project, lease).await
+}
+
+/// Whether taking a new lease may wait for an item another transaction holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// Only in a transaction that holds no item itself: otherwise two submissions, each
+    /// holding its own item and waiting for the other's, deadlock.
+    ForHeldItems,
+    /// In a submission or a skip, which hold their item: take a free one or none.
+    No,
 }
 
 /// The lease the annotator already holds in the project, or a new one.
@@ -46,6 +56,7 @@ async fn lease_in(
     tx: &mut PgConnection,
     actor: &Actor,
     project: &ProjectSettings,
+    wait: Wait,
 ) -> Result<Option<assignments::Lease>> {
     assignments::serialize_user(&mut *tx, actor.user_id, project.project_id).await?;
     let (settings, limit) =
@@ -55,7 +66,7 @@ async fn lease_in(
         // A member at their limit finishes the item they hold but takes no new one.
         None => match limit {
             Some(reason) => Err(Error::Paused(reason)),
-            None => lease_new(tx, actor, project, settings.as_ref()).await,
+            None => lease_new(tx, actor, project, settings.as_ref(), wait).await,
         },
     }
 }
@@ -87,6 +98,7 @@ async fn lease_new(
     actor: &Actor,
     project: &ProjectSettings,
     gold_settings: Option<&gold::Settings>,
+    wait: Wait,
 ) -> Result<Option<assignments::Lease>> {
     // A gold item, when one is due: it has room for every annotator.
     if let Some(candidate) =
@@ -106,7 +118,7 @@ async fn lease_new(
         .await?;
         // Nothing free is not yet nothing left: the items left may be held for a moment
         // (a submission, the agreement counter). Waiting once for the first of them tells.
-        if candidate.is_none() && attempt == 0 {
+        if candidate.is_none() && attempt == 0 && wait == Wait::ForHeldItems {
             candidate = items::lock_next_candidate(
                 &mut *tx,
                 project.project_id,
@@ -222,6 +234,10 @@ pub async fn submit(
 ) -> Result<Submitted> {
     let project = project(pool, actor, slug).await?;
     let mut tx = pool.begin().await?;
+    // The annotator's lock before the item's, in the order `next` takes them: a second
+    // tab of the same annotator waiting for an item this submission holds cannot hold the
+    // lock this submission then needs.
+    assignments::serialize_user(&mut *tx, actor.user_id, project.project_id).await?;
     // A refused submission rolls back before it answers: a transaction only dropped is
     // rolled back later, in the background, and until then it still holds the item's lock,
     // which hides the item from the next annotator's queue (SKIP LOCKED).
@@ -234,7 +250,7 @@ pub async fn submit(
     };
     // The next lease is taken in the same transaction: one commit per submission. A label
     // that just paused its author on the project is kept; they are told why instead.
-    let (lease, notice) = match lease_in(&mut tx, actor, &project).await {
+    let (lease, notice) = match lease_in(&mut tx, actor, &project, Wait::No).await {
         Ok(lease) => (lease, None),
         Err(Error::Paused(reason)) => (None, Some(reason)),
         Err(e) => {
@@ -243,7 +259,12 @@ pub async fn submit(
         }
     };
     tx.commit().await?;
-    let next = task_for(pool, actor, &project, lease).await?;
+    let next = match (lease, &notice) {
+        // Nothing free at once: now that the label is in and its item released, the next
+        // one may be waited for.
+        (None, None) => next_in(pool, actor, &project).await?,
+        (lease, _) => task_for(pool, actor, &project, lease).await?,
+    };
     Ok(Submitted {
         annotation_id: Some(stored.0),
         version: Some(stored.1),
@@ -442,6 +463,7 @@ pub async fn skip(
         return Err(Error::invalid("reason", "must be at most 500 characters"));
     }
     let mut tx = pool.begin().await?;
+    assignments::serialize_user(&mut *tx, actor.user_id, project.project_id).await?;
     let item = items::lock(&mut *tx, item_id)
         .await?
         .ok_or(Error::NotFound("item"))?;
@@ -450,9 +472,12 @@ pub async fn skip(
     }
     skips::insert(&mut *tx, item_id, actor.user_id, reason.as_deref()).await?;
     assignments::release(&mut *tx, item_id, actor.user_id).await?;
-    let lease = lease_in(&mut tx, actor, &project).await?;
+    let lease = lease_in(&mut tx, actor, &project, Wait::No).await?;
     tx.commit().await?;
-    let next = task_for(pool, actor, &project, lease).await?;
+    let next = match lease {
+        Some(lease) => task_for(pool, actor, &project, Some(lease)).await?,
+        None => next_in(pool, actor, &project).await?,
+    };
     Ok(Submitted {
         annotation_id: None,
         version: None,
