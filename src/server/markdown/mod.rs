@@ -60,7 +60,6 @@ pub fn to_safe_html(source: &str) -> String {
     out
 }
 
-/// Keeps relative URLs and the schemes that only navigate; anything else becomes `#`.
 /// An item's messages and answers rendered for a page.
 pub fn render_item(messages: &[Message], answers: &[ResponseView]) -> RenderedItem {
     RenderedItem {
@@ -69,21 +68,29 @@ pub fn render_item(messages: &[Message], answers: &[ResponseView]) -> RenderedIt
     }
 }
 
+/// Keeps relative URLs and the schemes that only navigate; anything else becomes `#`.
 fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
-    // Browsers ignore ASCII whitespace and control characters inside a scheme.
-    let compact: String = url
+    // Browsers ignore ASCII whitespace and control characters inside a scheme. The scheme is
+    // read whole, however long: an allow-list that looked only at the first characters let
+    // a long unknown scheme through (found by the markdown fuzz target).
+    let mut scheme = String::new();
+    for c in url
         .chars()
         .filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
-        .take(16)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    let scheme = compact.split_once(':').map(|(scheme, _)| scheme);
-    match scheme {
-        None => url,
-        Some(s) if s.contains(['/', '?', '#']) => url,
-        Some("http" | "https" | "mailto") => url,
-        Some(_) => CowStr::Borrowed("#"),
+    {
+        match c {
+            ':' => {
+                return match scheme.as_str() {
+                    "http" | "https" | "mailto" => url,
+                    _ => CowStr::Borrowed("#"),
+                };
+            }
+            // A path, query or fragment before any colon: a relative URL.
+            '/' | '?' | '#' => return url,
+            c => scheme.push(c.to_ascii_lowercase()),
+        }
     }
+    url
 }
 
 #[cfg(test)]
@@ -139,6 +146,11 @@ mod tests {
             "[x](<javascript:alert(1)>)",
             "![x](data:text/html;base64,PHNjcmlwdD4=)",
             "[x](vbscript:msgbox)",
+            "[x](<java\tscript:alert(1)>)",
+            // Found by `scripts/fuzz.sh` (markdown): a scheme longer than the 16 characters
+            // the check used to read was kept.
+            "[x](javabbbbbbbbbbscript:alert(1))",
+            "[x](ms-settings-and-a-long-tail:x)",
         ] {
             let html = to_safe_html(src);
             assert!(

@@ -87,22 +87,12 @@ pub async fn import_file(
         inner: file,
         read: progress,
     };
-    let mut peek = BufReader::with_capacity(1 << 20, counted);
-    let gzip = peek
-        .fill_buf()
-        .map_err(anyhow::Error::from)?
-        .starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn BufRead + Send> = if gzip {
-        Box::new(BufReader::with_capacity(
-            1 << 20,
-            flate2::bufread::MultiGzDecoder::new(peek),
-        ))
-    } else {
-        Box::new(peek)
-    };
+    let peek = BufReader::with_capacity(1 << 20, counted);
+    let reader = decompressing(peek).map_err(anyhow::Error::from)?;
 
     let (tx, mut rx) = mpsc::channel::<Parsed>(4);
-    let parser = std::thread::spawn(move || parse(reader, format, strict, &tx));
+    let parser =
+        std::thread::spawn(move || parse(reader, format, strict, |p| tx.blocking_send(p).is_ok()));
 
     let mut db = pool.begin().await?;
     let (mut imported, mut already_present, mut lines) = (0, 0, 0);
@@ -168,6 +158,54 @@ pub async fn import_file(
         warnings,
         committed,
     })
+}
+
+/// The reader itself, or a gzip decoder over it when the data starts with gzip's magic.
+fn decompressing<R: BufRead + Send + 'static>(
+    mut reader: R,
+) -> std::io::Result<Box<dyn BufRead + Send>> {
+    if reader.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::bufread::MultiGzDecoder::new(reader),
+        )))
+    } else {
+        Ok(Box::new(reader))
+    }
+}
+
+/// A whole file parsed without a database, as an import parses it.
+#[derive(Debug, Default)]
+pub struct ParsedFile {
+    pub format: Option<ImportFormat>,
+    pub items: Vec<NewItem>,
+    pub invalid: Vec<LineError>,
+    pub warnings: Vec<LineError>,
+    pub lines: usize,
+}
+
+/// Parses a file's bytes (gzip-compressed or not) exactly as `import_file` does, without
+/// storing anything: the parsers' whole path, for the fuzz targets (scripts/fuzz) and tests.
+/// `Err` is what would stop an import before any line is stored.
+pub fn parse_bytes(
+    bytes: Vec<u8>,
+    format: Option<ImportFormat>,
+    strict: bool,
+) -> std::result::Result<ParsedFile, crate::model::AppError> {
+    let reader = decompressing(std::io::Cursor::new(bytes))
+        .map_err(|e| crate::model::AppError::invalid("file", e.to_string()))?;
+    let mut parsed = ParsedFile::default();
+    let detected = parse(reader, format, strict, |p| {
+        match p {
+            Parsed::Items(items) => parsed.items.extend(items),
+            Parsed::Invalid(e) => parsed.invalid.push(e),
+            Parsed::Warning(w) => parsed.warnings.push(w),
+            Parsed::Lines(n) => parsed.lines = n,
+        }
+        true
+    })?;
+    parsed.format = Some(detected);
+    Ok(parsed)
 }
 
 /// The id an item without `external_id` gets: `content-` and the first 32 hex digits of
@@ -254,7 +292,7 @@ fn parse(
     mut reader: Box<dyn BufRead + Send>,
     format: Option<ImportFormat>,
     strict: bool,
-    tx: &mpsc::Sender<Parsed>,
+    sink: impl FnMut(Parsed) -> bool,
 ) -> std::result::Result<ImportFormat, crate::model::AppError> {
     use crate::model::AppError;
     let fatal = |line: usize, e: std::io::Error| {
@@ -290,7 +328,8 @@ fn parse(
             }
         }
     };
-    let send = |p: Parsed| tx.blocking_send(p).is_ok();
+    let sink = std::cell::RefCell::new(sink);
+    let send = |p: Parsed| (sink.borrow_mut())(p);
     let mut batch = Vec::with_capacity(BATCH);
     let mut push = |batch: &mut Vec<NewItem>, item: NewItem| {
         batch.push(item);
