@@ -6,6 +6,7 @@
 #
 #   bash scripts/pyenv.sh [python]   prints the venv's python path on stdout
 #   bash scripts/pyenv.sh run CMD…   runs CMD with the venv's bin/ first on PATH
+#   bash scripts/pyenv.sh --for NAME …   the same for scripts/requirements-NAME.txt, in pyenv-NAME
 #
 # PYTHON picks the base interpreter (default: python3 on PATH).
 set -euo pipefail
@@ -14,10 +15,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REQS=$PWD/scripts/requirements-test.txt
 CACHE=${VERDICT_CACHE:-$HOME/.cache/verdict}
 VENV=$CACHE/pyenv
+if [ "${1:-}" = --for ]; then
+  REQS=$PWD/scripts/requirements-$2.txt
+  VENV=$CACHE/pyenv-$2
+  shift 2
+fi
 BASE=${PYTHON:-python3}
 
 mkdir -p "$CACHE"
-exec 9>"$CACHE/pyenv.lock"
+exec 9>"$VENV.lock"
 flock 9 # one builder at a time; the others wait, then find it built
 
 stamp="$(sha256sum <"$REQS" | cut -d' ' -f1) $("$BASE" -c 'import sys; print(sys.version.split()[0])')"

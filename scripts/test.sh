@@ -54,6 +54,10 @@ RUST_LOG_FILE="$PG_DIR/cargo-test.log"
 cargo test --features ssr 2>&1 | tee "$RUST_LOG_FILE"
 rust_passed=$(awk '/^test result:/ { s += $4 } END { print s + 0 }' "$RUST_LOG_FILE")
 
+step "the REST API against its OpenAPI document (schemathesis)"
+VERDICT_BIN=target/debug/verdict bash scripts/api-fuzz.sh 2>&1 | tee "$PG_DIR/api-fuzz.log"
+api_cases=$(sed -n 's/^ *\([0-9]*\) generated, .*/\1/p' "$PG_DIR/api-fuzz.log" | tail -1)
+
 step "building the site for the browser tests"
 cargo leptos build --split
 
@@ -100,4 +104,4 @@ fi
 e2e_passed=$(grep -Eo '^ +[0-9]+ passed' "$PG_DIR/e2e.log" | tr -dc '0-9')
 
 echo
-echo "verdict: $((rust_passed + e2e_passed)) passed, 0 failed"
+echo "verdict: $((rust_passed + e2e_passed)) passed, 0 failed; schemathesis: ${api_cases:-?} API cases, all matching the document"

@@ -1,6 +1,6 @@
 //! Dataset versions: list, make, read the manifest of, and download a version's files.
 
-use super::{ApiActor, ApiError, CommonErrors, int_param};
+use super::{ApiActor, ApiError, CommonErrors, JsonBodyErrors, int_param};
 use crate::server::dataset::ExportSpec;
 use crate::server::dataset::version::{FileKind, Manifest};
 use crate::server::http::export::serve_version_file;
@@ -52,7 +52,7 @@ pub async fn list(
     tag = "datasets",
     params(("slug" = String, Path, description = "The project's slug")),
     request_body = NewVersion,
-    responses((status = 201, description = "The version's manifest", body = Manifest), CommonErrors),
+    responses((status = 201, description = "The version's manifest", body = Manifest), CommonErrors, JsonBodyErrors),
     security(("bearer" = ["export:read"]))
 )]
 pub async fn create(

@@ -1,6 +1,6 @@
 //! End-user feedback in, and the feedback stream out (stateless cursors, named consumers).
 
-use super::{ApiActor, ApiError, CommonErrors, ErrorEnvelope, int_param};
+use super::{ApiActor, ApiError, CommonErrors, ErrorEnvelope, JsonBodyErrors, int_param};
 use crate::model::api::Scope;
 use crate::model::api::{
     Ack, AckReceipt, ConsumerBatch, EndUserFeedback, FeedbackPage, FeedbackReceipt,
@@ -28,7 +28,8 @@ use utoipa::IntoParams;
     responses(
         (status = 200, description = "Where the feedback was stored", body = FeedbackReceipt),
         (status = 413, description = "The body is over the size limit", body = ErrorEnvelope),
-        CommonErrors
+        CommonErrors,
+        JsonBodyErrors
     ),
     security(("bearer" = ["feedback:write"]))
 )]
@@ -147,7 +148,8 @@ pub async fn consumer_pull(
     responses(
         (status = 200, description = "The consumer's cursor moved", body = AckReceipt),
         (status = 409, description = "Not the outstanding batch (acked, or expired and delivered again)", body = ErrorEnvelope),
-        CommonErrors
+        CommonErrors,
+        JsonBodyErrors
     ),
     security(("bearer" = ["feedback:read"]))
 )]

@@ -1,7 +1,7 @@
 //! A project's members: `GET`/`POST /projects/{slug}/members` and
 //! `DELETE /projects/{slug}/members/{email}` (scope `members:write`).
 
-use super::{ApiActor, ApiError, CommonErrors};
+use super::{ApiActor, ApiError, CommonErrors, JsonBodyErrors};
 use crate::model::api::Scope;
 use crate::server::services::members::{self, Member};
 use crate::server::{AppState, Error};
@@ -50,7 +50,7 @@ pub async fn list(
     tag = "members",
     params(("slug" = String, Path, description = "The project's slug")),
     request_body = NewMember,
-    responses((status = 200, description = "The member", body = Member), CommonErrors),
+    responses((status = 200, description = "The member", body = Member), CommonErrors, JsonBodyErrors),
     security(("bearer" = ["members:write"]))
 )]
 pub async fn add(

@@ -235,6 +235,10 @@ pub struct ErrorBody {
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)] // documentation only
 pub enum CommonErrors {
+    /// The request cannot be read: a path or query parameter of the wrong type (a number
+    /// out of range, say) or a body that is not JSON; the message says which.
+    #[response(status = 400)]
+    BadRequest(ErrorEnvelope),
     /// Bad input; `details.field` names it.
     #[response(status = 422)]
     Invalid(ErrorEnvelope),
@@ -250,6 +254,19 @@ pub enum CommonErrors {
     /// Over the token's requests per minute; see the Retry-After header.
     #[response(status = 429)]
     TooManyRequests(ErrorEnvelope),
+    /// The database is unavailable or the server is overloaded; nothing was changed. Try
+    /// again after the Retry-After header's seconds.
+    #[response(status = 503)]
+    Unavailable(ErrorEnvelope),
+}
+
+/// The errors of an operation whose body must be JSON, besides [`CommonErrors`].
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // documentation only
+pub enum JsonBodyErrors {
+    /// The body is not sent as `Content-Type: application/json`.
+    #[response(status = 415)]
+    UnsupportedMediaType(ErrorEnvelope),
 }
 
 /// Export options as query parameters; flags are on when present (any value).
