@@ -30,6 +30,7 @@ psql -q "$DATABASE_URL" -c "CREATE EXTENSION pg_stat_statements"
 VERDICT_ADDR="127.0.0.1:$PORT" VERDICT_NO_DEMO=1 VERDICT_ADMIN_PASSWORD="bench-admin-password" \
   RUST_LOG=warn "${VERDICT_BIN:-target/release/verdict}" serve >"$PG_DIR/verdict.log" 2>&1 &
 SERVER_PID=$!
+export VERDICT_BENCH_SERVER_PID=$SERVER_PID # the soak samples its memory
 healthy=no
 for _ in $(seq 150); do
   if curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null; then healthy=yes; break; fi

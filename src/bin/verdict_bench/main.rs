@@ -3,7 +3,9 @@
 //! N annotators, each with a logged-in session, do next → submit through the same server
 //! functions the browser calls, against a running server. In the same run, pgbench measures
 //! this machine's PostgreSQL rate for a single-row insert of about an annotation's size at
-//! the same concurrency, as the yardstick.
+//! the same concurrency, as the yardstick. `verdict-bench soak` is the soak (see `soak.rs`).
+
+mod soak;
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -39,6 +41,17 @@ struct Args {
     /// The pgbench binary; without it the comparison is skipped.
     #[arg(long)]
     pgbench: Option<PathBuf>,
+    /// The server's process id, for its memory (scripts/bench.sh sets it).
+    #[arg(long, env = "VERDICT_BENCH_SERVER_PID")]
+    server_pid: Option<u32>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Many annotators with human think times for minutes: latencies, errors, memory.
+    Soak(soak::SoakArgs),
 }
 
 const PASSWORD: &str = "bench password 123";
@@ -46,7 +59,15 @@ const PASSWORD: &str = "bench password 123";
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let pool = PgPool::connect(&args.database_url).await?;
+    // Named, so that the soak can tell the server's connections from its own.
+    let options: sqlx::postgres::PgConnectOptions = args.database_url.parse()?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options.application_name("verdict-bench"))
+        .await?;
+    if let Some(Command::Soak(soak)) = &args.command {
+        return soak::run(&pool, &args.base_url, args.server_pid, soak).await;
+    }
     let max_level = args.levels.iter().copied().max().unwrap_or(1);
     let users = ensure_users(&pool, max_level).await?;
     println!("| annotators | annotations/s | p50 ms | p99 ms | pgbench inserts/s | ratio |");
@@ -56,7 +77,7 @@ async fn main() -> anyhow::Result<()> {
             "bench-{level}-{}",
             Uuid::new_v4().simple().to_string().split_at(6).0
         );
-        seed_project(&pool, &slug, args.items, args.overlap).await?;
+        seed_project(&pool, &slug, args.items, args.overlap, 300).await?;
         // The annotators of this level work on the project as its members.
         for email in &users[..level] {
             services::members::add(&pool, &services::Actor::cli(), &slug, email, None, None)
@@ -118,7 +139,14 @@ fn text(seed: usize, words: usize) -> String {
         .join(" ")
 }
 
-async fn seed_project(pool: &PgPool, slug: &str, items: usize, overlap: i32) -> anyhow::Result<()> {
+/// A project of `items` items, each a prompt and four answers of `words` words.
+async fn seed_project(
+    pool: &PgPool,
+    slug: &str,
+    items: usize,
+    overlap: i32,
+    words: usize,
+) -> anyhow::Result<()> {
     let project_id = projects::ensure(pool, slug, slug, "").await?;
     let mut settings = projects::find_settings(pool, slug, None)
         .await?
@@ -137,7 +165,7 @@ async fn seed_project(pool: &PgPool, slug: &str, items: usize, overlap: i32) -> 
                 responses: (0..4)
                     .map(|a| NewResponse {
                         model: None,
-                        content: text(n + a, 300),
+                        content: text(n + a, words),
                     })
                     .collect(),
                 metadata: serde_json::json!({}),
