@@ -59,12 +59,13 @@ TOML
 SEED=${API_FUZZ_SEED:-$RANDOM$RANDOM}
 echo "schemathesis seed $SEED (API_FUZZ_SEED=$SEED repeats this run)" >&2
 status=0
-"$(dirname "$ST_PYTHON")/st" --config-file "$REPORT/schemathesis.toml" run "http://127.0.0.1:$PORT/api/v1/openapi.json" \
+# From the scratch directory: schemathesis keeps a cache in .schemathesis/ where it runs.
+(cd "$REPORT" && "$(dirname "$ST_PYTHON")/st" --config-file "$REPORT/schemathesis.toml" run "http://127.0.0.1:$PORT/api/v1/openapi.json" \
   --header "Authorization: Bearer $SECRET" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --phases examples,coverage,fuzzing \
   --max-examples "${API_FUZZ_EXAMPLES:-100}" --seed "$SEED" --workers 2 \
-  --request-timeout 30 --no-color --report junit --report-dir "$REPORT" || status=$?
+  --request-timeout 30 --no-color --report junit --report-dir "$REPORT") || status=$?
 cases=$(grep -o 'tests="[0-9]*"' "$REPORT"/*.xml 2>/dev/null | head -1 | tr -dc 0-9)
 echo "schemathesis: ${cases:-?} operations checked; exit status $status" >&2
 if [ "$status" != 0 ]; then tail -n 30 "$PG_DIR/verdict.log" >&2; fi
