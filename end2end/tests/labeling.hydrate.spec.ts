@@ -78,16 +78,19 @@ test("a draft survives a reload", async ({ page }) => {
   await signIn(page, demoAnnotator.email, demoAnnotator.password);
   await openWorkspace(page);
   const item = await page.locator(".workspace").getAttribute("data-item");
+  const answers = await page.locator(".answers .answer").count();
+  // Of three answers, ranking two implies the third.
+  const ranked = answers === 3 ? 3 : 2;
   await page.keyboard.press("2");
   await page.keyboard.press("1");
   await page.keyboard.press("c");
   await page.keyboard.type("Answer 2 cites a source.");
-  await expect(page.locator(".rank-chip")).toHaveCount(2);
+  await expect(page.locator(".rank-chip")).toHaveCount(ranked);
 
   await page.reload();
   await hydrated(page);
   await expect(page.locator(".workspace")).toHaveAttribute("data-item", item ?? "");
-  await expect(page.locator(".rank-chip")).toHaveCount(2);
+  await expect(page.locator(".rank-chip")).toHaveCount(ranked);
   await expect(page.locator(".rank-chip").first()).toContainText("Answer 2");
   await expect(page.getByLabel("Comment (c)")).toHaveValue("Answer 2 cites a source.");
   // The ideal-answer editor and flags by key, then leave the text box with Escape.
@@ -98,6 +101,29 @@ test("a draft survives a reload", async ({ page }) => {
   await page.keyboard.press("w");
   await expect(page.getByLabel("Factually wrong")).toBeChecked();
   await expect(page.locator(".diff")).toContainText("+1");
+  expect(errors).toEqual([]);
+});
+
+test("the last answer's rank is implied, and Backspace takes it back", async ({ page }) => {
+  const errors = pageErrors(page);
+  await signIn(page, demoAnnotator.email, demoAnnotator.password);
+  await openWorkspace(page);
+  const answers = await page.locator(".answers .answer").count();
+  const chips = page.locator(".rank-chip");
+  // Best to worst, from the last answer shown to the second: n - 1 keys rank all n.
+  for (let i = answers; i >= 2; i--) await page.keyboard.press(String(i));
+  await expect(chips).toHaveCount(answers);
+  await expect(page.locator(".ranking")).toContainText(`${answers}/${answers} ranked`);
+  await expect(chips.last()).toContainText("Answer 1");
+  await page.keyboard.press("Backspace");
+  await expect(chips).toHaveCount(answers - 1);
+  await expect(page.locator(".ranking")).toContainText(`${answers - 1}/${answers} ranked`);
+  // Pressing the last one's key ranks it as before.
+  await page.keyboard.press("1");
+  await expect(chips).toHaveCount(answers);
+  await expect(chips.last()).toContainText("Answer 1");
+  await page.locator(".ranking").getByRole("button", { name: "Clear" }).click();
+  await expect(chips).toHaveCount(0);
   expect(errors).toEqual([]);
 });
 

@@ -135,7 +135,8 @@ pub fn install(h: Handlers) {
                 let n = usize::from(k.as_bytes()[0] - b'0');
                 match answers.get(n.wrapping_sub(1)) {
                     Some(answer) => {
-                        form.rank(answer.response_id);
+                        let ids: Vec<_> = answers.iter().map(|a| a.response_id).collect();
+                        form.rank(answer.response_id, &ids);
                         form.focused.set(n - 1);
                     }
                     None => return,

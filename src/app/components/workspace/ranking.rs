@@ -4,10 +4,12 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 /// The ranking so far, best first. Answers are ranked by pressing their numbers in
-/// order, or by dragging them here; ranked entries can be dragged to reorder.
+/// order (the last one follows by itself), or by dragging them here; ranked entries can be
+/// dragged to reorder.
 #[component]
 pub fn RankingBar(form: Form, answers: Vec<ResponseView>, allow_ties: bool) -> impl IntoView {
     let total = answers.len();
+    let ids = StoredValue::new(answers.iter().map(|a| a.response_id).collect::<Vec<Uuid>>());
     let number_of = move |id: Uuid| {
         answers
             .iter()
@@ -27,7 +29,7 @@ pub fn RankingBar(form: Form, answers: Vec<ResponseView>, allow_ties: bool) -> i
             .strip_prefix("answer:")
             .and_then(|s| Uuid::parse_str(s).ok())
         {
-            form.rank(id);
+            ids.with_value(|ids| form.rank(id, ids));
         } else if let (Some(from), Some(to)) = (dragged_tier.get_untracked(), target_tier) {
             form.move_tier(from, to);
         }
@@ -39,7 +41,7 @@ pub fn RankingBar(form: Form, answers: Vec<ResponseView>, allow_ties: bool) -> i
             <div class="ranking-head">
                 <strong>"Ranking"</strong>
                 <span class="muted">
-                    {format!("best to worst: press the answers' numbers in order, Backspace undoes{}", if allow_ties { ", = ties the next with the last" } else { "" })}
+                    {format!("best to worst: press the answers' numbers in order (the last one is implied), Backspace undoes{}", if allow_ties { ", = ties the next with the last" } else { "" })}
                 </span>
                 <span class="muted">{move || format!("{}/{total} ranked", ranked())}</span>
                 <button class="link small" on:click=move |_| form.ranking.set(Vec::new())>"Clear"</button>

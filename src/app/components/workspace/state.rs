@@ -115,15 +115,25 @@ impl Form {
             .with(|tiers| tiers.iter().position(|tier| tier.contains(&id)))
     }
 
-    /// Puts the answer next in the ranking (or into the last tier, after `=`).
-    pub fn rank(&self, id: Uuid) {
+    /// Puts the answer next in the ranking (or into the last tier, after `=`). Once every
+    /// answer of `answers` but one is ranked, the last one is implied: it is ranked last, on
+    /// its own (Backspace takes it back, to tie it or rank it otherwise).
+    pub fn rank(&self, id: Uuid, answers: &[Uuid]) {
         if self.rank_of(id).is_some() {
             return;
         }
         let tie = self.tie_next.get_untracked();
-        self.ranking.update(|tiers| match tiers.last_mut() {
-            Some(last) if tie => last.push(id),
-            _ => tiers.push(vec![id]),
+        self.ranking.update(|tiers| {
+            match tiers.last_mut() {
+                Some(last) if tie => last.push(id),
+                _ => tiers.push(vec![id]),
+            }
+            let mut unranked = answers
+                .iter()
+                .filter(|a| !tiers.iter().any(|t| t.contains(a)));
+            if let (Some(last), None) = (unranked.next(), unranked.next()) {
+                tiers.push(vec![*last]);
+            }
         });
         self.tie_next.set(false);
     }
