@@ -793,8 +793,13 @@ async fn the_api_key_is_stored_sealed_and_never_sent_to_the_browser(pool: sqlx::
     };
     let refused = assist::test_connection(&pool, &Actor::cli(), "qa", &other)
         .await
-        .unwrap_err()
-        .to_string();
+        .unwrap_err();
+    // The error names the API key, the setting at fault (not the base URL).
+    assert!(
+        matches!(&refused, verdict::server::Error::Invalid(e) if e.field.as_deref() == Some("api_key")),
+        "{refused:?}"
+    );
+    let refused = refused.to_string();
     assert!(refused.contains("cannot be opened"), "{refused}");
     // A key change: rekey seals it under the new key (twice is harmless).
     let new = other.secret_key.clone().unwrap();

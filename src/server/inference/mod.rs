@@ -9,26 +9,54 @@ use crate::server::store::projects::AssistRow;
 pub use client::{Client, InferenceConfig, InferenceError};
 use std::time::Duration;
 
+/// Why a project's inference settings cannot be used: the setting at fault, and why.
+#[derive(Clone, Debug)]
+pub struct Unusable {
+    /// `base_url`, `model` or `api_key`, as the settings form names them.
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// The inference settings in force for a project: its own, else the deployment's.
 pub fn effective(
     project: &AssistRow,
     defaults: &InferenceDefaults,
-) -> Result<InferenceConfig, String> {
+) -> Result<InferenceConfig, Unusable> {
+    let unusable = |field, message: &str| Unusable {
+        field,
+        message: message.to_owned(),
+    };
     let base_url = project
         .inference_base_url
         .clone()
         .or_else(|| defaults.base_url.clone())
-        .ok_or("no inference server is configured: set the project's base URL or VERDICT_INFERENCE_URL")?;
+        .ok_or_else(|| unusable("base_url", "no inference server is configured: set the project's base URL or VERDICT_INFERENCE_URL"))?;
     let model = project
         .inference_model
         .clone()
         .or_else(|| defaults.model.clone())
-        .ok_or("no model is configured: set the project's model or VERDICT_INFERENCE_MODEL")?;
+        .ok_or_else(|| {
+            unusable(
+                "model",
+                "no model is configured: set the project's model or VERDICT_INFERENCE_MODEL",
+            )
+        })?;
     Ok(InferenceConfig {
         base_url,
         model,
         api_key: match &project.inference_api_key {
-            Some(stored) => Some(open_api_key(project.project_id, stored, defaults)?),
+            Some(stored) => Some(open_api_key(project.project_id, stored, defaults).map_err(
+                |message| Unusable {
+                    field: "api_key",
+                    message,
+                },
+            )?),
             None => defaults.api_key.clone(),
         },
         timeout: Duration::from_secs(

@@ -78,7 +78,7 @@ pub async fn step(
     let Some(project) = projects::assist_by_id(pool, job.project_id).await? else {
         return Ok(0);
     };
-    let config = effective(&project, defaults);
+    let config = effective(&project, defaults).map_err(|e| e.message);
     let concurrency = config.as_ref().map_or(1, |c| c.concurrency);
     // A lease long enough for every retry of a slow server.
     let lease = config

@@ -183,7 +183,7 @@ pub async fn test_connection(
     defaults: &InferenceDefaults,
 ) -> Result<Vec<String>> {
     let row = assist_row(pool, actor, slug).await?;
-    let config = effective(&row, defaults).map_err(|e| Error::invalid("base_url", e))?;
+    let config = effective(&row, defaults).map_err(|e| Error::invalid(e.field, e.message))?;
     Client::new(config)
         .models()
         .await
