@@ -254,11 +254,21 @@ async fn a_new_password_ends_the_accounts_sessions(pool: sqlx::PgPool) {
 
     verdict::server::services::users::set_password(
         &app.pool,
+        &verdict::server::services::Actor::cli(),
         "ann@example.org",
         "a brand new long password",
     )
     .await
     .unwrap();
+    let (target, secret_logged): (String, bool) = sqlx::query_as(
+        "SELECT target, (coalesce(before::text, '') || coalesce(after::text, '')) LIKE '%brand new%' \
+         FROM audit_log WHERE action = 'user.set_password'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(target, "ann@example.org", "audited, by email");
+    assert!(!secret_logged, "never the password");
     assert!(
         !signed_in(&app, &ann).await,
         "the old password's session ended"

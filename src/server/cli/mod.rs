@@ -551,9 +551,14 @@ async fn user_command(pool: &sqlx::PgPool, command: UserCommand) -> anyhow::Resu
         UserCommand::SetPassword { email, password } => {
             let generated = password.is_none();
             let password = password.unwrap_or_else(users::random_password);
-            users::set_password(pool, &email, &password)
-                .await
-                .map_err(user_facing)?;
+            users::set_password(
+                pool,
+                &crate::server::services::Actor::cli(),
+                &email,
+                &password,
+            )
+            .await
+            .map_err(user_facing)?;
             println!("password changed for {email}");
             if generated {
                 println!("password: {password}");

@@ -131,13 +131,25 @@ pub async fn sign_out_everywhere(pool: &PgPool, actor: &Actor, user_id: Uuid) ->
 }
 
 /// For the CLI: sets a new password for the account with this email, which ends its
-/// sessions.
-pub async fn set_password(pool: &PgPool, email: &str, password: &str) -> Result<()> {
+/// sessions; recorded in the audit log (never the password).
+pub async fn set_password(pool: &PgPool, actor: &Actor, email: &str, password: &str) -> Result<()> {
     validate_password(password)?;
     let hash = auth::hash_password(password).await?;
-    if !users::set_password_hash(pool, email, &hash).await? {
+    let mut tx = pool.begin().await?;
+    if !users::set_password_hash(&mut *tx, email, &hash).await? {
         return Err(Error::NotFound("user"));
     }
+    audit::record(
+        &mut *tx,
+        actor,
+        "user.set_password",
+        None,
+        Some(email),
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
