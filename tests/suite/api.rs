@@ -349,6 +349,16 @@ async fn pushing_items_reports_each_by_index_and_is_idempotent(pool: sqlx::PgPoo
     )
     .await;
     assert_eq!(report["already_present"], 2);
+    // The push that stored items is in the audit log, with the token; the repeat is not.
+    let pushes: Vec<(i64, bool)> = sqlx::query_as(
+        "SELECT (after->>'created')::bigint, token_id IS NOT NULL FROM audit_log \
+         WHERE action = 'items.push' ORDER BY seq",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(pushes.len(), 1, "{pushes:?}");
+    assert!(pushes[0].0 > 0 && pushes[0].1, "{pushes:?}");
     let lines = format!("{}\n\n{}\n", item("b", 3), item("d", 4));
     let request = Request::post("/api/v1/projects/qa/items")
         .header(header::AUTHORIZATION, format!("Bearer {writer}"))

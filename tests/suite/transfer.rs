@@ -94,6 +94,24 @@ async fn verdict_jsonl_imports_once(pool: PgPool) {
         "idempotent by external_id"
     );
     assert_eq!(count(&pool, "SELECT count(*) FROM items").await, 3);
+    // The import that stored items is in the audit log; the one that stored none is not.
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM audit_log WHERE action = 'items.import' \
+             AND (after->>'imported')::int = 3 AND after->>'format' = 'verdict'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT count(*) FROM audit_log WHERE action = 'items.import'"
+        )
+        .await,
+        1
+    );
     let model: Option<String> =
         sqlx::query_scalar("SELECT model FROM responses WHERE content = 'Rayleigh scattering.'")
             .fetch_one(&pool)
@@ -119,6 +137,11 @@ async fn a_bad_line_imports_nothing_unless_skipped(pool: PgPool) {
         count(&pool, "SELECT count(*) FROM items").await,
         0,
         "nothing half-imported"
+    );
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM audit_log").await,
+        0,
+        "and nothing recorded"
     );
 
     let skipped = import(&pool, bad.as_bytes(), None, true).await.unwrap();

@@ -131,6 +131,26 @@ pub async fn import_file(
         .map_err(|_| anyhow::anyhow!("the import parser panicked"))?
         .map_err(Error::Invalid)?;
     let committed = invalid_count == 0 || skip_invalid;
+    // An import that stored items is recorded with them (one that stored none changed
+    // nothing).
+    if committed && imported > 0 {
+        super::audit::record(
+            &mut *db,
+            actor,
+            "items.import",
+            Some(project.project_id),
+            path.file_name().and_then(|n| n.to_str()),
+            None,
+            Some(serde_json::json!({
+                "format": format,
+                "lines": lines,
+                "imported": imported,
+                "already_present": already_present,
+                "invalid_skipped": invalid_count,
+            })),
+        )
+        .await?;
+    }
     if committed {
         db.commit().await?;
         super::projects::fold_progress(pool).await;

@@ -110,6 +110,19 @@ pub async fn push(
     } else {
         super::import::insert(&mut tx, project.project_id, batch).await?
     };
+    let stored = created.iter().filter(|id| id.is_some()).count();
+    if stored > 0 {
+        super::audit::record(
+            &mut *tx,
+            actor,
+            "items.push",
+            Some(project.project_id),
+            None,
+            None,
+            Some(serde_json::json!({ "created": stored, "sent": values.len() })),
+        )
+        .await?;
+    }
     tx.commit().await?;
     for (index, item_id) in indexes.into_iter().zip(created) {
         let result = &mut results[index];
