@@ -36,9 +36,24 @@ pub async fn next(pool: &PgPool, actor: &Actor, slug: &str) -> Result<Option<Tas
 
 async fn next_in(pool: &PgPool, actor: &Actor, project: &ProjectSettings) -> Result<Option<Task>> {
     let mut tx = pool.begin().await?;
+    assignments::serialize_user(&mut *tx, actor.user_id, project.project_id).await?;
     let lease = lease_in(&mut tx, actor, project, Wait::ForHeldItems).await?;
     tx.commit().await?;
     task_for(pool, actor, project, lease).await
+}
+
+/// The next item once a submission or skip has committed: the lease it took, or, when
+/// none was free at once, one taken now (which may wait, holding no item).
+async fn next_after(
+    pool: &PgPool,
+    actor: &Actor,
+    project: &ProjectSettings,
+    lease: Option<assignments::Lease>,
+) -> Result<Option<Task>> {
+    match lease {
+        Some(lease) => task_for(pool, actor, project, Some(lease)).await,
+        None => next_in(pool, actor, project).await,
+    }
 }
 
 /// Whether taking a new lease may wait for an item another transaction holds.
@@ -51,14 +66,14 @@ enum Wait {
     No,
 }
 
-/// The lease the annotator already holds in the project, or a new one.
+/// The lease the annotator already holds in the project, or a new one. The transaction
+/// holds the annotator's lock (`assignments::serialize_user`), taken first thing.
 async fn lease_in(
     tx: &mut PgConnection,
     actor: &Actor,
     project: &ProjectSettings,
     wait: Wait,
 ) -> Result<Option<assignments::Lease>> {
-    assignments::serialize_user(&mut *tx, actor.user_id, project.project_id).await?;
     let (settings, limit) =
         gold::ensure_active(&mut *tx, project.project_id, actor.user_id).await?;
     match assignments::find_active(&mut *tx, actor.user_id, project.project_id).await? {
@@ -259,11 +274,9 @@ pub async fn submit(
         }
     };
     tx.commit().await?;
-    let next = match (lease, &notice) {
-        // Nothing free at once: now that the label is in and its item released, the next
-        // one may be waited for.
-        (None, None) => next_in(pool, actor, &project).await?,
-        (lease, _) => task_for(pool, actor, &project, lease).await?,
+    let next = match notice {
+        Some(_) => None,
+        None => next_after(pool, actor, &project, lease).await?,
     };
     Ok(Submitted {
         annotation_id: Some(stored.0),
@@ -474,10 +487,7 @@ pub async fn skip(
     assignments::release(&mut *tx, item_id, actor.user_id).await?;
     let lease = lease_in(&mut tx, actor, &project, Wait::No).await?;
     tx.commit().await?;
-    let next = match lease {
-        Some(lease) => task_for(pool, actor, &project, Some(lease)).await?,
-        None => next_in(pool, actor, &project).await?,
-    };
+    let next = next_after(pool, actor, &project, lease).await?;
     Ok(Submitted {
         annotation_id: None,
         version: None,
