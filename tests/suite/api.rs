@@ -1181,6 +1181,15 @@ async fn unreadable_requests_get_statuses_the_document_lists(pool: sqlx::PgPool)
             Some(Some("{")),
             400,
         ),
+        // Found by schemathesis: a NUL in the email reached PostgreSQL, which refuses it in
+        // text, and the answer was a 500.
+        (
+            "POST",
+            "/projects/qa/members",
+            "/projects/{slug}/members",
+            Some(Some(r#"{"email": " a+}\u001c\u0000[U"}"#)),
+            422,
+        ),
     ];
     for (method, path, template, body, expected) in cases {
         let mut request = Request::builder()
