@@ -335,7 +335,7 @@ async fn every_page_and_form_route_hides_projects_from_non_members(pool: sqlx::P
         "the router's routes were read: {routes:?}"
     );
     // The hydrated app's pages too (their data comes from the server functions above).
-    let pages: Vec<(&str, String)> = leptos_axum::generate_route_list(verdict::app::App)
+    let pages: Vec<(&str, String)> = verdict::server::http::app_routes()
         .into_iter()
         .map(|r| ("GET", r.path().replace(":slug", "{slug}")))
         .filter(|(_, p)| p != "/login")

@@ -28,7 +28,7 @@ use axum::Router;
 use axum::handler::Handler;
 use axum::routing::{MethodRouter, get, post};
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::trace::TraceLayer;
 use tower_sessions::SessionManagerLayer;
 use tower_sessions::cookie::SameSite;
@@ -145,6 +145,17 @@ pub fn page_routes() -> Vec<PageRoute> {
     ]
 }
 
+/// The app's page routes, generated once per process. Generating them runs the app with
+/// resource loading suppressed by a process-wide flag (leptos_server's
+/// `SuppressResourceLoad`): a resource first polled on another thread meanwhile waits for
+/// ever, so an SSR response never ends. Several routers in one process (the tests, two
+/// servers) therefore share one list, made before any of them serves a page.
+pub fn app_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::LazyLock<Vec<AxumRouteListing>> =
+        std::sync::LazyLock::new(|| generate_route_list(App));
+    ROUTES.clone()
+}
+
 pub fn router(state: AppState) -> Router {
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name("verdict_session")
@@ -153,7 +164,7 @@ pub fn router(state: AppState) -> Router {
         .with_secure(state.config.secure_cookies);
 
     let origins = std::sync::Arc::new(security::Origins::new(state.config.public_url.as_deref()));
-    let routes = generate_route_list(App);
+    let routes = app_routes();
     let context_state = state.clone();
     let leptos_options = state.leptos_options.clone();
     let mut router = Router::new();
