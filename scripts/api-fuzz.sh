@@ -26,7 +26,7 @@ trap cleanup EXIT
 [ -n "${VERDICT_BIN:-}" ] || cargo build --quiet --features ssr --bin verdict
 ST_PYTHON=$(bash scripts/pyenv.sh --for apifuzz python)
 
-throwaway_pg "${API_FUZZ_PG_PORT:-54352}" fsync=off synchronous_commit=off
+throwaway_pg "${API_FUZZ_PG_PORT:-25452}" fsync=off synchronous_commit=off
 psql -q "$DATABASE_URL" -c "CREATE DATABASE apifuzz"
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/apifuzz"
 export VERDICT_DATA_DIR="$PG_DIR/verdict-data"

@@ -23,7 +23,7 @@ SECONDS_EACH=${2:-8}
 bench_start batched-sql
 # Default durability, as bench.sh; room for the seeding's WAL, so that no checkpoint it
 # forces falls into the timed runs (the seeding ends with one).
-bench_project_db "${VERDICT_BENCH_PG_PORT:-54343}" verdict_batched batched "Batched SQL" \
+bench_project_db "${VERDICT_BENCH_PG_PORT:-25443}" verdict_batched batched "Batched SQL" \
   max_wal_size=8GB
 PROJECT=$(psql -Atq "$DATABASE_URL" -c "SELECT project_id FROM projects WHERE slug = 'batched'")
 

@@ -21,7 +21,7 @@ ROUNDS=${ROUNDS:-20}
 PORT=${VERDICT_BENCH_PORT:-3302}
 PASSWORD=bench-admin-password
 bench_start dashboard-bench
-bench_project_db "${VERDICT_BENCH_PG_PORT:-54343}" verdict_dashboard_bench bench "Dashboard benchmark" \
+bench_project_db "${VERDICT_BENCH_PG_PORT:-25443}" verdict_dashboard_bench bench "Dashboard benchmark" \
   fsync=off synchronous_commit=off
 SERVER_PID=
 trap '[ -z "$SERVER_PID" ] || kill "$SERVER_PID" 2>/dev/null; throwaway_pg_stop; rm -rf "$OUT"' EXIT

@@ -14,7 +14,7 @@ source scripts/throwaway-pg.sh
 ANNOTATIONS=${1:-1000000}
 ITEMS=$((ANNOTATIONS / 4))
 bench_start export-bench
-bench_project_db "${VERDICT_BENCH_PG_PORT:-54341}" verdict_export_bench bench "Export benchmark" \
+bench_project_db "${VERDICT_BENCH_PG_PORT:-25441}" verdict_export_bench bench "Export benchmark" \
   fsync=off synchronous_commit=off
 
 CURRENT_URL=$DATABASE_URL

@@ -15,7 +15,7 @@ source scripts/setup.sh
 source scripts/throwaway-pg.sh
 ITEMS=${1:-1000000}
 bench_start import-bench
-bench_project_db "${VERDICT_BENCH_PG_PORT:-54342}" verdict_import_bench bench "Import benchmark" \
+bench_project_db "${VERDICT_BENCH_PG_PORT:-25442}" verdict_import_bench bench "Import benchmark" \
   max_wal_size=4GB
 
 # The JSONL to import, and the same items as COPY text (one row each) for the floor.

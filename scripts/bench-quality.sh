@@ -17,7 +17,7 @@ ITEMS=$((ANNOTATIONS / 4))
 ROUNDS=${ROUNDS:-20}
 PORT=${VERDICT_BENCH_PORT:-3301}
 bench_start quality-bench
-bench_project_db "${VERDICT_BENCH_PG_PORT:-54342}" verdict_quality_bench bench "Quality benchmark" \
+bench_project_db "${VERDICT_BENCH_PG_PORT:-25442}" verdict_quality_bench bench "Quality benchmark" \
   fsync=off synchronous_commit=off
 SERVER_PID=
 trap '[ -z "$SERVER_PID" ] || kill "$SERVER_PID" 2>/dev/null; throwaway_pg_stop; rm -rf "$OUT"' EXIT

@@ -22,7 +22,7 @@ trap cleanup EXIT
 [ -n "${VERDICT_NO_BUILD:-}" ] || cargo build --release --features ssr --bins
 # Default durability: the comparison with pgbench is about committed writes.
 # pg_stat_statements shows where the database's time went (printed at the end).
-throwaway_pg "${VERDICT_BENCH_PG_PORT:-54340}" shared_preload_libraries=pg_stat_statements ${BENCH_PG_EXTRA:-}
+throwaway_pg "${VERDICT_BENCH_PG_PORT:-25440}" shared_preload_libraries=pg_stat_statements ${BENCH_PG_EXTRA:-}
 psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE verdict_bench"
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/verdict_bench"
 psql -q "$DATABASE_URL" -c "CREATE EXTENSION pg_stat_statements"

@@ -22,7 +22,7 @@ source scripts/throwaway-pg.sh
 BIN=${VERDICT_BIN:-target/debug/verdict}
 trap throwaway_pg_stop EXIT
 [ -n "${VERDICT_BIN:-}" ] || cargo build --quiet --features ssr --bin verdict
-throwaway_pg "${CHAOS_PG_PORT:-54350}"
+throwaway_pg "${CHAOS_PG_PORT:-25450}"
 psql -q "$DATABASE_URL" -c "CREATE DATABASE chaos"
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/chaos"
 export VERDICT_DATA_DIR="$PG_DIR/verdict-data"

@@ -13,7 +13,7 @@ BIN=target/debug/verdict
 SERVER_PID=
 trap '[ -z "$SERVER_PID" ] || kill "$SERVER_PID" 2>/dev/null; throwaway_pg_stop' EXIT
 cargo build --quiet --features ssr --bin verdict
-throwaway_pg "${VERDICT_OUTAGE_PG_PORT:-54344}"
+throwaway_pg "${VERDICT_OUTAGE_PG_PORT:-25444}"
 psql -q "$DATABASE_URL" -c "CREATE DATABASE outage"
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/outage"
 $BIN project create --slug p --name Outage >/dev/null

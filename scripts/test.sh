@@ -21,7 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 step "starting a throwaway PostgreSQL"
-throwaway_pg "${VERDICT_TEST_PG_PORT:-54331}" fsync=off synchronous_commit=off
+throwaway_pg "${VERDICT_TEST_PG_PORT:-25431}" fsync=off synchronous_commit=off
 
 # A real OpenAI-compatible inference server (llama.cpp, SmolLM2-135M) for model-assisted
 # labeling; built and fetched once per machine.
@@ -51,7 +51,13 @@ cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warn
 
 step "unit, database and HTTP tests"
 RUST_LOG_FILE="$PG_DIR/cargo-test.log"
-cargo test --features ssr 2>&1 | tee "$RUST_LOG_FILE"
+cargo test --features ssr --no-run
+# Bounded: a test that hangs fails this step (and names itself in libtest's "has been
+# running for over 60 seconds") instead of using up CI's time.
+if ! timeout --kill-after=30s "${VERDICT_TEST_TIMEOUT:-20m}" cargo test --features ssr 2>&1 | tee "$RUST_LOG_FILE"; then
+  grep -E "has been running for over|FAILED|panicked" "$RUST_LOG_FILE" >&2 || true
+  exit 1
+fi
 rust_passed=$(awk '/^test result:/ { s += $4 } END { print s + 0 }' "$RUST_LOG_FILE")
 
 step "the REST API against its OpenAPI document (schemathesis)"

@@ -1,6 +1,8 @@
 # Sourced by test.sh and bench.sh: a private PostgreSQL cluster for one run.
-# `throwaway_pg PORT [postgres -c options…]` starts it and sets PG_BIN, PG_DIR and
-# DATABASE_URL (the `postgres` database, a role that may create databases);
+# `throwaway_pg PORT [postgres -c options…]` starts it and sets PG_BIN, PG_DIR, PG_PORT and
+# DATABASE_URL (the `postgres` database, a role that may create databases); when PORT is
+# taken it tries the next ones (a client's socket may hold any port of the kernel's
+# ephemeral range, 32768-60999 here, which is why the scripts' ports lie below it);
 # `throwaway_pg_stop` stops it and removes its files.
 
 PG_BIN=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)")
@@ -15,9 +17,22 @@ throwaway_pg() {
   chmod 755 "$PG_DIR"
   if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$PG_DIR"; fi
   as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-  local options="-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200"
-  for option in "$@"; do options="$options -c $option"; done
-  as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -o "$options" start >/dev/null
+  local extra="" option tries
+  for option in "$@"; do extra="$extra -c $option"; done
+  for tries in 1 2 3 4 5 6 7 8 9 10; do
+    if as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
+      -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200$extra" \
+      start >/dev/null; then
+      break
+    fi
+    if [ "$tries" = 10 ] || ! grep -q "Address already in use" "$PG_DIR/server.log"; then
+      tail -20 "$PG_DIR/server.log" >&2
+      return 1
+    fi
+    echo "throwaway_pg: port $port is taken, trying $((port + 1))" >&2
+    port=$((port + 1))
+    : >"$PG_DIR/server.log"
+  done
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
   PG_PORT=$port
 }

@@ -60,6 +60,7 @@ impl Error {
             Error::TooManyRequests { .. } => ErrorCode::TooManyRequests,
             Error::Unavailable(_) => ErrorCode::Unavailable,
             Error::Database(e) if database_unavailable(e) => ErrorCode::Unavailable,
+            Error::Database(e) if unstorable_text(e) => ErrorCode::BadRequest,
             Error::Database(_) | Error::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -91,6 +92,10 @@ impl Error {
                 tracing::warn!(error = %e, "database unavailable");
                 AppError::new(ErrorCode::Unavailable, UNAVAILABLE)
             }
+            Error::Database(e) if unstorable_text(e) => {
+                tracing::warn!(error = %e, "unstorable text refused");
+                AppError::new(ErrorCode::BadRequest, UNSTORABLE)
+            }
             Error::Database(e) => {
                 tracing::error!(error = %e, "database error");
                 AppError::new(ErrorCode::Internal, "internal error; see the server log")
@@ -107,6 +112,17 @@ impl Error {
 /// What a request answers while the database cannot be reached.
 pub const UNAVAILABLE: &str =
     "the database is unavailable; nothing was changed: try again in a few seconds";
+/// What a request answers when a text it sent cannot be stored: a safety net behind the
+/// services' own checks, which name the field.
+pub const UNSTORABLE: &str =
+    "the request holds a NUL character, which no text may contain; nothing was changed";
+
+/// Whether PostgreSQL refused a text it cannot hold (a NUL character: SQLSTATE 22021,
+/// or 22P05 for one inside JSON).
+pub fn unstorable_text(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")))
+}
+
 /// Seconds a client should wait before trying again (`Retry-After`).
 pub const RETRY_AFTER_SECS: u64 = 5;
 

@@ -1190,6 +1190,14 @@ async fn unreadable_requests_get_statuses_the_document_lists(pool: sqlx::PgPool)
             Some(Some(r#"{"email": " a+}\u001c\u0000[U"}"#)),
             422,
         ),
+        // Found by schemathesis (seed 645516998): a NUL in the judge's `by` field.
+        (
+            "GET",
+            "/projects/qa/quality/judge?by=%00%C2%87%C2%80%F2%B6%B5%90",
+            "/projects/{slug}/quality/judge",
+            None,
+            422,
+        ),
     ];
     for (method, path, template, body, expected) in cases {
         let mut request = Request::builder()

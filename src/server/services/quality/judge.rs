@@ -208,10 +208,10 @@ pub async fn by_field(
         crate::server::services::projects::authorize(pool, actor, slug, &[Scope::ExportRead])
             .await?;
     let field = field.trim();
-    if field.is_empty() || field.chars().count() > 100 {
+    if field.is_empty() || field.chars().count() > 100 || field.chars().any(char::is_control) {
         return Err(crate::server::Error::invalid(
             "by",
-            "name an item metadata field (1 to 100 characters)",
+            "name an item metadata field (1 to 100 characters, no control characters)",
         ));
     }
     let mut slices: BTreeMap<Option<String>, ByMetric> = BTreeMap::new();
