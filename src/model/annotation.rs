@@ -2,6 +2,7 @@
 //! settings, and what the labeling screen receives.
 
 use super::AppError;
+use super::judgment::{JudgmentSchema, Judgments};
 use super::project::{Message, ResponseView};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -84,16 +85,20 @@ pub struct AnnotationBody {
     pub flags: Vec<Flag>,
     #[serde(default)]
     pub comment: Option<String>,
+    /// Strength, rubric scores, "none acceptable", rationale: under the judgment schema.
+    #[serde(flatten)]
+    pub judgments: Judgments,
 }
 
 impl AnnotationBody {
-    /// Checks the content against the item's answers and the project's feedback kinds, and
-    /// returns it normalised (blank texts become `None`, flags sorted and unique).
-    /// The error names the field.
+    /// Checks the content against the item's answers, the project's feedback kinds and the
+    /// judgment schema the item was shown with, and returns it normalised (blank texts
+    /// become `None`, flags sorted and unique). The error names the field.
     pub fn validate(
         mut self,
         known: &BTreeSet<Uuid>,
         kinds: &FeedbackKinds,
+        schema: &JudgmentSchema,
     ) -> Result<Self, AppError> {
         self.flags.sort();
         self.flags.dedup();
@@ -118,10 +123,17 @@ impl AnnotationBody {
                     ));
                 }
             }
-            None if kinds.ranking && !self.flags.contains(&Flag::NotRankable) => {
+            None if kinds.ranking
+                && !self.flags.contains(&Flag::NotRankable)
+                && !has_text(&self.judgments.none_acceptable) =>
+            {
                 return Err(AppError::invalid(
                     "ranking",
-                    "rank the answers, or flag the item as not rankable",
+                    if schema.none_acceptable {
+                        "rank the answers, say that none is acceptable, or flag the item as not rankable"
+                    } else {
+                        "rank the answers, or flag the item as not rankable"
+                    },
                 ));
             }
             None => {}
@@ -171,10 +183,15 @@ impl AnnotationBody {
                 ));
             }
         }
+        let tiers = self.ranking.as_ref().map(Vec::len);
+        let exempt = self.flags.contains(&Flag::NotRankable);
+        self.judgments =
+            std::mem::take(&mut self.judgments).validate(schema, known, tiers, exempt)?;
         if self.ranking.is_none()
             && self.thumbs.is_empty()
             && self.ideal_answer.is_none()
             && self.flags.is_empty()
+            && self.judgments.is_empty()
         {
             return Err(AppError::invalid(
                 "annotation",
@@ -192,7 +209,22 @@ impl AnnotationBody {
         map.serialize_entry("ideal_answer", &self.ideal_answer)?;
         map.serialize_entry("ideal_from", &self.ideal_from)?;
         map.serialize_entry("flags", &self.flags)?;
-        map.serialize_entry("comment", &self.comment)
+        map.serialize_entry("comment", &self.comment)?;
+        // Only when given: records of labels without judgments stay as they were.
+        let j = &self.judgments;
+        if !j.strengths.is_empty() {
+            map.serialize_entry("strengths", &j.strengths)?;
+        }
+        if !j.ratings.is_empty() {
+            map.serialize_entry("ratings", &j.ratings)?;
+        }
+        if let Some(reason) = &j.none_acceptable {
+            map.serialize_entry("none_acceptable", reason)?;
+        }
+        if let Some(rationale) = &j.rationale {
+            map.serialize_entry("rationale", rationale)?;
+        }
+        Ok(())
     }
 }
 
@@ -214,12 +246,21 @@ pub struct AnnotationInput {
     /// The model's proposal the annotator was shown, if any.
     #[serde(default)]
     pub proposal_id: Option<Uuid>,
+    /// The guideline (and judgment schema) version the item was shown with; the current
+    /// one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guideline_version: Option<i32>,
 }
 
 impl AnnotationInput {
     /// Checks the input against the item's answers and the project's feedback kinds (see
     /// [`AnnotationBody::validate`]), and returns it normalised. The error names the field.
-    pub fn validate(mut self, answers: &[Uuid], kinds: &FeedbackKinds) -> Result<Self, AppError> {
+    pub fn validate(
+        mut self,
+        answers: &[Uuid],
+        kinds: &FeedbackKinds,
+        schema: &JudgmentSchema,
+    ) -> Result<Self, AppError> {
         let known: BTreeSet<Uuid> = answers.iter().copied().collect();
         if !is_permutation(&self.shown_order, &known) {
             return Err(AppError::invalid(
@@ -227,7 +268,7 @@ impl AnnotationInput {
                 "must list each answer of the item exactly once",
             ));
         }
-        self.body = self.body.validate(&known, kinds)?;
+        self.body = self.body.validate(&known, kinds, schema)?;
         if self.time_spent_ms > MAX_TIME_SPENT_MS {
             return Err(AppError::invalid(
                 "time_spent_ms",
@@ -243,6 +284,10 @@ fn switched_off(field: &str) -> AppError {
         field,
         "this kind of feedback is switched off in this project",
     )
+}
+
+fn has_text(text: &Option<String>) -> bool {
+    text.as_deref().is_some_and(|t| !t.trim().is_empty())
 }
 
 fn non_blank(text: Option<String>) -> Option<String> {
@@ -281,6 +326,9 @@ pub struct Task {
     pub project_name: String,
     pub guidelines: String,
     pub kinds: FeedbackKinds,
+    /// The guideline version shown, with its judgment schema: the submission names it.
+    pub guideline_version: i32,
+    pub judgment: JudgmentSchema,
     pub item_id: Uuid,
     pub messages: Vec<Message>,
     /// In the order this annotator is shown them.
@@ -372,12 +420,20 @@ mod tests {
     }
 
     fn field(input: AnnotationInput, kinds: FeedbackKinds) -> String {
-        input.validate(&ids(), &kinds).unwrap_err().field.unwrap()
+        input
+            .validate(&ids(), &kinds, &JudgmentSchema::default())
+            .unwrap_err()
+            .field
+            .unwrap()
     }
 
     #[test]
     fn a_full_ranking_is_accepted() {
-        assert!(ranked().validate(&ids(), &ALL_ON).is_ok());
+        assert!(
+            ranked()
+                .validate(&ids(), &ALL_ON, &JudgmentSchema::default())
+                .is_ok()
+        );
     }
 
     #[test]
@@ -409,7 +465,8 @@ mod tests {
                 &FeedbackKinds {
                     allow_ties: true,
                     ..ALL_ON
-                }
+                },
+                &JudgmentSchema::default()
             )
             .is_ok()
         );
@@ -421,7 +478,11 @@ mod tests {
         unranked.body.ranking = None;
         assert_eq!(field(unranked.clone(), ALL_ON), "ranking");
         unranked.body.flags = vec![Flag::NotRankable];
-        assert!(unranked.validate(&ids(), &ALL_ON).is_ok());
+        assert!(
+            unranked
+                .validate(&ids(), &ALL_ON, &JudgmentSchema::default())
+                .is_ok()
+        );
     }
 
     #[test]
@@ -487,7 +548,9 @@ mod tests {
         input.body.ideal_answer = Some("\n".into());
         input.body.ideal_from = Some(ids()[0]);
         input.body.flags = vec![Flag::Unsafe, Flag::Favourite, Flag::Unsafe];
-        let clean = input.validate(&ids(), &ALL_ON).unwrap();
+        let clean = input
+            .validate(&ids(), &ALL_ON, &JudgmentSchema::default())
+            .unwrap();
         assert_eq!(clean.body.comment, None);
         assert_eq!(clean.body.ideal_answer, None);
         assert_eq!(clean.body.ideal_from, None);

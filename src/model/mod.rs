@@ -8,6 +8,7 @@ pub mod error;
 pub mod export;
 pub mod gold;
 pub mod import;
+pub mod judgment;
 pub mod project;
 pub mod proposal;
 pub mod url;

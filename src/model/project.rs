@@ -290,7 +290,7 @@ mod tests {
 }
 
 /// A project's labeling settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProjectSettings {
     pub project_id: Uuid,
     pub slug: String,
@@ -304,6 +304,9 @@ pub struct ProjectSettings {
     pub max_overlap: i32,
     pub shuffle_answers: bool,
     pub lease_seconds: i32,
+    /// The current guideline version: the guidelines and the judgment schema together.
+    pub guideline_version: i32,
+    pub judgment: crate::model::judgment::JudgmentSchema,
 }
 
 /// The admin's project settings form. Checkboxes are absent when unticked, hence `Option`.
@@ -328,6 +331,9 @@ pub struct ProjectForm {
     pub comment: Option<String>,
     #[serde(default)]
     pub allow_ties: Option<String>,
+    /// The judgment schema as JSON (README: "Judgment schema"); blank for none.
+    #[serde(default)]
+    pub judgment: String,
 }
 
 pub const MAX_GUIDELINES_CHARS: usize = 50_000;
@@ -347,6 +353,11 @@ impl ProjectForm {
             flags: on(s.kinds.flags),
             comment: on(s.kinds.comment),
             allow_ties: on(s.kinds.allow_ties),
+            judgment: if s.judgment.is_empty() {
+                String::new()
+            } else {
+                serde_json::to_string_pretty(&s.judgment).unwrap_or_default()
+            },
         }
     }
 
@@ -398,8 +409,30 @@ impl ProjectForm {
         settings.lease_seconds = self.lease_minutes * 60;
         settings.shuffle_answers = self.shuffle_answers.is_some();
         settings.kinds = kinds;
+        settings.judgment = parse_judgment(&self.judgment)?;
         Ok(settings)
     }
+}
+
+/// A judgment schema written as JSON (blank: none); errors name the field under
+/// `judgment` (`judgment.rubric[0].key`).
+pub fn parse_judgment(
+    text: &str,
+) -> Result<crate::model::judgment::JudgmentSchema, crate::model::AppError> {
+    use crate::model::AppError;
+    if text.trim().is_empty() {
+        return Ok(Default::default());
+    }
+    let schema: crate::model::judgment::JudgmentSchema = serde_json::from_str(text)
+        .map_err(|e| AppError::invalid("judgment", format!("is not a judgment schema: {e}")))?;
+    schema.validate().map_err(|e| AppError {
+        field: Some(match e.field {
+            Some(f) => format!("judgment.{f}"),
+            None => "judgment".to_owned(),
+        }),
+        ..e
+    })?;
+    Ok(schema)
 }
 
 /// Checks a project slug: lowercase letters, digits and dashes, 1 to 63 characters.
@@ -442,6 +475,8 @@ mod form_tests {
             max_overlap: 1,
             shuffle_answers: true,
             lease_seconds: 900,
+            guideline_version: 1,
+            judgment: Default::default(),
         }
     }
 

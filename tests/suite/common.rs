@@ -296,5 +296,6 @@ pub fn rankings_form(
         flags: None,
         comment: None,
         allow_ties: allow_ties.then(|| "on".into()),
+        judgment: String::new(),
     }
 }

@@ -21,6 +21,7 @@ mod http_import;
 mod http_limits;
 mod http_permissions;
 mod http_security;
+mod judgments;
 mod labeling;
 mod leaderboard;
 mod local_pg;

@@ -229,7 +229,7 @@ async fn reviewers_accept_fix_and_reject_and_annotators_learn_the_outcome(pool: 
         "p",
         fixed_id,
         Decision::Fix {
-            body: body.clone(),
+            body: Box::new(body.clone()),
             adjudicate: false,
         },
     )

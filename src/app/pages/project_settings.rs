@@ -77,6 +77,13 @@ fn SettingsForm(
                 {checkbox("comment", "Comment", form.comment.is_some())}
             </fieldset>
             <label>
+                "Judgment schema (JSON: strength, rubric, none_acceptable, rationale_required; blank for none; a change makes a new guideline version)"
+                <textarea name="form[judgment]" rows="8" class="mono" spellcheck="false"
+                    placeholder=r#"{"strength": {"steps": [{"label": "much better", "margin": 3}, {"label": "about the same", "margin": 0}]}, "rubric": [{"key": "helpfulness", "name": "Helpfulness", "scale": "one_to_five", "required": true}], "none_acceptable": true}"#>
+                    {form.judgment.clone()}
+                </textarea>
+            </label>
+            <label>
                 "Annotators per item (overlap)"
                 <input type="number" name="form[overlap]" min="1" max="100" required value=form.overlap.to_string()/>
             </label>

@@ -21,6 +21,9 @@ pub struct ExportAnnotation {
     pub source: String,
     #[serde(flatten)]
     pub body: AnnotationBody,
+    /// The guideline version the label was made under: its judgment schema's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guideline_version: Option<i32>,
     pub shown_order: Vec<Uuid>,
     pub proposal_id: Option<Uuid>,
     pub time_spent_ms: i32,

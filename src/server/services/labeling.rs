@@ -227,6 +227,8 @@ async fn task(
         project_name: project.name.clone(),
         guidelines: project.guidelines.clone(),
         kinds: project.kinds,
+        guideline_version: project.guideline_version,
+        judgment: project.judgment.clone(),
         item_id,
         messages,
         answers,
@@ -319,7 +321,7 @@ async fn create(
     if item.project_id != project.project_id {
         return Err(Error::NotFound("item"));
     }
-    let input = input.validate(&item.answers, &project.kinds)?;
+    let input = validate_shown(&mut *tx, project, input, &item.answers).await?;
     // How the annotator treated the proposal they were shown (if it is this item's).
     let shown = match input.proposal_id {
         Some(id) => proposals::for_item(&mut *tx, input.item_id)
@@ -459,7 +461,32 @@ async fn validate(
         .into_iter()
         .map(|r| r.response_id)
         .collect();
-    Ok(input.validate(&answers, &project.kinds)?)
+    validate_shown(tx, project, input, &answers).await
+}
+
+/// Validates the input against the judgment schema of the guideline version the item was
+/// shown with (the current one when the input names none), and records that version.
+async fn validate_shown(
+    tx: &mut PgConnection,
+    project: &ProjectSettings,
+    mut input: AnnotationInput,
+    answers: &[Uuid],
+) -> Result<AnnotationInput> {
+    let version = input.guideline_version.unwrap_or(project.guideline_version);
+    let schema = if version == project.guideline_version {
+        project.judgment.clone()
+    } else {
+        crate::server::store::projects::judgment_of_version(&mut *tx, project.project_id, version)
+            .await?
+            .ok_or_else(|| {
+                Error::invalid(
+                    "guideline_version",
+                    format!("this project has no guideline version {version}"),
+                )
+            })?
+    };
+    input.guideline_version = Some(version);
+    Ok(input.validate(answers, &project.kinds, &schema)?)
 }
 
 /// Sets the item aside for this annotator (never offered to them again); returns the next.

@@ -136,6 +136,10 @@ pub async fn update(
         .ok_or(Error::NotFound("project"))?;
     let updated = form.apply(current.clone())?;
     projects::update_settings(&mut *tx, &updated).await?;
+    // As stored: a change of the guidelines or the judgment schema made a new version.
+    let updated = projects::find_settings(&mut *tx, slug, None)
+        .await?
+        .ok_or(Error::NotFound("project"))?;
     if updated.overlap != current.overlap {
         items::recompute_completion(&mut *tx, updated.project_id, updated.overlap).await?;
     }

@@ -219,6 +219,7 @@ async fn task(
                 ideal_from: l.ideal_from,
                 flags: l.flags,
                 comment: l.comment,
+                judgments: l.judgments.0,
             },
             version: l.version,
             pending: l.pending,
@@ -357,6 +358,8 @@ pub fn parse_fix(fields: &BTreeMap<String, String>, answers: &[Uuid]) -> Result<
         ideal_from: None,
         flags,
         comment: text("comment"),
+        // The label's judgments are carried over by the fix (see `decide`).
+        judgments: Default::default(),
     })
 }
 
@@ -369,7 +372,7 @@ pub enum Decision {
     },
     /// Accept it as the reviewer corrected it; the annotator's version is kept.
     Fix {
-        body: AnnotationBody,
+        body: Box<AnnotationBody>,
         adjudicate: bool,
     },
     Reject {
@@ -416,7 +419,7 @@ pub async fn decide_form(
                 .map(|r| r.response_id)
                 .collect();
             Decision::Fix {
-                body: parse_fix(fields, &answers)?,
+                body: Box::new(parse_fix(fields, &answers)?),
                 adjudicate,
             }
         }
@@ -499,14 +502,32 @@ pub async fn decide(
                 .into_iter()
                 .map(|r| r.response_id)
                 .collect();
+            // The fix keeps the label's judgments (rubric scores, "none acceptable", the
+            // rationale), and its strengths while the ranking stays: a reviewer who
+            // reorders the answers does not grade strength, so they go with the old order.
+            let version = label.guideline_version.unwrap_or(project.guideline_version);
+            let mut schema = crate::server::store::projects::judgment_of_version(
+                &mut *tx,
+                project.project_id,
+                version,
+            )
+            .await?
+            .unwrap_or_default();
+            let mut body = (**body).clone();
+            body.judgments = label.judgments.0.clone();
+            if body.ranking != label.ranking.as_ref().map(|r| r.0.clone()) {
+                body.judgments.strengths.clear();
+                schema.strength = None;
+            }
             let input = AnnotationInput {
                 annotation_id,
                 item_id: label.item_id,
-                body: body.clone(),
+                body,
                 shown_order: label.shown_order.clone(),
+                guideline_version: Some(version),
                 ..AnnotationInput::default()
             }
-            .validate(&answers, &project.kinds)?;
+            .validate(&answers, &project.kinds, &schema)?;
             // The replaced version is kept by the `annotations_keep_version` trigger.
             let version = annotations::update(&mut *tx, &input).await?;
             agreement::mark(&mut *tx, label.item_id, project.project_id).await?;

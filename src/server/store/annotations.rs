@@ -79,8 +79,9 @@ pub async fn insert_counted(
         "WITH stored AS (
              INSERT INTO annotations (annotation_id, item_id, project_id, user_id, ranking, thumbs,
                                       ideal_answer, ideal_from, flags, comment, shown_order,
-                                      time_spent_ms, proposal_id, proposal_outcome)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+                                      time_spent_ms, proposal_id, proposal_outcome, judgments,
+                                      guideline_version)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $18, $19
              WHERE NOT EXISTS (SELECT 1 FROM reviews v WHERE v.annotation_id = $1)
              ON CONFLICT (annotation_id) DO NOTHING
              RETURNING version),
@@ -119,6 +120,8 @@ pub async fn insert_counted(
         target.overlap,
         compare,
         target.raised,
+        Json(&a.body.judgments) as _,
+        a.guideline_version,
     )
     .fetch_optional(db)
     .await
@@ -129,6 +132,7 @@ pub async fn update(db: impl PgExecutor<'_>, a: &AnnotationInput) -> sqlx::Resul
     sqlx::query_scalar!(
         "UPDATE annotations
          SET ranking = $2, thumbs = $3, ideal_answer = $4, ideal_from = $5, flags = $6, comment = $7,
+             judgments = $9, guideline_version = $10,
              time_spent_ms = time_spent_ms + $8, version = version + 1, seq = nextval('annotation_seq'),
              tx = pg_current_xact_id(), updated_at = now()
          WHERE annotation_id = $1
@@ -141,6 +145,8 @@ pub async fn update(db: impl PgExecutor<'_>, a: &AnnotationInput) -> sqlx::Resul
         &a.body.flags as &[Flag],
         a.body.comment,
         i32::try_from(a.time_spent_ms).unwrap_or(i32::MAX),
+        Json(&a.body.judgments) as _,
+        a.guideline_version,
     )
     .fetch_one(db)
     .await
@@ -158,6 +164,7 @@ pub async fn find_own(
                   ranking AS "ranking: Json<Vec<Vec<Uuid>>>",
                   thumbs AS "thumbs!: Json<BTreeMap<Uuid, bool>>",
                   ideal_answer, ideal_from, flags AS "flags!: Vec<Flag>", comment, shown_order, version,
+                  judgments AS "judgments!: Json<crate::model::judgment::Judgments>",
                   updated_at AS "updated_at: DateTime<Utc>"
            FROM annotations WHERE annotation_id = $1 AND user_id = $2 AND project_id = $3"#,
         annotation_id,
@@ -176,6 +183,7 @@ pub async fn find_own(
             ideal_from: r.ideal_from,
             flags: r.flags,
             comment: r.comment,
+            judgments: r.judgments.0,
         },
         shown_order: r.shown_order,
         version: r.version,
@@ -273,7 +281,7 @@ pub async fn upsert_end_user(
                shown_order = CASE WHEN $7 = ANY (annotations.shown_order) THEN annotations.shown_order
                                   ELSE annotations.shown_order || EXCLUDED.shown_order END,
                version = annotations.version + 1, seq = nextval('annotation_seq'),
-               tx = pg_current_xact_id(), updated_at = now()
+               tx = pg_current_xact_id(), updated_at = now(), guideline_version = NULL
            WHERE annotations.thumbs || EXCLUDED.thumbs IS DISTINCT FROM annotations.thumbs
               OR coalesce(EXCLUDED.ideal_answer, annotations.ideal_answer) IS DISTINCT FROM annotations.ideal_answer
               OR coalesce(EXCLUDED.ideal_from, annotations.ideal_from) IS DISTINCT FROM annotations.ideal_from
@@ -327,7 +335,8 @@ pub async fn stream_page(
                   a.ranking AS "ranking: Json<Vec<Vec<Uuid>>>",
                   a.thumbs AS "thumbs!: Json<std::collections::BTreeMap<Uuid, bool>>",
                   a.ideal_answer, a.ideal_from, a.flags AS "flags!: Vec<crate::model::annotation::Flag>",
-                  a.comment, a.shown_order, a.proposal_id, a.time_spent_ms, a.version,
+                  a.comment, a.judgments AS "judgments!: Json<crate::model::judgment::Judgments>", a.guideline_version,
+                  a.shown_order, a.proposal_id, a.time_spent_ms, a.version,
                   a.created_at AS "created_at: chrono::DateTime<chrono::Utc>",
                   a.updated_at AS "updated_at: chrono::DateTime<chrono::Utc>",
                   NULL::text AS "annotator_status?",

@@ -516,6 +516,9 @@ pub struct ExportAnnotationRow {
     pub ideal_from: Option<Uuid>,
     pub flags: Vec<crate::model::annotation::Flag>,
     pub comment: Option<String>,
+    pub judgments: Json<crate::model::judgment::Judgments>,
+    /// The guideline version the label was made under (`None`: before they were recorded).
+    pub guideline_version: Option<i32>,
     pub shown_order: Vec<Uuid>,
     pub proposal_id: Option<Uuid>,
     pub time_spent_ms: i32,
@@ -547,7 +550,8 @@ pub async fn export_annotations(
                   a.ranking AS "ranking: Json<Vec<Vec<Uuid>>>",
                   a.thumbs AS "thumbs!: Json<std::collections::BTreeMap<Uuid, bool>>",
                   a.ideal_answer, a.ideal_from, a.flags AS "flags!: Vec<crate::model::annotation::Flag>",
-                  a.comment, a.shown_order, a.proposal_id, a.time_spent_ms, a.version,
+                  a.comment, a.judgments AS "judgments!: Json<crate::model::judgment::Judgments>", a.guideline_version,
+                  a.shown_order, a.proposal_id, a.time_spent_ms, a.version,
                   a.created_at AS "created_at: chrono::DateTime<chrono::Utc>",
                   a.updated_at AS "updated_at: chrono::DateTime<chrono::Utc>",
                   CASE WHEN a.user_id IS NULL THEN NULL WHEN s.paused THEN 'paused'

@@ -1,6 +1,8 @@
 use crate::model::annotation::FeedbackKinds;
+use crate::model::judgment::JudgmentSchema;
 use crate::model::project::{ProjectSettings, ProjectSummary};
 use sqlx::PgExecutor;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 /// Creates the project unless one with this slug exists; returns its id either way.
@@ -71,7 +73,8 @@ pub async fn find_settings(
     let row = sqlx::query!(
         r#"SELECT p.project_id, p.slug, p.name, p.guidelines, p.thumbs_enabled, p.ranking_enabled,
                   p.ideal_enabled, p.flags_enabled, p.comment_enabled, p.allow_ties, p.overlap,
-                  greatest(a.max_overlap, p.overlap) AS "max_overlap!", p.shuffle_answers, p.lease_seconds
+                  greatest(a.max_overlap, p.overlap) AS "max_overlap!", p.shuffle_answers, p.lease_seconds,
+                  p.guideline_version, p.judgment AS "judgment!: Json<JudgmentSchema>"
            FROM projects p LEFT JOIN project_adaptive a ON a.project_id = p.project_id
            WHERE p.slug = $1
              AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM project_members m
@@ -98,6 +101,8 @@ pub async fn find_settings(
         max_overlap: r.max_overlap,
         shuffle_answers: r.shuffle_answers,
         lease_seconds: r.lease_seconds,
+        guideline_version: r.guideline_version,
+        judgment: r.judgment.0,
     }))
 }
 
@@ -106,7 +111,8 @@ pub async fn update_settings(db: impl PgExecutor<'_>, s: &ProjectSettings) -> sq
     let done = sqlx::query!(
         "UPDATE projects SET name = $2, guidelines = $3, thumbs_enabled = $4, ranking_enabled = $5,
                 ideal_enabled = $6, flags_enabled = $7, comment_enabled = $8, allow_ties = $9,
-                overlap = $10, shuffle_answers = $11, lease_seconds = $12, updated_at = now()
+                overlap = $10, shuffle_answers = $11, lease_seconds = $12, judgment = $13,
+                updated_at = now()
          WHERE project_id = $1",
         s.project_id,
         s.name,
@@ -120,6 +126,7 @@ pub async fn update_settings(db: impl PgExecutor<'_>, s: &ProjectSettings) -> sq
         s.overlap,
         s.shuffle_answers,
         s.lease_seconds,
+        Json(&s.judgment) as _,
     )
     .execute(db)
     .await?;
@@ -220,4 +227,40 @@ pub async fn update_assist(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// The judgment schema of one of the project's guideline versions; `None` when the
+/// project has no such version.
+pub async fn judgment_of_version(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    version: i32,
+) -> sqlx::Result<Option<JudgmentSchema>> {
+    let row = sqlx::query_scalar!(
+        r#"SELECT judgment AS "judgment!: Json<JudgmentSchema>" FROM guideline_versions
+           WHERE project_id = $1 AND version = $2"#,
+        project_id,
+        version
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|j| j.0))
+}
+
+/// The judgment schemas of every guideline version of the project, by version.
+pub async fn judgments_by_version(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+) -> sqlx::Result<std::collections::BTreeMap<i32, JudgmentSchema>> {
+    let rows = sqlx::query!(
+        r#"SELECT version, judgment AS "judgment!: Json<JudgmentSchema>" FROM guideline_versions
+           WHERE project_id = $1"#,
+        project_id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.version, r.judgment.0))
+        .collect())
 }

@@ -256,6 +256,8 @@ pub struct LabelRow {
     pub ideal_from: Option<Uuid>,
     pub flags: Vec<Flag>,
     pub comment: Option<String>,
+    pub judgments: Json<crate::model::judgment::Judgments>,
+    pub guideline_version: Option<i32>,
     pub shown_order: Vec<Uuid>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -278,6 +280,7 @@ pub async fn labels(
                   a.ranking AS "ranking: Json<Vec<Vec<Uuid>>>",
                   a.thumbs AS "thumbs!: Json<BTreeMap<Uuid, bool>>",
                   a.ideal_answer, a.ideal_from, a.flags AS "flags!: Vec<Flag>", a.comment,
+                  a.judgments AS "judgments!: Json<crate::model::judgment::Judgments>", a.guideline_version,
                   a.shown_order, a.version, a.created_at AS "created_at: DateTime<Utc>",
                   coalesce(r.enabled AND review_pending(a, r, $2), false) AS "pending!",
                   v.outcome::text AS outcome, v.reason,
@@ -301,6 +304,9 @@ pub struct LockedLabel {
     pub user_id: Option<Uuid>,
     pub version: i32,
     pub shown_order: Vec<Uuid>,
+    pub ranking: Option<Json<Vec<Vec<Uuid>>>>,
+    pub judgments: Json<crate::model::judgment::Judgments>,
+    pub guideline_version: Option<i32>,
     pub snapshot: serde_json::Value,
 }
 
@@ -311,6 +317,8 @@ pub async fn lock_label(
     sqlx::query_as!(
         LockedLabel,
         r#"SELECT a.item_id, a.project_id, a.user_id, a.version, a.shown_order,
+                  a.ranking AS "ranking: Json<Vec<Vec<Uuid>>>",
+                  a.judgments AS "judgments!: Json<crate::model::judgment::Judgments>", a.guideline_version,
                   to_jsonb(a) AS "snapshot!"
            FROM annotations a WHERE a.annotation_id = $1 FOR UPDATE"#,
         annotation_id

@@ -1,4 +1,5 @@
 use crate::model::annotation::{AnnotationBody, AnnotationInput, Flag, Task};
+use crate::model::judgment::Judgments;
 use leptos::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
@@ -17,6 +18,8 @@ pub struct Form {
     pub ideal_from: RwSignal<Option<Uuid>>,
     pub flags: RwSignal<BTreeSet<Flag>>,
     pub comment: RwSignal<String>,
+    /// Strengths, rubric scores, "none acceptable" and the rationale.
+    pub judgments: RwSignal<Judgments>,
     /// Which answer the thumbs keys act on.
     pub focused: RwSignal<usize>,
     /// Answers folded away (by position), when there are more than two.
@@ -43,6 +46,7 @@ impl Form {
             ideal_from: RwSignal::new(None),
             flags: RwSignal::new(BTreeSet::new()),
             comment: RwSignal::new(String::new()),
+            judgments: RwSignal::new(Judgments::default()),
             focused: RwSignal::new(0),
             collapsed: RwSignal::new(BTreeSet::new()),
             earlier_ms: RwSignal::new(0.0),
@@ -67,6 +71,7 @@ impl Form {
         self.ideal_from.set(body.ideal_from);
         self.flags.set(body.flags.iter().copied().collect());
         self.comment.set(body.comment.clone().unwrap_or_default());
+        self.judgments.set(body.judgments.clone());
     }
 
     /// The content as it stands (not tracked: see [`Form::track_body`]). Partial rankings
@@ -80,6 +85,7 @@ impl Form {
             ideal_from: self.ideal_from.get_untracked(),
             flags: self.flags.get_untracked().into_iter().collect(),
             comment: Some(self.comment.get_untracked()),
+            judgments: self.judgments.get_untracked(),
         }
     }
 
@@ -91,6 +97,7 @@ impl Form {
         self.ideal_from.track();
         self.flags.track();
         self.comment.track();
+        self.judgments.track();
     }
 
     /// Whether the ranking and thumbs are still exactly the model's proposal.
@@ -199,6 +206,7 @@ impl Form {
             time_spent_ms: self.time_spent_ms(),
             base_version: self.base_version.get_untracked(),
             proposal_id: self.proposal_id.get_untracked(),
+            guideline_version: Some(task.guideline_version),
         }
     }
 
