@@ -299,3 +299,51 @@ pub fn rankings_form(
         judgment: String::new(),
     }
 }
+
+/// `n` annotators `{prefix}{i}@example.org`, members of every project.
+pub async fn annotators(
+    pool: &PgPool,
+    prefix: &str,
+    n: usize,
+) -> Vec<verdict::server::services::Actor> {
+    let mut actors = Vec::new();
+    for i in 0..n {
+        let new = verdict::model::user::NewUser::parse(
+            &format!("{prefix}{i}@example.org"),
+            "A",
+            "a long test password",
+            Role::Annotator,
+        )
+        .unwrap();
+        let user = verdict::server::services::users::create_account(pool, new)
+            .await
+            .unwrap();
+        join_every_project(pool, &user).await;
+        actors.push(verdict::server::services::Actor::from(&user));
+    }
+    actors
+}
+
+/// Project `p` exported with `options` (every filter off), a JSON value per record.
+pub async fn export_records(
+    pool: &PgPool,
+    options: verdict::server::dataset::ExportOptions,
+) -> Vec<Value> {
+    let mut out = Vec::new();
+    verdict::server::services::export::export_jsonl(
+        pool,
+        &verdict::server::services::Actor::cli(),
+        "p",
+        &options,
+        &verdict::server::services::export::ExportFilters::default(),
+        &mut out,
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}

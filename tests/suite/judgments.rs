@@ -10,10 +10,8 @@ use uuid::Uuid;
 use verdict::model::annotation::{AnnotationInput, Task};
 use verdict::model::judgment::{Criterion, JudgmentSchema, Judgments, Scale, StrengthScale};
 use verdict::model::project::{ChatRole, Message, NewItem, NewResponse, ProjectForm};
-use verdict::model::user::{NewUser, Role};
 use verdict::server::Error;
 use verdict::server::dataset::{ExportFormat, ExportOptions};
-use verdict::server::services::export::{ExportFilters, export_jsonl};
 use verdict::server::services::{self, Actor, labeling};
 use verdict::server::store::projects;
 
@@ -73,23 +71,6 @@ async fn set_schema(pool: &PgPool, schema: &JudgmentSchema) -> Result<(), Error>
         .map(|_| ())
 }
 
-async fn annotators(pool: &PgPool, n: usize) -> Vec<Actor> {
-    let mut actors = Vec::new();
-    for i in 0..n {
-        let new = NewUser::parse(
-            &format!("j{i}@example.org"),
-            "J",
-            "a long test password",
-            Role::Annotator,
-        )
-        .unwrap();
-        let user = services::users::create_account(pool, new).await.unwrap();
-        common::join_every_project(pool, &user).await;
-        actors.push(Actor::from(&user));
-    }
-    actors
-}
-
 /// The answers ranked as shown, with `judgments`, under the version the task showed.
 fn judged(task: &Task, judgments: Judgments) -> AnnotationInput {
     let mut input = common::ranked_as_shown(task, 2000);
@@ -113,26 +94,14 @@ fn invalid_field(result: Result<verdict::model::annotation::Submitted, Error>) -
 }
 
 async fn raw_export(pool: &PgPool) -> Vec<Value> {
-    let mut out = Vec::new();
-    export_jsonl(
+    common::export_records(
         pool,
-        &Actor::cli(),
-        "p",
-        &ExportOptions {
+        ExportOptions {
             format: ExportFormat::Raw,
             ..ExportOptions::default()
         },
-        &ExportFilters::default(),
-        &mut out,
-        &mut |_| {},
     )
     .await
-    .unwrap();
-    String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[sqlx::test]
@@ -193,7 +162,7 @@ async fn judgments_follow_the_version_shown_and_survive_a_schema_change(pool: Pg
         rationale_required: false,
     };
     set_schema(&pool, &first).await.unwrap();
-    let people = annotators(&pool, 3).await;
+    let people = common::annotators(&pool, "j", 3).await;
     let mut tasks = Vec::new();
     for person in &people {
         tasks.push(labeling::next(&pool, person, "p").await.unwrap().unwrap());

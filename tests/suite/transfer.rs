@@ -267,23 +267,7 @@ async fn answer_ids(pool: &PgPool, external_id: &str) -> Vec<(Uuid, String)> {
 }
 
 async fn export(pool: &PgPool, options: ExportOptions) -> Vec<Value> {
-    let mut out = Vec::new();
-    export_jsonl(
-        pool,
-        &Actor::cli(),
-        "p",
-        &options,
-        &ExportFilters::default(),
-        &mut out,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
-    String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::export_records(pool, options).await
 }
 
 #[sqlx::test]

@@ -473,18 +473,7 @@ async fn validate_shown(
     answers: &[Uuid],
 ) -> Result<AnnotationInput> {
     let version = input.guideline_version.unwrap_or(project.guideline_version);
-    let schema = if version == project.guideline_version {
-        project.judgment.clone()
-    } else {
-        crate::server::store::projects::judgment_of_version(&mut *tx, project.project_id, version)
-            .await?
-            .ok_or_else(|| {
-                Error::invalid(
-                    "guideline_version",
-                    format!("this project has no guideline version {version}"),
-                )
-            })?
-    };
+    let schema = super::projects::judgment_schema(tx, project, version).await?;
     input.guideline_version = Some(version);
     Ok(input.validate(answers, &project.kinds, &schema)?)
 }

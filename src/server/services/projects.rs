@@ -213,3 +213,24 @@ pub async fn fold_progress(pool: &PgPool) {
         Err(e) => tracing::warn!(error = %e, "folding the progress counters failed"),
     }
 }
+
+/// The judgment schema of guideline version `version` of the project (the settings' own
+/// for the current version, without a query); refused, naming `guideline_version`, when
+/// the project has no such version.
+pub async fn judgment_schema(
+    db: &mut sqlx::PgConnection,
+    project: &ProjectSettings,
+    version: i32,
+) -> Result<crate::model::judgment::JudgmentSchema> {
+    if version == project.guideline_version {
+        return Ok(project.judgment.clone());
+    }
+    projects::judgment_of_version(&mut *db, project.project_id, version)
+        .await?
+        .ok_or_else(|| {
+            Error::invalid(
+                "guideline_version",
+                format!("this project has no guideline version {version}"),
+            )
+        })
+}

@@ -506,13 +506,7 @@ pub async fn decide(
             // rationale), and its strengths while the ranking stays: a reviewer who
             // reorders the answers does not grade strength, so they go with the old order.
             let version = label.guideline_version.unwrap_or(project.guideline_version);
-            let mut schema = crate::server::store::projects::judgment_of_version(
-                &mut *tx,
-                project.project_id,
-                version,
-            )
-            .await?
-            .unwrap_or_default();
+            let mut schema = super::projects::judgment_schema(&mut tx, &project, version).await?;
             let mut body = (**body).clone();
             body.judgments = label.judgments.0.clone();
             if body.ranking != label.ranking.as_ref().map(|r| r.0.clone()) {
