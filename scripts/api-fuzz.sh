@@ -64,7 +64,7 @@ status=0
   --header "Authorization: Bearer $SECRET" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --phases examples,coverage,fuzzing \
-  --max-examples "${API_FUZZ_EXAMPLES:-100}" --seed "$SEED" --workers 2 \
+  --max-examples "${API_FUZZ_EXAMPLES:-100}" --seed "$SEED" --workers 1 \
   --request-timeout 30 --no-color --report junit --report-dir "$REPORT") || status=$?
 cases=$(grep -o 'tests="[0-9]*"' "$REPORT"/*.xml 2>/dev/null | head -1 | tr -dc 0-9)
 echo "schemathesis: ${cases:-?} operations checked; exit status $status" >&2
