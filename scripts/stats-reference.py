@@ -4,7 +4,7 @@
 Computes, on fixed data sets, the expected value of every statistic that
 `src/server/stats` implements, using well-known packages where one exists:
 
-* Krippendorff's alpha (nominal, ordinal): `krippendorff.alpha`
+* Krippendorff's alpha (nominal, ordinal, interval): `krippendorff.alpha`
 * Cohen's kappa: `sklearn.metrics.cohen_kappa_score`
 * Kendall's W with the tie correction: `scipy.stats.friedmanchisquare`,
   W = chi2 / (m (n - 1)) (the direct formula for 2 objects, where scipy refuses)
@@ -131,9 +131,20 @@ def generated_ordinal(seed, coders, units, missing):
     return values
 
 
+def generated_scores(seed, coders, units, missing, low, high):
+    """Rubric scores low..high: a true score per unit plus noise, rounded and clipped."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(low, high + 1, size=units)
+    noisy = truth + rng.normal(0.0, 0.9, size=(coders, units))
+    values = np.clip(np.round(noisy), low, high)
+    values[rng.random((coders, units)) < missing] = np.nan
+    return values
+
+
 def alpha_cases():
     nominal_big = generated_nominal(seed=20261201, coders=12, units=300, missing=0.4, p_right=0.8)
     ordinal_big = generated_ordinal(seed=20261202, coders=6, units=200, missing=0.25)
+    scores_big = generated_scores(seed=20261207, coders=5, units=240, missing=0.3, low=1, high=5)
     return [
         alpha_case("krippendorff 2011 example, nominal", "nominal", TEXTBOOK,
                    "Krippendorff (2011) gives 0.743"),
@@ -192,6 +203,37 @@ def alpha_cases():
                    ordinal_big, "numpy.random.default_rng(20261202)"),
         alpha_case("generated: 6 coders x 200 units, same data, nominal", "nominal",
                    ordinal_big, "numpy.random.default_rng(20261202)"),
+        # Rubric scores (interval and ordinal) and preference strengths (ordinal, signed:
+        # -3 "much better" the other way ... 0 "about the same" ... 3 "much better").
+        alpha_case("krippendorff 2011 example, interval", "interval", TEXTBOOK,
+                   "Krippendorff (2011) gives 0.849"),
+        alpha_case("rubric 1-5, three coders, missing values", "interval",
+                   [[5, 4, 2, 3, 1, 4, N, 5, 2],
+                    [4, 4, 1, 3, 2, 5, 3, N, 2],
+                    [5, 3, 2, N, 1, 4, 3, 4, N]]),
+        alpha_case("rubric 1-5, same data, ordinal", "ordinal",
+                   [[5, 4, 2, 3, 1, 4, N, 5, 2],
+                    [4, 4, 1, 3, 2, 5, 3, N, 2],
+                    [5, 3, 2, N, 1, 4, 3, 4, N]]),
+        alpha_case("yes/no criterion, interval", "interval",
+                   [[1, 0, 1, 1, 0, N],
+                    [1, 0, 0, 1, 0, 1],
+                    [N, 0, 1, 1, 1, 1]],
+                   "on two values the interval alpha is the nominal one"),
+        alpha_case("rubric 1-7, two coders, one apart", "interval",
+                   [[7, 6, 5, 4, 3, 2],
+                    [6, 5, 4, 3, 2, 1]]),
+        alpha_case("undefined: interval, every pairable value the same", "interval",
+                   [[3, 3, 5],
+                    [3, 3, N]]),
+        alpha_case("signed strengths, four steps, three coders", "ordinal",
+                   [[3, 2, -1, 0, 1, -3, 2, N],
+                    [2, 2, -1, 1, 0, -2, N, 1],
+                    [3, 1, -2, 0, N, -3, 3, 1]]),
+        alpha_case("generated: 5 coders x 240 units, rubric 1-5, ~30% missing", "interval",
+                   scores_big, "numpy.random.default_rng(20261207)"),
+        alpha_case("generated: 5 coders x 240 units, same data, ordinal", "ordinal",
+                   scores_big, "numpy.random.default_rng(20261207)"),
     ]
 
 

@@ -16,11 +16,13 @@ pub enum ExportFormat {
     OpenaiSft,
     OpenaiPreference,
     AnthropicHh,
+    Ultrafeedback,
+    Helpsteer,
     Raw,
 }
 
 impl ExportFormat {
-    pub const ALL: [ExportFormat; 9] = [
+    pub const ALL: [ExportFormat; 11] = [
         Self::DpoPairs,
         Self::DpoConversational,
         Self::Kto,
@@ -29,6 +31,8 @@ impl ExportFormat {
         Self::OpenaiSft,
         Self::OpenaiPreference,
         Self::AnthropicHh,
+        Self::Ultrafeedback,
+        Self::Helpsteer,
         Self::Raw,
     ];
 
@@ -55,6 +59,8 @@ impl ExportFormat {
             Self::OpenaiSft => ("openai_sft", "OpenAI supervised fine-tuning"),
             Self::OpenaiPreference => ("openai_preference", "OpenAI preference fine-tuning"),
             Self::AnthropicHh => ("anthropic_hh", "Anthropic HH: Human/Assistant transcripts"),
+            Self::Ultrafeedback => ("ultrafeedback", "Rubric ratings per answer (UltraFeedback)"),
+            Self::Helpsteer => ("helpsteer", "Rubric ratings as flat rows (HelpSteer)"),
             Self::Raw => ("raw", "Raw annotations with the item's consensus"),
         }
     }
@@ -73,16 +79,25 @@ pub enum PairStrategy {
     BestVsRest,
     /// Each tier over the next one.
     Adjacent,
+    /// One pair per item: the first answer of the top tier over one answer of the tiers
+    /// below, drawn by a stable hash of the item id (binarised UltraFeedback's recipe).
+    BestVsRandom,
 }
 
 impl PairStrategy {
-    pub const ALL: [PairStrategy; 3] = [Self::AllPairs, Self::BestVsRest, Self::Adjacent];
+    pub const ALL: [PairStrategy; 4] = [
+        Self::AllPairs,
+        Self::BestVsRest,
+        Self::Adjacent,
+        Self::BestVsRandom,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AllPairs => "all_pairs",
             Self::BestVsRest => "best_vs_rest",
             Self::Adjacent => "adjacent",
+            Self::BestVsRandom => "best_vs_random",
         }
     }
 
@@ -91,6 +106,7 @@ impl PairStrategy {
             Self::AllPairs => "All pairs",
             Self::BestVsRest => "Best vs rest",
             Self::Adjacent => "Adjacent",
+            Self::BestVsRandom => "Best vs a random other",
         }
     }
 }

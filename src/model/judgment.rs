@@ -12,6 +12,8 @@ pub const MAX_CRITERIA: usize = 20;
 pub const MAX_STEPS: usize = 9;
 const MAX_NAME_CHARS: usize = 80;
 const MAX_DESCRIPTION_CHARS: usize = 1_000;
+/// Columns of the HelpSteer rows beside the criteria.
+const RESERVED_KEYS: [&str; 4] = ["prompt", "response", "model", "split"];
 
 /// What a project collects beyond the feedback kinds. Versioned with the guidelines: a
 /// change makes a new version, and every label keeps the version it was made under.
@@ -163,6 +165,15 @@ impl JudgmentSchema {
                 return Err(AppError::invalid(
                     field("key"),
                     "must be 1-40 lowercase letters, digits or _, starting with a letter",
+                ));
+            }
+            if RESERVED_KEYS.contains(&c.key.as_str()) {
+                return Err(AppError::invalid(
+                    field("key"),
+                    format!(
+                        "{} names a column of the rating exports; choose another key",
+                        c.key
+                    ),
                 ));
             }
             if !keys.insert(c.key.as_str()) {

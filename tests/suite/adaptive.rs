@@ -125,6 +125,7 @@ async fn items(pool: &PgPool) -> Vec<(String, Vec<Label>, Option<i32>, bool)> {
                 ranking: Some(ranking.0),
                 thumbs: BTreeMap::new(),
                 flags: vec![],
+                ..Label::default()
             })
             .collect();
         out.push((external_id, labels, target, complete));

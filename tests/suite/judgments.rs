@@ -349,3 +349,368 @@ async fn judgments_follow_the_version_shown_and_survive_a_schema_change(pool: Pg
         json!(2)
     );
 }
+
+/// The answers ranked in this order of their texts, with `strengths`, under the version the
+/// task showed.
+fn ranked_by_text(task: &Task, order: &[&str], judgments: Judgments) -> AnnotationInput {
+    let mut input = judged(task, judgments);
+    let id = |text: &str| {
+        task.answers
+            .iter()
+            .find(|a| a.content == text)
+            .map(|a| a.response_id)
+            .unwrap()
+    };
+    input.body.ranking = Some(order.iter().map(|t| vec![id(t)]).collect());
+    input
+}
+
+async fn pairs(pool: &PgPool, change: impl FnOnce(&mut ExportOptions)) -> Vec<Value> {
+    let mut options = ExportOptions {
+        format: ExportFormat::DpoPairs,
+        ..ExportOptions::default()
+    };
+    change(&mut options);
+    common::export_records(pool, options).await
+}
+
+#[sqlx::test]
+async fn margins_and_ratings_export_by_the_version_each_label_was_made_under(pool: PgPool) {
+    project(&pool, 2).await;
+    const ORDER: [&str; 3] = ["In November 1989.", "1989.", "1961."];
+    let first = JudgmentSchema {
+        strength: Some(StrengthScale::default()),
+        rubric: vec![criterion("helpful", Scale::OneToFive, false)],
+        ..Default::default()
+    };
+    set_schema(&pool, &first).await.unwrap();
+    let people = common::annotators(&pool, "m", 2).await;
+    // Annotator 1, under Llama 2's scale: much better (3), then slightly better (1).
+    let a = labeling::next(&pool, &people[0], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut helpful = ratings(&a, "helpful", 2);
+    helpful
+        .get_mut(
+            &a.answers
+                .iter()
+                .find(|x| x.content == ORDER[0])
+                .unwrap()
+                .response_id,
+        )
+        .unwrap()
+        .insert("helpful".into(), 5);
+    let one = Judgments {
+        strengths: vec![0, 2],
+        ratings: helpful,
+        ..Default::default()
+    };
+    labeling::submit(&pool, &people[0], "p", ranked_by_text(&a, &ORDER, one))
+        .await
+        .unwrap();
+    // The scale changes to two steps, 10 and 0; annotator 2 labels under it.
+    let second = JudgmentSchema {
+        strength: Some(
+            serde_json::from_value(json!({"steps": [
+                {"label": "clearly better", "margin": 10.0},
+                {"label": "about the same", "margin": 0.0},
+            ]}))
+            .unwrap(),
+        ),
+        ..first.clone()
+    };
+    set_schema(&pool, &second).await.unwrap();
+    let b = labeling::next(&pool, &people[1], "p")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(b.guideline_version, a.guideline_version + 1);
+    let two = Judgments {
+        strengths: vec![0, 1],
+        ratings: ratings(&b, "helpful", 4),
+        ..Default::default()
+    };
+    labeling::submit(&pool, &people[1], "p", ranked_by_text(&b, &ORDER, two))
+        .await
+        .unwrap();
+
+    // Each pair's margin is the mean of the two labels' margins, each by its own scale:
+    // best over second (3 + 10) / 2, best over third (3 + 1 + 10 + 0) / 2, second over
+    // third (1 + 0) / 2.
+    let pair = |c: &str, r: &str, m: f64| json!({"prompt": "When did the Berlin wall fall?", "chosen": c, "rejected": r, "margin": m});
+    assert_eq!(
+        pairs(&pool, |o| o.margin = true).await,
+        [
+            pair(ORDER[0], ORDER[1], 6.5),
+            pair(ORDER[0], ORDER[2], 7.0),
+            pair(ORDER[1], ORDER[2], 0.5),
+        ]
+    );
+    let plain = pairs(&pool, |_| {}).await;
+    assert!(plain.iter().all(|p| p.get("margin").is_none()), "{plain:?}");
+    assert_eq!(plain.len(), 3);
+
+    // Rubric scores: helpful means 4.5, 3, 3 — one pair per lower answer, margin 1.5.
+    let by_rubric = pairs(&pool, |o| {
+        o.rubric = Some(vec![("helpful".into(), 1.0)]);
+        o.margin = true;
+    })
+    .await;
+    assert_eq!(
+        by_rubric,
+        [pair(ORDER[0], "1989.", 1.5), pair(ORDER[0], "1961.", 1.5)]
+    );
+    let unknown = services::export::export_jsonl(
+        &pool,
+        &Actor::cli(),
+        "p",
+        &ExportOptions {
+            format: ExportFormat::DpoPairs,
+            rubric: Some(vec![("honest".into(), 1.0)]),
+            ..ExportOptions::default()
+        },
+        &services::export::ExportFilters::default(),
+        &mut Vec::new(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&unknown, Error::Invalid(e) if e.field.as_deref() == Some("rubric")),
+        "{unknown:?}"
+    );
+
+    // UltraFeedback: every answer with its mean score.
+    let uf = common::export_records(
+        &pool,
+        ExportOptions {
+            format: ExportFormat::Ultrafeedback,
+            ..ExportOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(uf.len(), 1);
+    let completions = uf[0]["completions"].as_array().unwrap();
+    let score = |text: &str| {
+        completions
+            .iter()
+            .find(|c| c["response"] == text)
+            .map(|c| (c["model"].clone(), c["ratings"]["helpful"].clone()))
+            .unwrap()
+    };
+    assert_eq!(score(ORDER[0]), (json!("m"), json!(4.5)));
+    assert_eq!(score("1961."), (json!("m"), json!(3.0)));
+
+    // The leaderboard's mean per model and criterion: (5 + 2 + 2 + 4 + 4 + 4) / 6.
+    let board = services::leaderboard::leaderboard(
+        &pool,
+        &Actor::cli(),
+        "p",
+        &services::leaderboard::Options::default(),
+    )
+    .await
+    .unwrap();
+    let means: Vec<(String, String, f64, u64)> = board
+        .criteria
+        .iter()
+        .map(|c| (c.model.clone(), c.criterion.clone(), c.mean, c.scores))
+        .collect();
+    assert_eq!(means, [("m".to_owned(), "helpful".to_owned(), 3.5, 6)]);
+}
+
+/// Project `r`: `items` items (`q0`…) of `answers` answers (`a0`…), overlap 3, this schema.
+async fn quality_project(pool: &PgPool, items: usize, answers: usize, schema: &JudgmentSchema) {
+    let project_id = projects::ensure(pool, "p", "P", "Judge them.")
+        .await
+        .unwrap();
+    let mut settings = projects::find_settings(pool, "p", None)
+        .await
+        .unwrap()
+        .unwrap();
+    settings.overlap = 3;
+    projects::update_settings(pool, &settings).await.unwrap();
+    set_schema(pool, schema).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    for i in 0..items {
+        let item = NewItem {
+            external_id: Some(format!("q{i}")),
+            messages: vec![Message {
+                role: ChatRole::User,
+                content: format!("Question {i}?"),
+            }],
+            responses: (0..answers)
+                .map(|a| NewResponse {
+                    content: format!("a{a}"),
+                    model: None,
+                })
+                .collect(),
+            metadata: json!({}),
+            gold: None,
+        };
+        services::items::add(&mut conn, project_id, &item)
+            .await
+            .unwrap();
+    }
+}
+
+/// Every annotator labels every item as `label(coder, item number, task)` says.
+async fn label_all(
+    pool: &PgPool,
+    people: &[Actor],
+    label: impl Fn(usize, usize, &Task) -> AnnotationInput,
+) {
+    for (coder, person) in people.iter().enumerate() {
+        while let Some(task) = labeling::next(pool, person, "p").await.unwrap() {
+            let question = &task.messages[0].content; // "Question {n}?"
+            let n: usize = question["Question ".len()..question.len() - 1]
+                .parse()
+                .unwrap();
+            labeling::submit(pool, person, "p", label(coder, n, &task))
+                .await
+                .unwrap();
+        }
+    }
+    services::quality::count_marked(pool).await.unwrap();
+}
+
+fn answer(task: &Task, text: &str) -> Uuid {
+    task.answers
+        .iter()
+        .find(|a| a.content == text)
+        .unwrap()
+        .response_id
+}
+
+fn close(actual: Option<f64>, expected: f64) {
+    let actual = actual.expect("a figure");
+    assert!((actual - expected).abs() < 1e-9, "{actual} != {expected}");
+}
+
+#[sqlx::test]
+async fn rubric_agreement_is_krippendorffs_alpha_over_the_answers(pool: PgPool) {
+    // src/server/stats/reference.json, case "rubric 1-5, three coders, missing values"
+    // (scripts/stats-reference.py: krippendorff.alpha, interval 0.8513513513513513,
+    // ordinal 0.8643073811931243): 3 coders x 9 units, a unit is answer j % 3 of item j / 3.
+    const N: u8 = 0;
+    const SCORES: [[u8; 9]; 3] = [
+        [5, 4, 2, 3, 1, 4, N, 5, 2],
+        [4, 4, 1, 3, 2, 5, 3, N, 2],
+        [5, 3, 2, N, 1, 4, 3, 4, N],
+    ];
+    let schema = JudgmentSchema {
+        rubric: vec![criterion("helpful", Scale::OneToFive, false)],
+        ..Default::default()
+    };
+    quality_project(&pool, 3, 3, &schema).await;
+    let people = common::annotators(&pool, "r", 3).await;
+    label_all(&pool, &people, |coder, n, task| {
+        let mut ratings = BTreeMap::new();
+        for a in 0..3 {
+            let score = SCORES[coder][n * 3 + a];
+            if score != N {
+                let scores = BTreeMap::from([("helpful".to_owned(), score)]);
+                ratings.insert(answer(task, &format!("a{a}")), scores);
+            }
+        }
+        judged(
+            task,
+            Judgments {
+                ratings,
+                ..Default::default()
+            },
+        )
+    })
+    .await;
+    let report = services::quality::report(&pool, &Actor::cli(), "p")
+        .await
+        .unwrap();
+    assert_eq!(report.rubric.len(), 1);
+    let helpful = &report.rubric[0];
+    assert_eq!(helpful.criterion, "helpful");
+    assert_eq!(helpful.pairable, 23.0, "27 scores less 4 missing");
+    close(helpful.alpha_interval, 0.8513513513513513);
+    close(helpful.alpha_ordinal, 0.8643073811931243);
+    assert!(services::quality::summary(&report).contains("rubric   helpful"));
+}
+
+#[sqlx::test]
+async fn strength_agreement_is_krippendorffs_alpha_of_signed_strengths(pool: PgPool) {
+    // src/server/stats/reference.json, case "signed strengths, four steps, three coders"
+    // (scripts/stats-reference.py: krippendorff.alpha, ordinal, 0.8923091584866102):
+    // 3 coders x 8 units, a unit is the pair of answers of a two-answer item; a value v > 0
+    // says the answer with the smaller id is better by |v| (much better 3 ... slightly 1),
+    // v < 0 the other; 0 about the same; `None`: missing.
+    const SIGNED: [[Option<i8>; 8]; 3] = [
+        [
+            Some(3),
+            Some(2),
+            Some(-1),
+            Some(0),
+            Some(1),
+            Some(-3),
+            Some(2),
+            None,
+        ],
+        [
+            Some(2),
+            Some(2),
+            Some(-1),
+            Some(1),
+            Some(0),
+            Some(-2),
+            None,
+            Some(1),
+        ],
+        [
+            Some(3),
+            Some(1),
+            Some(-2),
+            Some(0),
+            None,
+            Some(-3),
+            Some(3),
+            Some(1),
+        ],
+    ];
+    let schema = JudgmentSchema {
+        strength: Some(StrengthScale::default()),
+        ..Default::default()
+    };
+    quality_project(&pool, 8, 2, &schema).await;
+    let people = common::annotators(&pool, "s", 3).await;
+    label_all(&pool, &people, |coder, n, task| {
+        let (a, b) = (answer(task, "a0"), answer(task, "a1"));
+        let (low, high) = (a.min(b), a.max(b));
+        match SIGNED[coder][n] {
+            // Missing: the coder flags the item not rankable (no ranking, no strength).
+            None => {
+                let mut input = judged(task, Judgments::default());
+                input.body.ranking = None;
+                input.body.flags = vec![verdict::model::annotation::Flag::NotRankable];
+                input
+            }
+            Some(v) => {
+                let order = if v >= 0 { [low, high] } else { [high, low] };
+                let mut input = judged(
+                    task,
+                    Judgments {
+                        strengths: vec![3 - v.unsigned_abs()],
+                        ..Default::default()
+                    },
+                );
+                input.body.ranking = Some(order.iter().map(|id| vec![*id]).collect());
+                input
+            }
+        }
+    })
+    .await;
+    let report = services::quality::report(&pool, &Actor::cli(), "p")
+        .await
+        .unwrap();
+    assert_eq!(
+        report.strength.pairable, 21.0,
+        "24 strengths less 3 missing"
+    );
+    close(report.strength.alpha_ordinal, 0.8923091584866102);
+}

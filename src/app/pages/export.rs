@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// The names of the form's fields (the export spec's, parsed on the server).
-const FORM_FIELDS: [&str; 10] = [
+const FORM_FIELDS: [&str; 14] = [
     "format",
     "pairs",
     "min_agreement",
@@ -19,6 +19,10 @@ const FORM_FIELDS: [&str; 10] = [
     "test_fraction",
     "from",
     "to",
+    "rubric",
+    "margin",
+    "drop_about_same",
+    "none_acceptable_negatives",
 ];
 
 /// Choose a format and filters, preview counts and the first records, download. Plain GET
@@ -90,6 +94,10 @@ fn Export() -> impl IntoView {
                 <label class="inline"><input type="checkbox" name="no_edit_pairs"/>"No pairs from edits"</label>
                 <label class="inline"><input type="checkbox" name="keep_flagged"/>"Keep unsafe / not rankable"</label>
                 <label class="inline"><input type="checkbox" name="complete_only"/>"Only items with full overlap"</label>
+                <label>"Pairs from rubric scores (a criterion, or helpfulness:2,honesty:1)" <input type="text" name="rubric" placeholder="rankings"/></label>
+                <label class="inline"><input type="checkbox" name="margin"/>"Pairs carry a margin"</label>
+                <label class="inline"><input type="checkbox" name="drop_about_same"/>"Leave out pairs rated about the same"</label>
+                <label class="inline"><input type="checkbox" name="none_acceptable_negatives"/>"KTO: answers of items found none acceptable are negatives"</label>
                 <button type="submit" class="primary">"Preview"</button>
             </form>
             <Suspense fallback=|| view! { <p class="muted">"Counting…"</p> }>

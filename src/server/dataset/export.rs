@@ -7,7 +7,8 @@ use super::record::{ExportItem, ItemRecords};
 use super::sink::Sink;
 use super::spec::{ExportFilters, ExportOptions};
 use crate::server::Result;
-use crate::server::store::items;
+use crate::server::error::Error;
+use crate::server::store::{items, projects};
 use serde::Serialize;
 use sqlx::PgPool;
 use std::collections::BTreeMap;
@@ -67,6 +68,7 @@ pub async fn run(
     observer: &mut dyn Observer,
 ) -> Result<ExportSummary> {
     // A preview reads one page; a small pool keeps its connections for other requests.
+    let options = &with_schemas(pool, project_id, options).await?;
     let readers = if limit.is_some() || pool.options().get_max_connections() < 4 {
         1
     } else {
@@ -122,6 +124,33 @@ pub async fn run(
     let summary = writer.summary;
     writer.sink.flush().await?;
     Ok(summary)
+}
+
+/// The options with the project's judgment schemas, when they need them (margins, rubric
+/// pairs); refuses rubric criteria that no version of the schema has.
+async fn with_schemas(
+    pool: &PgPool,
+    project_id: Uuid,
+    options: &ExportOptions,
+) -> Result<ExportOptions> {
+    let mut options = options.clone();
+    if !options.margin && options.rubric.is_none() {
+        return Ok(options);
+    }
+    let schemas = projects::judgments_by_version(pool, project_id).await?;
+    for (key, _) in options.rubric.iter().flatten() {
+        if !schemas
+            .values()
+            .any(|s| s.rubric.iter().any(|c| &c.key == key))
+        {
+            return Err(Error::invalid(
+                "rubric",
+                format!("{key} is not a criterion of this project's judgment schema"),
+            ));
+        }
+    }
+    options.schemas = Arc::new(schemas);
+    Ok(options)
 }
 
 /// Writes pages of rows as records into a sink.

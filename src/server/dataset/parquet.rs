@@ -1,43 +1,43 @@
 //! Preference pairs as Parquet, in the columns TRL and `datasets` read: `prompt`, `chosen`,
 //! `rejected` as strings (standard) or as lists of `{role, content}` messages
-//! (conversational), and `split` when the export asks for one. Rows are written in row
+//! (conversational), `margin` (a double) when the export asks for margins, and `split` when
+//! the export asks for one. Rows are written in row
 //! groups of [`ROWS_PER_GROUP`], so memory stays bounded.
 
 use super::record::PairRow;
 use crate::model::project::ChatRole;
 use anyhow::{Context, Result};
 use parquet::basic::Compression;
-use parquet::data_type::{ByteArray, ByteArrayType};
+use parquet::data_type::{ByteArray, ByteArrayType, DoubleType};
 use parquet::file::properties::WriterProperties;
-use parquet::file::writer::SerializedFileWriter;
+use parquet::file::writer::{SerializedFileWriter, SerializedRowGroupWriter};
 use parquet::schema::parser::parse_message_type;
 use std::io::Write;
 use std::sync::Arc;
 
 pub const ROWS_PER_GROUP: usize = 10_000;
 
-const STANDARD: &str = "message pair {
+const STANDARD: &str = "
     required binary prompt (STRING);
     required binary chosen (STRING);
-    required binary rejected (STRING);
-    optional binary split (STRING);
-}";
+    required binary rejected (STRING);";
 
-const CONVERSATIONAL: &str = "message pair {
+const CONVERSATIONAL: &str = "
     required group prompt (LIST) { repeated group list { required group element {
         required binary role (STRING); required binary content (STRING); } } }
     required group chosen (LIST) { repeated group list { required group element {
         required binary role (STRING); required binary content (STRING); } } }
     required group rejected (LIST) { repeated group list { required group element {
-        required binary role (STRING); required binary content (STRING); } } }
-    optional binary split (STRING);
-}";
+        required binary role (STRING); required binary content (STRING); } } }";
 
 pub struct PairsWriter<W: Write + Send> {
     writer: SerializedFileWriter<W>,
     conversational: bool,
-    /// The leaf columns of the rows not yet written, in schema order.
+    /// The text leaf columns of the rows not yet written, in schema order, but `split`.
     columns: Vec<Column>,
+    /// The margins not yet written, when the file has the column.
+    margins: Option<Vec<f64>>,
+    split: Column,
     rows: usize,
     written: u64,
 }
@@ -70,21 +70,31 @@ impl Column {
 }
 
 impl<W: Write + Send> PairsWriter<W> {
-    pub fn new(out: W, conversational: bool) -> Result<Self> {
-        let schema = parse_message_type(if conversational {
-            CONVERSATIONAL
-        } else {
-            STANDARD
-        })?;
+    pub fn new(out: W, conversational: bool, margin: bool) -> Result<Self> {
+        let schema = parse_message_type(&format!(
+            "message pair {{ {} {} optional binary split (STRING); }}",
+            if conversational {
+                CONVERSATIONAL
+            } else {
+                STANDARD
+            },
+            if margin {
+                "required double margin;"
+            } else {
+                ""
+            }
+        ))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .build();
-        // Role and content of prompt, chosen, rejected, or the three strings; then split.
-        let leaves = if conversational { 6 } else { 3 } + 1;
+        // Role and content of prompt, chosen, rejected, or the three strings.
+        let leaves = if conversational { 6 } else { 3 };
         Ok(Self {
             writer: SerializedFileWriter::new(out, Arc::new(schema), Arc::new(props))?,
             conversational,
             columns: (0..leaves).map(|_| Column::new()).collect(),
+            margins: margin.then(Vec::new),
+            split: Column::new(),
             rows: 0,
             written: 0,
         })
@@ -92,6 +102,10 @@ impl<W: Write + Send> PairsWriter<W> {
 
     /// Adds a pair of the export.
     pub fn push(&mut self, pair: &PairRow<'_>) -> Result<()> {
+        // Checked first: a refused pair adds to no column.
+        if let Some(margins) = &mut self.margins {
+            margins.push(pair.margin.context("a pair without its margin")?);
+        }
         let columns = &mut self.columns;
         if self.conversational {
             let assistant = |content| [(ChatRole::Assistant, content)];
@@ -107,7 +121,7 @@ impl<W: Write + Send> PairsWriter<W> {
             columns[1].push(pair.chosen);
             columns[2].push(pair.rejected);
         }
-        let split = columns.last_mut().context("the split column")?;
+        let split = &mut self.split;
         match pair.split {
             Some(which) => {
                 split.push(which);
@@ -127,18 +141,31 @@ impl<W: Write + Send> PairsWriter<W> {
             return Ok(());
         }
         let mut group = self.writer.next_row_group()?;
+        let missing = "the Parquet schema has fewer columns than written";
+        let write_text =
+            |group: &mut SerializedRowGroupWriter<'_, W>, column: &mut Column| -> Result<()> {
+                let mut writer = group.next_column()?.context(missing)?;
+                writer.typed::<ByteArrayType>().write_batch(
+                    &column.values,
+                    levels(&column.def),
+                    levels(&column.rep),
+                )?;
+                writer.close()?;
+                column.clear();
+                Ok(())
+            };
         for column in &mut self.columns {
-            let mut writer = group
-                .next_column()?
-                .context("the Parquet schema has fewer columns than written")?;
-            writer.typed::<ByteArrayType>().write_batch(
-                &column.values,
-                levels(&column.def),
-                levels(&column.rep),
-            )?;
-            writer.close()?;
-            column.clear();
+            write_text(&mut group, column)?;
         }
+        if let Some(margins) = &mut self.margins {
+            let mut writer = group.next_column()?.context(missing)?;
+            writer
+                .typed::<DoubleType>()
+                .write_batch(margins, None, None)?;
+            writer.close()?;
+            margins.clear();
+        }
+        write_text(&mut group, &mut self.split)?;
         group.close()?;
         self.written += self.rows as u64;
         self.rows = 0;
@@ -197,6 +224,7 @@ mod tests {
             conversation,
             chosen,
             rejected: "bad",
+            margin: None,
             split: None,
         }
     }
@@ -205,6 +233,7 @@ mod tests {
         match f {
             Field::Null => Value::Null,
             Field::Str(s) => json!(s),
+            Field::Double(x) => json!(x),
             Field::Group(row) => object(row),
             Field::ListInternal(list) => Value::Array(list.elements().iter().map(field).collect()),
             other => panic!("unexpected {other:?}"),
@@ -231,7 +260,7 @@ mod tests {
     #[test]
     fn standard_pairs_round_trip() {
         let mut out = Vec::new();
-        let mut w = PairsWriter::new(&mut out, false).unwrap();
+        let mut w = PairsWriter::new(&mut out, false, false).unwrap();
         w.push(&pair("2+2?", &[], "4")).unwrap();
         w.push(&PairRow {
             split: Some("test"),
@@ -248,13 +277,37 @@ mod tests {
     }
 
     #[test]
+    fn margins_are_a_double_column_when_asked_for() {
+        let mut out = Vec::new();
+        let mut w = PairsWriter::new(&mut out, false, true).unwrap();
+        for (n, margin) in [(1, 2.5), (2, 0.0)] {
+            w.push(&PairRow {
+                margin: Some(margin),
+                ..pair(&format!("q{n}"), &[], "good")
+            })
+            .unwrap();
+        }
+        assert!(
+            w.push(&pair("q3", &[], "good")).is_err(),
+            "a pair without its margin"
+        );
+        assert_eq!(w.finish().unwrap(), 2);
+        let rows = read(out);
+        assert_eq!(
+            rows[0],
+            json!({"prompt": "q1", "chosen": "good", "rejected": "bad", "margin": 2.5, "split": null})
+        );
+        assert_eq!(rows[1]["margin"], 0.0);
+    }
+
+    #[test]
     fn conversational_pairs_keep_their_messages() {
         let msg = |role, content: &str| Message {
             role,
             content: content.to_owned(),
         };
         let mut out = Vec::new();
-        let mut w = PairsWriter::new(&mut out, true).unwrap();
+        let mut w = PairsWriter::new(&mut out, true, false).unwrap();
         for n in 0..3 {
             let prompt = [
                 msg(ChatRole::System, "Be brief."),

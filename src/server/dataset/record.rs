@@ -3,7 +3,7 @@
 
 use super::consensus::consensus;
 use super::formats;
-use super::pairs::{answer_text, preference_pairs, rankings_of};
+use super::pairs::{answer_text, mean_ratings, preference_pairs, rankings_of};
 use super::spec::{ExportFormat, ExportOptions};
 use super::split::split;
 use crate::model::annotation::AnnotationBody;
@@ -88,12 +88,18 @@ enum Body<'a> {
     Thumb { completion: &'a str, label: bool },
     /// SFT: an ideal answer.
     Ideal(&'a str),
-    /// A preference pair (with the two HH transcripts for Anthropic HH).
+    /// A preference pair (with the two HH transcripts for Anthropic HH); its margin when
+    /// the export asks for margins.
     Pair {
         chosen: &'a str,
         rejected: &'a str,
+        margin: Option<f64>,
         transcripts: Option<(String, String)>,
     },
+    /// UltraFeedback: the item's answers with their rubric scores.
+    Completions(Vec<formats::rubric::Rated<'a>>),
+    /// HelpSteer: one answer with its rubric scores.
+    Rated(formats::rubric::Rated<'a>),
 }
 
 /// One record of an item: serialises to one JSON object.
@@ -110,6 +116,8 @@ pub struct PairRow<'r> {
     pub conversation: &'r [Message],
     pub chosen: &'r str,
     pub rejected: &'r str,
+    /// When the export asks for margins.
+    pub margin: Option<f64>,
     pub split: Option<&'static str>,
 }
 
@@ -121,7 +129,11 @@ impl<'a> ItemRecords<'a> {
             item.annotations.iter().filter(|a| !excluded(a)).collect();
         let text_prompt = matches!(
             opts.format,
-            ExportFormat::DpoPairs | ExportFormat::Kto | ExportFormat::SftPromptCompletion
+            ExportFormat::DpoPairs
+                | ExportFormat::Kto
+                | ExportFormat::SftPromptCompletion
+                | ExportFormat::Ultrafeedback
+                | ExportFormat::Helpsteer
         );
         let mut records = ItemRecords {
             item,
@@ -158,6 +170,28 @@ impl<'a> ItemRecords<'a> {
                             });
                         }
                     }
+                    // Every answer the annotator did not thumb, when none is acceptable.
+                    if opts.none_acceptable_negatives && a.body.judgments.none_acceptable.is_some()
+                    {
+                        for answer in &item.answers {
+                            if !a.body.thumbs.contains_key(&answer.response_id) {
+                                bodies.push(Body::Thumb {
+                                    completion: &answer.content,
+                                    label: false,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            ExportFormat::Ultrafeedback | ExportFormat::Helpsteer => {
+                let rated = rated_answers(item, &kept);
+                if opts.format == ExportFormat::Helpsteer {
+                    let any =
+                        |r: &formats::rubric::Rated<'_>| r.ratings.values().any(Option::is_some);
+                    bodies.extend(rated.into_iter().filter(any).map(Body::Rated));
+                } else if !rated.is_empty() {
+                    bodies.push(Body::Completions(rated));
                 }
             }
             ExportFormat::SftMessages
@@ -172,16 +206,17 @@ impl<'a> ItemRecords<'a> {
                 }
             }
             format => {
-                for (chosen, rejected) in preference_pairs(item, &kept, opts) {
+                for pair in preference_pairs(item, &kept, opts) {
                     let transcripts = (format == ExportFormat::AnthropicHh).then(|| {
                         (
-                            formats::preference::hh_text(&item.messages, chosen),
-                            formats::preference::hh_text(&item.messages, rejected),
+                            formats::preference::hh_text(&item.messages, pair.chosen),
+                            formats::preference::hh_text(&item.messages, pair.rejected),
                         )
                     });
                     bodies.push(Body::Pair {
-                        chosen,
-                        rejected,
+                        chosen: pair.chosen,
+                        rejected: pair.rejected,
+                        margin: opts.margin.then_some(pair.margin),
                         transcripts,
                     });
                 }
@@ -213,12 +248,16 @@ impl Record<'_, '_> {
     pub fn pair(&self) -> Option<PairRow<'_>> {
         match self.body {
             Body::Pair {
-                chosen, rejected, ..
+                chosen,
+                rejected,
+                margin,
+                ..
             } => Some(PairRow {
                 prompt: &self.of.prompt,
                 conversation: &self.of.item.messages,
                 chosen,
                 rejected,
+                margin: *margin,
                 split: self.of.split,
             }),
             _ => None,
@@ -248,6 +287,7 @@ impl Serialize for Record<'_, '_> {
             Body::Pair {
                 chosen,
                 rejected,
+                margin,
                 transcripts,
             } => {
                 let pair = formats::preference::Pair {
@@ -258,6 +298,15 @@ impl Serialize for Record<'_, '_> {
                     transcripts: transcripts.as_ref(),
                 };
                 formats::preference::entries(&mut map, of.format, &pair)?;
+                if let Some(margin) = margin {
+                    map.serialize_entry("margin", margin)?;
+                }
+            }
+            Body::Completions(completions) => {
+                formats::rubric::ultrafeedback(&mut map, &of.prompt, completions)?;
+            }
+            Body::Rated(answer) => {
+                formats::rubric::helpsteer(&mut map, &of.prompt, answer)?;
             }
         }
         if let Some(split) = of.split {
@@ -265,6 +314,37 @@ impl Serialize for Record<'_, '_> {
         }
         map.end()
     }
+}
+
+/// The item's answers with their mean rubric scores (see [`formats::rubric`]); empty when
+/// no annotation rated any.
+fn rated_answers<'a>(
+    item: &'a ExportItem,
+    kept: &[&'a ExportAnnotation],
+) -> Vec<formats::rubric::Rated<'a>> {
+    let means = mean_ratings(kept);
+    let keys: std::collections::BTreeSet<&str> = kept
+        .iter()
+        .flat_map(|a| a.body.judgments.ratings.values())
+        .flat_map(|scores| scores.keys().map(String::as_str))
+        .collect();
+    if keys.is_empty() {
+        return Vec::new();
+    }
+    item.answers
+        .iter()
+        .map(|answer| formats::rubric::Rated {
+            model: answer.model.as_deref(),
+            response: &answer.content,
+            ratings: keys
+                .iter()
+                .map(|&key| {
+                    let mean = means.get(&answer.response_id).and_then(|m| m.get(key));
+                    (key, mean.copied())
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -555,6 +635,268 @@ mod tests {
         let raw = records(&it, &opts(Raw));
         assert_eq!(raw.len(), 3);
         assert_eq!(raw[0]["consensus"], json!([[A], [B], [C]]));
+    }
+
+    use crate::model::judgment::{Criterion, JudgmentSchema, Scale, StrengthScale};
+    use std::sync::Arc;
+
+    /// Version 1: Llama 2's four steps (margins 3, 2, 1, 0) and two criteria; version 2:
+    /// margins 10, 0.
+    fn schemas() -> Arc<BTreeMap<i32, JudgmentSchema>> {
+        let criterion = |key: &str, scale| Criterion {
+            key: key.into(),
+            name: key.into(),
+            description: String::new(),
+            scale,
+            required: false,
+        };
+        let one = JudgmentSchema {
+            strength: Some(StrengthScale::default()),
+            rubric: vec![
+                criterion("helpfulness", Scale::OneToFive),
+                criterion("honest", Scale::YesNo),
+            ],
+            ..JudgmentSchema::default()
+        };
+        let two = JudgmentSchema {
+            strength: Some(
+                serde_json::from_value(json!({"steps": [
+                    {"label": "clearly", "margin": 10.0}, {"label": "tie", "margin": 0.0},
+                ]}))
+                .unwrap(),
+            ),
+            ..one.clone()
+        };
+        Arc::new(BTreeMap::from([(1, one), (2, two)]))
+    }
+
+    /// A ranking with strengths, made under guideline `version`.
+    fn strong(n: u128, order: &[Uuid], strengths: &[u8], version: i32) -> ExportAnnotation {
+        let mut a = ann(n, order, &[], None);
+        a.body.judgments.strengths = strengths.to_vec();
+        a.guideline_version = Some(version);
+        a
+    }
+
+    fn with(format: ExportFormat, change: impl FnOnce(&mut ExportOptions)) -> ExportOptions {
+        let mut o = ExportOptions {
+            schemas: schemas(),
+            from_edits: false,
+            ..opts(format)
+        };
+        change(&mut o);
+        o
+    }
+
+    #[test]
+    fn pairs_carry_the_mean_margin_of_the_strengths_by_each_labels_version() {
+        // Annotator 1 (version 1): A much better than B (3), B slightly better than C (1).
+        // Annotator 2 (version 2): A clearly better than B (10), B tied with C (0).
+        // Annotator 3: no strengths.
+        let it = item(
+            &[A, B, C],
+            vec![
+                strong(1, &[A, B, C], &[0, 2], 1),
+                strong(2, &[A, B, C], &[0, 1], 2),
+                ann(3, &[A, B, C], &[], None),
+            ],
+        );
+        let margins = with(DpoPairs, |o| o.margin = true);
+        let pair = |c: &str, r: &str, m: f64| json!({"prompt": Q, "chosen": c, "rejected": r, "margin": m});
+        // a>b: (3 + 10) / 2; a>c: (3+1 + 10+0) / 2; b>c: (1 + 0) / 2.
+        assert_eq!(
+            records(&it, &margins),
+            [
+                pair("a", "b", 6.5),
+                pair("a", "c", 7.0),
+                pair("b", "c", 0.5)
+            ]
+        );
+        // Without the option the records are as before.
+        assert_pairs(
+            &it,
+            &with(DpoPairs, |_| {}),
+            &[("a", "b"), ("a", "c"), ("b", "c")],
+        );
+        // Conversational pairs carry it too; thumbs pairs get 0.
+        let conv = records(&it, &with(DpoConversational, |o| o.margin = true));
+        assert_eq!(
+            conv[0]["chosen"],
+            json!([{"role": "assistant", "content": "a"}])
+        );
+        assert_eq!(conv[0]["margin"], json!(6.5));
+        let thumbs = item(
+            &[A, B, C],
+            vec![ann(4, &[], &[(C, true), (A, false)], None)],
+        );
+        let thumb_pairs = records(&thumbs, &with(DpoPairs, |o| o.margin = true));
+        assert_eq!(thumb_pairs, [pair("c", "a", 0.0)]);
+    }
+
+    #[test]
+    fn about_the_same_is_kept_at_margin_zero_or_left_out() {
+        // A much better than B; B about the same as C (both annotators).
+        let it = item(
+            &[A, B, C],
+            vec![
+                strong(1, &[A, B, C], &[0, 3], 1),
+                strong(2, &[A, B, C], &[0, 1], 2),
+            ],
+        );
+        let kept = records(&it, &with(DpoPairs, |o| o.margin = true));
+        assert_eq!(kept.len(), 3);
+        assert_eq!(
+            (kept[2]["chosen"].clone(), kept[2]["margin"].clone()),
+            (json!("b"), json!(0.0))
+        );
+        let dropped = with(DpoPairs, |o| o.drop_about_same = true);
+        assert_pairs(&it, &dropped, &[("a", "b"), ("a", "c")]);
+        // One annotator saying "slightly better" keeps the pair.
+        let mut split_view = it.clone();
+        split_view.annotations[0].body.judgments.strengths = vec![0, 2];
+        assert_pairs(&split_view, &dropped, &[("a", "b"), ("a", "c"), ("b", "c")]);
+    }
+
+    #[test]
+    fn none_acceptable_leaves_pairs_out_and_can_make_kto_negatives() {
+        let mut none = ann(1, &[], &[(A, false)], None);
+        none.body.judgments.none_acceptable = Some("all wrong".into());
+        let ranker = ann(2, &[B, A, C], &[], None);
+        // One of two says none acceptable: the other's ranking still makes pairs.
+        let it = item(&[A, B, C], vec![none.clone(), ranker.clone()]);
+        assert_pairs(
+            &it,
+            &with(DpoPairs, |_| {}),
+            &[("b", "a"), ("b", "c"), ("a", "c")],
+        );
+        // Most say so: no pairs at all.
+        let mut most = none.clone();
+        most.annotation_id = Uuid::from_u128(999);
+        let it3 = item(&[A, B, C], vec![none.clone(), most, ranker]);
+        assert!(records(&it3, &with(DpoPairs, |_| {})).is_empty());
+        // KTO: the thumb, and with the option every other answer as a negative.
+        let alone = item(&[A, B, C], vec![none]);
+        let kto = |c: &str| json!({"prompt": Q, "completion": c, "label": false});
+        assert_eq!(records(&alone, &with(Kto, |_| {})), [kto("a")]);
+        let negatives = with(Kto, |o| o.none_acceptable_negatives = true);
+        assert_eq!(records(&alone, &negatives), [kto("a"), kto("b"), kto("c")]);
+    }
+
+    /// Ratings of A, B, C on helpfulness (and honest for A).
+    fn rater(n: u128, help: [u8; 3], honest: Option<u8>) -> ExportAnnotation {
+        let mut a = ann(n, &[], &[], None);
+        for (id, h) in [A, B, C].into_iter().zip(help) {
+            a.body
+                .judgments
+                .ratings
+                .insert(id, BTreeMap::from([("helpfulness".to_owned(), h)]));
+        }
+        if let Some(yes) = honest {
+            a.body
+                .judgments
+                .ratings
+                .get_mut(&A)
+                .unwrap()
+                .insert("honest".into(), yes);
+        }
+        a.guideline_version = Some(1);
+        a
+    }
+
+    #[test]
+    fn ratings_in_ultrafeedback_and_helpsteer_shapes() {
+        let mut it = item(
+            &[A, B, C],
+            vec![rater(1, [5, 2, 4], Some(1)), rater(2, [4, 2, 4], Some(0))],
+        );
+        it.answers[0].model = Some("m-a".into());
+        let uf = records(&it, &with(Ultrafeedback, |_| {}));
+        let done = |model: Value, response: &str, help: f64, honest: Value| {
+            json!({"model": model, "response": response,
+                   "ratings": {"helpfulness": help, "honest": honest}})
+        };
+        assert_eq!(
+            uf,
+            [json!({"prompt": Q, "completions": [
+                done(json!("m-a"), "a", 4.5, json!(0.5)),
+                done(Value::Null, "b", 2.0, Value::Null),
+                done(Value::Null, "c", 4.0, Value::Null),
+            ]})]
+        );
+        let hs = records(&it, &with(Helpsteer, |_| {}));
+        assert_eq!(hs.len(), 3);
+        assert_eq!(
+            hs[0],
+            json!({"prompt": Q, "response": "a", "model": "m-a", "helpfulness": 4.5, "honest": 0.5})
+        );
+        assert_eq!(
+            hs[1],
+            json!({"prompt": Q, "response": "b", "model": null, "helpfulness": 2.0, "honest": null})
+        );
+        // No ratings: no records; raw keeps the ratings as given.
+        assert!(
+            records(
+                &item(&[A, B], vec![ann(3, &[A, B], &[], None)]),
+                &with(Ultrafeedback, |_| {})
+            )
+            .is_empty()
+        );
+        let raw = records(&it, &with(Raw, |_| {}));
+        assert_eq!(
+            raw[0]["ratings"][A.to_string()],
+            json!({"helpfulness": 5, "honest": 1})
+        );
+    }
+
+    #[test]
+    fn pairs_from_rubric_scores() {
+        let it = item(
+            &[A, B, C],
+            vec![rater(1, [5, 2, 4], Some(1)), rater(2, [4, 2, 4], Some(0))],
+        );
+        // helpfulness means: a 4.5, c 4.0, b 2.0.
+        let by_help = with(DpoPairs, |o| {
+            o.rubric = Some(vec![("helpfulness".into(), 1.0)]);
+            o.margin = true;
+        });
+        let pair = |c: &str, r: &str, m: f64| json!({"prompt": Q, "chosen": c, "rejected": r, "margin": m});
+        assert_eq!(
+            records(&it, &by_help),
+            [
+                pair("a", "c", 0.5),
+                pair("a", "b", 2.5),
+                pair("c", "b", 2.0)
+            ]
+        );
+        // Annotator 2 scores a and c the same: half agree that a beats c.
+        let agreed = with(DpoPairs, |o| {
+            o.rubric = Some(vec![("helpfulness".into(), 1.0)]);
+            o.min_agreement = 0.6;
+        });
+        assert_pairs(&it, &agreed, &[("a", "b"), ("c", "b")]);
+        // A weighted sum needs every weighted criterion: only a has honest, so no pairs.
+        let weighted = with(DpoPairs, |o| {
+            o.rubric = Some(vec![("helpfulness".into(), 2.0), ("honest".into(), 1.0)]);
+        });
+        assert!(records(&it, &weighted).is_empty());
+        // Best vs a random other: one pair, the best over an answer drawn from the rest.
+        let binarised = with(DpoPairs, |o| {
+            o.rubric = Some(vec![("helpfulness".into(), 1.0)]);
+            o.pairs = BestVsRandom;
+        });
+        let one = records(&it, &binarised);
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0]["chosen"], "a");
+        let drawn = ["c", "b"][super::super::split::stable_choice(ITEM, 2)];
+        assert_eq!(one[0]["rejected"], drawn);
+        // Over many items, both others are drawn.
+        let mut seen = std::collections::BTreeSet::new();
+        for n in 0..40u128 {
+            let mut other = it.clone();
+            other.item_id = Uuid::from_u128(5000 + n);
+            seen.insert(records(&other, &binarised)[0]["rejected"].to_string());
+        }
+        assert_eq!(seen.len(), 2);
     }
 
     #[test]

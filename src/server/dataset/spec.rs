@@ -5,6 +5,7 @@
 
 use crate::model::AppError;
 use crate::model::annotation::Flag;
+use crate::model::judgment::JudgmentSchema;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -22,11 +23,12 @@ pub const DEFAULT_EXCLUDED_FLAGS: [Flag; 2] = [Flag::Unsafe, Flag::NotRankable];
 #[serde(default)]
 pub struct ExportSpec {
     /// Record format: dpo_pairs, dpo_conversational, kto, sft_messages, sft_prompt_completion,
-    /// openai_sft, openai_preference, anthropic_hh or raw.
+    /// openai_sft, openai_preference, anthropic_hh, ultrafeedback, helpsteer or raw.
     #[arg(long, value_enum)]
     #[serde(deserialize_with = "form::format")]
     pub format: Option<ExportFormat>,
-    /// How rankings become pairs: all_pairs (default), best_vs_rest or adjacent.
+    /// How rankings become pairs: all_pairs (default), best_vs_rest, adjacent or
+    /// best_vs_random.
     #[arg(long, value_enum, default_value_t)]
     #[serde(deserialize_with = "form::pairs")]
     pub pairs: PairStrategy,
@@ -81,6 +83,25 @@ pub struct ExportSpec {
     #[arg(long, value_enum, default_value_t)]
     #[serde(deserialize_with = "form::review")]
     pub review: ReviewMode,
+    /// Pairs carry `margin`: how much better the chosen answer is, from the strengths the
+    /// annotators gave (0 where none was given; for rubric pairs, the difference of the
+    /// scores).
+    #[arg(long)]
+    #[serde(deserialize_with = "form::checkbox")]
+    pub margin: bool,
+    /// Leave out pairs whose strength is "about the same" (kept, with margin 0, by default).
+    #[arg(long)]
+    #[serde(deserialize_with = "form::checkbox")]
+    pub drop_about_same: bool,
+    /// KTO: every answer of an item an annotator found none acceptable is a negative.
+    #[arg(long)]
+    #[serde(deserialize_with = "form::checkbox")]
+    pub none_acceptable_negatives: bool,
+    /// Pairs from rubric scores instead of rankings: a criterion's key (`helpfulness`) or a
+    /// weighted sum (`helpfulness:2,honesty:1`) of the annotators' mean scores.
+    #[arg(long)]
+    #[serde(deserialize_with = "form::optional_text")]
+    pub rubric: Option<String>,
 }
 
 /// The engine's options, resolved from a spec.
@@ -100,6 +121,17 @@ pub struct ExportOptions {
     pub exclude_flags: Vec<Flag>,
     /// Share of items in the test split; 0.0 = no split (and no "split" key).
     pub test_fraction: f64,
+    /// Pairs carry `margin`.
+    pub margin: bool,
+    /// Leave out pairs whose strength is "about the same".
+    pub drop_about_same: bool,
+    /// KTO: every answer of an item found none acceptable is a negative.
+    pub none_acceptable_negatives: bool,
+    /// Pairs from these rubric criteria's weighted mean scores instead of rankings.
+    pub rubric: Option<Vec<(String, f64)>>,
+    /// The judgment schema of each guideline version, read by the export when it runs
+    /// (strength margins, rubric criteria).
+    pub schemas: std::sync::Arc<std::collections::BTreeMap<i32, JudgmentSchema>>,
 }
 
 impl Default for ExportOptions {
@@ -158,12 +190,47 @@ impl ExportSpec {
         };
         within("min_agreement", self.min_agreement, 1.0)?;
         within("test_fraction", self.test_fraction, 0.99)?;
+        self.rubric_weights()?;
         if let (Some(from), Some(to)) = (self.from, self.to)
             && from.0 >= to.0
         {
             return Err(AppError::invalid("to", "must be later than from"));
         }
         Ok(())
+    }
+
+    /// The rubric weights (`helpfulness` or `helpfulness:2,honesty:1`); the error names
+    /// the field.
+    pub fn rubric_weights(&self) -> Result<Option<Vec<(String, f64)>>, AppError> {
+        let Some(text) = &self.rubric else {
+            return Ok(None);
+        };
+        let mut weights: Vec<(String, f64)> = Vec::new();
+        for part in text.split(',') {
+            let (key, weight) = match part.split_once(':') {
+                Some((key, weight)) => (key.trim(), weight.trim().parse::<f64>().ok()),
+                None => (part.trim(), Some(1.0)),
+            };
+            let refuse = |why: String| Err(AppError::invalid("rubric", why));
+            if key.is_empty()
+                || !key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                return refuse(format!(
+                    "{part:?} is not a criterion key: give `key` or `key:weight, key:weight`"
+                ));
+            }
+            match weight {
+                Some(w) if w.is_finite() && w > 0.0 && w <= 1000.0 => {}
+                _ => return refuse(format!("the weight of {key} must be a number above 0")),
+            }
+            if weights.iter().any(|(k, _)| k == key) {
+                return refuse(format!("{key} is given twice"));
+            }
+            weights.push((key.to_owned(), weight.unwrap_or(1.0)));
+        }
+        Ok(Some(weights))
     }
 
     /// Refuses the filters a stream read by cursor cannot apply (the feedback stream).
@@ -218,6 +285,12 @@ impl ExportSpec {
                 DEFAULT_EXCLUDED_FLAGS.to_vec()
             },
             test_fraction: self.test_fraction,
+            margin: self.margin,
+            drop_about_same: self.drop_about_same,
+            none_acceptable_negatives: self.none_acceptable_negatives,
+            // Checked by `validate` before.
+            rubric: self.rubric_weights().ok().flatten(),
+            schemas: Default::default(),
         }
     }
 
@@ -264,6 +337,9 @@ impl ExportSpec {
                 "exclude_flagged_annotators",
                 self.exclude_flagged_annotators,
             ),
+            ("margin", self.margin),
+            ("drop_about_same", self.drop_about_same),
+            ("none_acceptable_negatives", self.none_acceptable_negatives),
         ] {
             if on {
                 query.append_pair(name, "true");
@@ -273,6 +349,9 @@ impl ExportSpec {
             if let Some(bound) = bound {
                 query.append_pair(name, &bound.to_string());
             }
+        }
+        if let Some(rubric) = &self.rubric {
+            query.append_pair("rubric", rubric);
         }
         query.finish()
     }
@@ -374,6 +453,10 @@ mod form {
         })
     }
 
+    pub fn optional_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        text(d)
+    }
+
     pub fn time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TimeBound>, D::Error> {
         text(d)?
             .map(|s| s.parse().map_err(D::Error::custom))
@@ -407,6 +490,31 @@ mod tests {
         assert_eq!(field("format=kto&pairs=some"), "pairs");
         assert_eq!(field("format=kto&from=yesterday"), "from");
         assert_eq!(field("format=kto&from=2026-11-02&to=2026-11-01"), "to");
+        for bad in [
+            "Help",
+            "help:0",
+            "help:x",
+            "help,help",
+            "help:-1",
+            ",",
+            "a b",
+        ] {
+            let query = format!("format=dpo_pairs&rubric={}", urlencode(bad));
+            assert_eq!(field(&query), "rubric", "{bad}");
+        }
+        let weighted = ExportSpec::from_query("format=dpo_pairs&rubric=helpfulness:2,%20honest")
+            .unwrap()
+            .resolve(None)
+            .unwrap()
+            .0;
+        assert_eq!(
+            weighted.rubric,
+            Some(vec![("helpfulness".into(), 2.0), ("honest".into(), 1.0)])
+        );
+    }
+
+    fn urlencode(text: &str) -> String {
+        form_urlencoded::byte_serialize(text.as_bytes()).collect()
     }
 
     #[test]
@@ -453,7 +561,8 @@ mod tests {
     #[test]
     fn a_spec_survives_json_and_its_query() {
         let spec = ExportSpec::from_query(
-            "format=dpo_pairs&pairs=adjacent&min_agreement=0.75&keep_flagged=on&from=2026-11-01",
+            "format=dpo_pairs&pairs=adjacent&min_agreement=0.75&keep_flagged=on&from=2026-11-01\
+             &margin=on&drop_about_same=on&rubric=helpfulness:2",
         )
         .unwrap();
         let json = serde_json::to_value(&spec).unwrap();

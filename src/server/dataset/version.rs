@@ -458,9 +458,22 @@ fn is_pairs(format: ExportFormat) -> bool {
 }
 
 fn consensus_method(options: &ExportOptions) -> String {
-    format!(
-        "Borda count over the annotators' rankings (tied answers share the points of their \
-         places); pairs: {}, kept when at least {} of the rankers agree; thumbs pairs: {}; \
+    let source = match &options.rubric {
+        Some(weights) => format!(
+            "Rubric scores: the weighted sum ({}) of each answer's mean score over the \
+             annotators",
+            weights
+                .iter()
+                .map(|(key, w)| format!("{key} x {w}"))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        ),
+        None => "Borda count over the annotators' rankings (tied answers share the points of \
+                 their places)"
+            .to_owned(),
+    };
+    let mut method = format!(
+        "{source}; pairs: {}, kept when at least {} of the rankers agree; thumbs pairs: {}; \
          edit pairs: {}; left out: annotations flagged {}",
         options.pairs.as_str(),
         options.min_agreement,
@@ -476,7 +489,23 @@ fn consensus_method(options: &ExportOptions) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         },
-    )
+    );
+    // Only what is asked for: the cards of versions made before these options stay as
+    // they were.
+    if options.margin {
+        method.push_str(
+            "; margin: the mean over the annotators who ranked both of the strength \
+             margins between their places (by the scale of the guideline version each \
+             label was made under), at least 0; 0 where no strength was given",
+        );
+    }
+    if options.drop_about_same {
+        method.push_str("; pairs all of whose strengths say about the same: left out");
+    }
+    if options.none_acceptable_negatives {
+        method.push_str("; none acceptable: every answer a negative");
+    }
+    method
 }
 
 /// A version's file, written to a temporary path.
@@ -557,8 +586,8 @@ impl Frozen<'_> {
                 let conversational = self.options.format == ExportFormat::DpoConversational;
                 let out: Box<dyn std::io::Write + Send> =
                     Box::new(std::io::BufWriter::with_capacity(1 << 20, file));
-                let mut writer =
-                    PairsWriter::new(out, conversational).context("starting Parquet")?;
+                let mut writer = PairsWriter::new(out, conversational, self.options.margin)
+                    .context("starting Parquet")?;
                 let summary = self
                     .records(&mut Sink::Parquet(&mut writer), &mut counter)
                     .await?;

@@ -249,6 +249,10 @@ fn versions_view(
                 <label class="inline"><input type="checkbox" name="keep_flagged" checked=checked("keep_flagged")/>"Keep annotations flagged unsafe or not rankable"</label>
                 <label class="inline"><input type="checkbox" name="no_thumb_pairs" checked=checked("no_thumb_pairs")/>"No pairs from thumbs"</label>
                 <label class="inline"><input type="checkbox" name="no_edit_pairs" checked=checked("no_edit_pairs")/>"No pairs from edited ideal answers"</label>
+                <label>"Pairs from rubric scores instead of rankings (a criterion, or helpfulness:2,honesty:1)" <input type="text" name="rubric" maxlength="400" placeholder="helpfulness" value=value("rubric")/></label>
+                <label class="inline"><input type="checkbox" name="margin" checked=checked("margin")/>"Pairs carry a margin (from preference strengths)"</label>
+                <label class="inline"><input type="checkbox" name="drop_about_same" checked=checked("drop_about_same")/>"Leave out pairs rated about the same"</label>
+                <label class="inline"><input type="checkbox" name="none_acceptable_negatives" checked=checked("none_acceptable_negatives")/>"KTO: every answer of an item found none acceptable is a negative"</label>
                 <button type="submit" class="primary">"Save as a version"</button>
             </form>
         </section>

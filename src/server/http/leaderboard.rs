@@ -210,6 +210,7 @@ fn board_view(board: &Leaderboard) -> AnyView {
             <tbody>{rows}</tbody>
         </table>
         {slices(board)}
+        {criteria(board)}
         <h2>"Win rates (row over column; ties half)"</h2>
         <table class="list" aria-label="Win rates">
             <thead><tr><th></th>{header}</tr></thead>
@@ -266,6 +267,50 @@ fn side_by_side(boards: &[Leaderboard]) -> AnyView {
 }
 
 /// A board per value of the metadata field asked for.
+/// The models' mean rubric scores: a model per row, a criterion per column.
+fn criteria(board: &Leaderboard) -> AnyView {
+    if board.criteria.is_empty() {
+        return ().into_any();
+    }
+    let mut keys: Vec<String> = board.criteria.iter().map(|c| c.criterion.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut models: Vec<String> = board.criteria.iter().map(|c| c.model.clone()).collect();
+    models.dedup();
+    let header = keys
+        .iter()
+        .map(|k| view! { <th class="num">{k.clone()}</th> })
+        .collect_view();
+    let rows = models
+        .into_iter()
+        .map(|model| {
+            let cells = keys
+                .iter()
+                .map(|key| {
+                    let text = board
+                        .criteria
+                        .iter()
+                        .find(|c| c.model == model && &c.criterion == key)
+                        .map_or_else(
+                            || "—".to_owned(),
+                            |c| format!("{:.2} ({})", c.mean, c.scores),
+                        );
+                    view! { <td class="num">{text}</td> }
+                })
+                .collect_view();
+            view! { <tr><th>{model}</th>{cells}</tr> }
+        })
+        .collect_view();
+    view! {
+        <h2>"Rubric: mean score per model (scores given)"</h2>
+        <table class="list" aria-label="Rubric means">
+            <thead><tr><th>"Model"</th>{header}</tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
 fn slices(board: &Leaderboard) -> AnyView {
     board
         .slices

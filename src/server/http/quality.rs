@@ -411,6 +411,20 @@ fn report_view(r: &QualityReport) -> AnyView {
                         <td class="num">{figure(r.ranking.mean_kendall_w)}</td>
                         <td>{r.ranking.items_ranked} " items"</td>
                     </tr>
+                    {(r.strength.pairable > 0.0).then(|| view! {
+                        <tr>
+                            <td>"Strength"</td><td>"Krippendorff's alpha (ordinal) of signed preference strengths, units are adjacent answer pairs"</td>
+                            <td class="num">{figure(r.strength.alpha_ordinal)}</td>
+                            <td>{r.strength.pairable} " pairable strengths"</td>
+                        </tr>
+                    })}
+                    {r.rubric.iter().map(|c| view! {
+                        <tr>
+                            <td>"Rubric: " {c.criterion.clone()}</td><td>"Krippendorff's alpha, interval (ordinal), units are answers"</td>
+                            <td class="num">{figure(c.alpha_interval)} " (" {figure(c.alpha_ordinal)} ")"</td>
+                            <td>{c.pairable} " pairable scores"</td>
+                        </tr>
+                    }).collect_view()}
                 </tbody>
             </table>
             <h2>"Flags"</h2>

@@ -68,7 +68,8 @@ pub async fn export_parquet(
 ) -> Result<ExportSummary> {
     require_parquet(options.format)?;
     let conversational = options.format == ExportFormat::DpoConversational;
-    let mut writer = PairsWriter::new(out, conversational).context("starting the Parquet file")?;
+    let mut writer = PairsWriter::new(out, conversational, options.margin)
+        .context("starting the Parquet file")?;
     let summary = export(
         pool,
         actor,

@@ -150,6 +150,19 @@ pub struct Leaderboard {
     /// With `by`: the board of each value of the field (items without it: `value` null),
     /// each with its own anchor (the board's, where that model was compared).
     pub slices: Vec<Slice>,
+    /// The annotators' mean rubric score of each model's answers, per criterion (the
+    /// `labels` source only; by model, then criterion).
+    pub criteria: Vec<CriterionMean>,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct CriterionMean {
+    pub model: String,
+    /// The criterion's key.
+    pub criterion: String,
+    pub mean: f64,
+    /// Scores given.
+    pub scores: u64,
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -406,6 +419,18 @@ async fn compute(
     )?;
     whole.source = source;
     whole.thumbs = thumbs || source == Source::EndUsers;
+    if source == Source::Labels {
+        whole.criteria = leaderboard::rubric_means(pool, project_id, from, to)
+            .await?
+            .into_iter()
+            .map(|(model, criterion, mean, scores)| CriterionMean {
+                model,
+                criterion,
+                mean,
+                scores: scores.max(0) as u64,
+            })
+            .collect();
+    }
     if by.is_some() {
         let mut values: Vec<Option<String>> = judged.iter().map(|r| r.slice.clone()).collect();
         values.sort();
@@ -579,6 +604,7 @@ fn board(
         items: by_item.len() as u64,
         regularized,
         slices: Vec::new(),
+        criteria: Vec::new(),
     })
 }
 

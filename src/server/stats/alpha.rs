@@ -11,6 +11,8 @@ pub enum Level {
     Nominal,
     /// Values are ordered: disagreement grows with the number of values between them.
     Ordinal,
+    /// Values are numbers: disagreement is the squared difference (rubric scores).
+    Interval,
 }
 
 /// o_ck: how often value c was paired with value k within a unit, each unit's pairs weighted
@@ -95,6 +97,7 @@ impl Coincidences {
 /// The squared difference function of a level of measurement.
 enum Distance {
     Nominal,
+    Interval,
     /// For each value, the sum of the marginals of the values below it and its own.
     Ordinal(BTreeMap<i64, (f64, f64)>),
 }
@@ -103,6 +106,7 @@ impl Distance {
     fn new(level: Level, marginals: &BTreeMap<i64, f64>) -> Self {
         match level {
             Level::Nominal => Self::Nominal,
+            Level::Interval => Self::Interval,
             Level::Ordinal => {
                 let mut below = 0.0;
                 let mut at = BTreeMap::new();
@@ -118,6 +122,7 @@ impl Distance {
     fn squared(&self, c: i64, k: i64) -> f64 {
         match self {
             Self::Nominal => f64::from(u8::from(c != k)),
+            Self::Interval => ((c - k) as f64).powi(2),
             Self::Ordinal(at) => {
                 if c == k {
                     return 0.0;

@@ -177,6 +177,7 @@ fn alpha_matches_the_krippendorff_package() {
         let level = match case.level.as_str() {
             "nominal" => Level::Nominal,
             "ordinal" => Level::Ordinal,
+            "interval" => Level::Interval,
             other => panic!("{}: level {other}", case.name),
         };
         let mut matrix = Coincidences::new();
@@ -210,7 +211,7 @@ fn alpha_from_running_sums_equals_alpha_from_units() {
         }
     }
     let summed = Coincidences::from_cells(running);
-    for level in [Level::Nominal, Level::Ordinal] {
+    for level in [Level::Nominal, Level::Ordinal, Level::Interval] {
         assert_close(&case.name, summed.alpha(level), whole.alpha(level));
     }
 }

@@ -2,6 +2,7 @@
 //! totals and the annotator pairs' totals.
 
 use crate::model::annotation::Flag;
+use crate::model::judgment::{Judgments, StrengthScale};
 use sqlx::PgExecutor;
 use sqlx::types::Json;
 use std::collections::BTreeMap;
@@ -14,19 +15,27 @@ pub struct LabelRow {
     pub ranking: Option<Json<Vec<Vec<Uuid>>>>,
     pub thumbs: Json<BTreeMap<Uuid, bool>>,
     pub flags: Vec<Flag>,
+    pub judgments: Json<Judgments>,
+    /// The strength scale of the guideline version the label was made under.
+    pub strength: Option<Json<StrengthScale>>,
 }
 
 /// The annotators' labels of these items (end users' feedback is not a rater's label).
 pub async fn labels(db: impl PgExecutor<'_>, item_ids: &[Uuid]) -> sqlx::Result<Vec<LabelRow>> {
     sqlx::query_as!(
         LabelRow,
-        r#"SELECT item_id, user_id AS "user_id!",
-                  ranking AS "ranking: Json<Vec<Vec<Uuid>>>",
-                  thumbs AS "thumbs!: Json<BTreeMap<Uuid, bool>>",
-                  flags AS "flags!: Vec<Flag>"
-           FROM annotations
-           WHERE item_id = ANY($1) AND user_id IS NOT NULL
-           ORDER BY item_id, user_id"#,
+        r#"SELECT a.item_id, a.user_id AS "user_id!",
+                  a.ranking AS "ranking: Json<Vec<Vec<Uuid>>>",
+                  a.thumbs AS "thumbs!: Json<BTreeMap<Uuid, bool>>",
+                  a.flags AS "flags!: Vec<Flag>",
+                  a.judgments AS "judgments!: Json<Judgments>",
+                  g.judgment -> 'strength' AS "strength: Json<StrengthScale>"
+           FROM annotations a
+           JOIN items i ON i.item_id = a.item_id
+           LEFT JOIN guideline_versions g
+                  ON g.project_id = i.project_id AND g.version = a.guideline_version
+           WHERE a.item_id = ANY($1) AND a.user_id IS NOT NULL
+           ORDER BY a.item_id, a.user_id"#,
         item_ids
     )
     .fetch_all(db)

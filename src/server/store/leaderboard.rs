@@ -132,3 +132,38 @@ pub async fn answer_models(
         .map(|r| (r.response_id, r.model, r.length))
         .collect())
 }
+
+/// Annotators' mean rubric score per model and criterion (not of gold items), of labels last
+/// changed in [`from`, `to`) when given: (model, criterion, mean, scores).
+pub async fn rubric_means(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+) -> sqlx::Result<Vec<(String, String, f64, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT r.model AS "model!", s.key AS "criterion!",
+                  avg(s.value::float8) AS "mean!", count(*) AS "scores!"
+           FROM annotations a
+           JOIN items i ON i.item_id = a.item_id
+           CROSS JOIN LATERAL jsonb_each(a.judgments -> 'ratings') AS per (answer, scores)
+           CROSS JOIN LATERAL jsonb_each_text(per.scores) AS s (key, value)
+           JOIN responses r ON r.response_id = per.answer::uuid AND r.item_id = a.item_id
+           WHERE a.project_id = $1 AND a.source = 'annotator' AND NOT i.is_gold
+             AND a.judgments ? 'ratings'
+             AND r.model IS NOT NULL AND r.model <> ''
+             AND ($2::timestamptz IS NULL OR a.updated_at >= $2)
+             AND ($3::timestamptz IS NULL OR a.updated_at < $3)
+           GROUP BY r.model, s.key
+           ORDER BY r.model, s.key"#,
+        project_id,
+        from as _,
+        to as _
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.model, r.criterion, r.mean, r.scores))
+        .collect())
+}

@@ -4,6 +4,7 @@
 pub mod kto;
 pub mod preference;
 pub mod raw;
+pub mod rubric;
 pub mod sft;
 
 use crate::model::project::{ChatRole, Message};

@@ -105,6 +105,7 @@ pub async fn raised_target(
         ranking: input.body.ranking.clone(),
         thumbs: input.body.thumbs.clone(),
         flags: input.body.flags.clone(),
+        ..Label::default()
     });
     let proposal = if rule.on_proposal_conflict {
         proposals::for_item(&mut *db, input.item_id)
@@ -202,6 +203,7 @@ mod tests {
             ),
             thumbs: BTreeMap::new(),
             flags: vec![],
+            ..Label::default()
         }
     }
 

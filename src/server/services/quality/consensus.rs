@@ -127,6 +127,7 @@ mod tests {
             }),
             thumbs: thumbs.iter().map(|&(a, up)| (id(a), up)).collect(),
             flags: vec![],
+            ..Label::default()
         }
     }
 

@@ -5,6 +5,7 @@
 
 use super::consensus::Consensus;
 use crate::model::annotation::Flag;
+use crate::model::judgment::{Judgments, StrengthScale};
 use crate::model::proposal::ProposalView;
 use crate::server::stats::{self, Agreement, Coincidences};
 use crate::server::store::agreement::LabelRow;
@@ -14,11 +15,15 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// One annotator's label of the item, as agreement sees it.
+#[derive(Default)]
 pub struct Label {
     pub user_id: Uuid,
     pub ranking: Option<Vec<Vec<Uuid>>>,
     pub thumbs: BTreeMap<Uuid, bool>,
     pub flags: Vec<Flag>,
+    pub judgments: Judgments,
+    /// The strength scale the label was made under.
+    pub strength: Option<StrengthScale>,
 }
 
 impl From<LabelRow> for Label {
@@ -28,6 +33,8 @@ impl From<LabelRow> for Label {
             ranking: row.ranking.map(|r| r.0),
             thumbs: row.thumbs.0,
             flags: row.flags,
+            judgments: row.judgments.0,
+            strength: row.strength.map(|s| s.0),
         }
     }
 }
@@ -39,6 +46,15 @@ pub mod metric {
     pub const THUMBS: &str = "thumbs";
     /// Coincidences of twice each answer's mid-rank within its item.
     pub const RANK: &str = "rank";
+    /// Coincidences of preference strengths; the units are the answer pairs in adjacent
+    /// places of a ranking, the values signed strengths (see `ItemPart::strengths`).
+    pub const STRENGTH: &str = "strength";
+    /// Coincidences of rubric scores on one criterion (`rubric:{key}`); the units are the
+    /// answers.
+    pub const RUBRIC: &str = "rubric:";
+    pub fn rubric(key: &str) -> String {
+        format!("{RUBRIC}{key}")
+    }
     /// Pairs of annotators' thumbs on one answer that were the same, and all such pairs.
     pub const THUMBS_SAME: &str = "thumbs_same";
     pub const THUMBS_PAIRS: &str = "thumbs_pairs";
@@ -123,6 +139,8 @@ impl ItemPart {
             part.add(metric::ITEMS, 0, 0, 1.0);
             part.thumbs(labels);
             part.rankings(labels);
+            part.strengths(labels);
+            part.rubric(labels);
             part.flags(labels);
             part.leave_one_out(labels);
         }
@@ -371,6 +389,64 @@ impl ItemPart {
                 }
             }
         }
+    }
+
+    /// Each criterion's scores: the answers are the units.
+    fn rubric(&mut self, labels: &[Label]) {
+        let mut units: BTreeMap<(&str, Uuid), Vec<i64>> = BTreeMap::new();
+        for label in labels {
+            for (answer, scores) in &label.judgments.ratings {
+                for (key, &score) in scores {
+                    units
+                        .entry((key.as_str(), *answer))
+                        .or_default()
+                        .push(i64::from(score));
+                }
+            }
+        }
+        let mut matrices: BTreeMap<&str, Coincidences> = BTreeMap::new();
+        for ((key, _), values) in &units {
+            matrices.entry(key).or_default().add_unit(values);
+        }
+        for (key, matrix) in matrices {
+            self.add_matrix(&metric::rubric(key), &matrix);
+        }
+    }
+
+    /// Preference strengths. A unit is a pair of answers that some label puts in adjacent
+    /// places; each such label gives it a signed value: the number of steps of its scale
+    /// with a margin above 0 from the step chosen to the weakest of them (Llama 2's scale:
+    /// much better 3, better 2, slightly better 1, about the same 0), positive when the
+    /// pair's first answer (by id) is the better one, negative otherwise.
+    fn strengths(&mut self, labels: &[Label]) {
+        let mut units: BTreeMap<(Uuid, Uuid), Vec<i64>> = BTreeMap::new();
+        for label in labels {
+            let (Some(scale), Some(tiers)) = (&label.strength, &label.ranking) else {
+                continue;
+            };
+            let positive = scale.steps.iter().filter(|s| s.margin > 0.0).count() as i64;
+            for (i, &step) in label.judgments.strengths.iter().enumerate() {
+                let (Some(upper), Some(lower)) = (tiers.get(i), tiers.get(i + 1)) else {
+                    continue;
+                };
+                let size = (positive - i64::from(step)).max(0);
+                for &better in upper {
+                    for &worse in lower {
+                        let (first, sign) = if better < worse {
+                            ((better, worse), 1)
+                        } else {
+                            ((worse, better), -1)
+                        };
+                        units.entry(first).or_default().push(sign * size);
+                    }
+                }
+            }
+        }
+        let mut matrix = Coincidences::new();
+        for values in units.values() {
+            matrix.add_unit(values);
+        }
+        self.add_matrix(metric::STRENGTH, &matrix);
     }
 
     fn flags(&mut self, labels: &[Label]) {

@@ -219,6 +219,10 @@ pub struct QualityReport {
     pub pending_items: u64,
     pub thumbs: ThumbsAgreement,
     pub ranking: RankingAgreement,
+    /// Preference strengths (projects whose judgment schema asks for them).
+    pub strength: StrengthAgreement,
+    /// Rubric scores, per criterion rated on items with two or more annotators.
+    pub rubric: Vec<RubricAgreement>,
     pub flags: Vec<FlagAgreement>,
     /// Every pair of annotators who labeled an item in common.
     pub pairs: Vec<PairAgreement>,
@@ -270,6 +274,29 @@ pub struct RankingAgreement {
     /// The mean of the items' Kendall's W (with the tie correction).
     pub mean_kendall_w: Option<f64>,
     pub items_ranked: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StrengthAgreement {
+    /// Krippendorff's alpha (ordinal) over answer pairs that labels put in adjacent
+    /// places: the values are signed strengths (Llama 2's scale: -3 "much better" the other
+    /// way ... 0 "about the same" ... 3 "much better"), so that disagreeing on the order
+    /// counts more than on how much.
+    pub alpha_ordinal: Option<f64>,
+    /// Strengths in answer pairs that two or more annotators judged.
+    pub pairable: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RubricAgreement {
+    /// The criterion's key.
+    pub criterion: String,
+    /// Krippendorff's alpha over answers, the values the annotators' scores: interval
+    /// (squared differences) and ordinal.
+    pub alpha_interval: Option<f64>,
+    pub alpha_ordinal: Option<f64>,
+    /// Scores in answers that two or more annotators scored.
+    pub pairable: f64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -345,6 +372,21 @@ pub async fn report(pool: &PgPool, actor: &Actor, slug: &str) -> Result<QualityR
 
     let thumbs = Coincidences::from_cells(cells(metric::THUMBS));
     let rank = Coincidences::from_cells(cells(metric::RANK));
+    let strength = Coincidences::from_cells(cells(metric::STRENGTH));
+    let rubric = by_metric
+        .iter()
+        .filter_map(|(m, c)| Some((m.strip_prefix(metric::RUBRIC)?, c)))
+        .map(|(key, c)| {
+            let matrix = Coincidences::from_cells(c.iter().copied());
+            RubricAgreement {
+                criterion: key.to_owned(),
+                alpha_interval: matrix.alpha(Level::Interval),
+                alpha_ordinal: matrix.alpha(Level::Ordinal),
+                pairable: round_count(matrix.pairable()),
+            }
+        })
+        .filter(|r| r.pairable > 0.0)
+        .collect();
     let flags = Flag::ALL
         .into_iter()
         .map(|flag| {
@@ -455,6 +497,11 @@ pub async fn report(pool: &PgPool, actor: &Actor, slug: &str) -> Result<QualityR
             mean_kendall_w: ratio(count(metric::W_SUM), w_items),
             items_ranked: w_items as u64,
         },
+        strength: StrengthAgreement {
+            alpha_ordinal: strength.alpha(Level::Ordinal),
+            pairable: round_count(strength.pairable()),
+        },
+        rubric,
         flags,
         pairs,
         contentious,
@@ -491,6 +538,22 @@ pub fn summary(r: &QualityReport) -> String {
         figure(r.ranking.mean_kendall_w),
         r.ranking.items_ranked,
     );
+    if r.strength.pairable > 0.0 {
+        out += &format!(
+            "strength alpha (ordinal) {}  ({} pairable strengths)\n",
+            figure(r.strength.alpha_ordinal),
+            r.strength.pairable
+        );
+    }
+    for c in &r.rubric {
+        out += &format!(
+            "rubric   {:<16} alpha (interval) {}  (ordinal) {}  ({} pairable scores)\n",
+            c.criterion,
+            figure(c.alpha_interval),
+            figure(c.alpha_ordinal),
+            c.pairable
+        );
+    }
     for f in &r.flags {
         out += &format!(
             "flag     {:<16} alpha (nominal) {}  ({} flagged)\n",
