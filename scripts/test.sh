@@ -99,6 +99,11 @@ DATABASE_URL=$E2E_DB target/debug/verdict project members add --project light \
   --email annotator@verdict.local >/dev/null
 DATABASE_URL=$E2E_DB target/debug/verdict project create --slug reviewed --name "Reviewed" >/dev/null
 DATABASE_URL=$E2E_DB target/debug/verdict import end2end/fixtures/reviewed.jsonl --project reviewed >/dev/null
+# Richer judgments: the e2e test sets the schema through the settings page.
+DATABASE_URL=$E2E_DB target/debug/verdict project create --slug judged --name "Judged" >/dev/null
+DATABASE_URL=$E2E_DB target/debug/verdict import end2end/fixtures/judged.jsonl --project judged >/dev/null
+DATABASE_URL=$E2E_DB target/debug/verdict project members add --project judged \
+  --email annotator@verdict.local >/dev/null
 # The demo annotator (a member of the demo project) labels the assisted one too.
 DATABASE_URL=$E2E_DB target/debug/verdict project members add --project assisted \
   --email annotator@verdict.local >/dev/null

@@ -224,6 +224,9 @@ impl AnnotationBody {
         if let Some(rationale) = &j.rationale {
             map.serialize_entry("rationale", rationale)?;
         }
+        if !j.turns.is_empty() {
+            map.serialize_entry("turns", &j.turns)?;
+        }
         Ok(())
     }
 }

@@ -32,6 +32,10 @@ pub struct JudgmentSchema {
     /// Whether a ranking needs a rationale.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rationale_required: bool,
+    /// Whether annotators may give a thumb and a comment on the assistant turns of the
+    /// conversation (multi-turn chats), not only on the candidate answers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub turn_feedback: bool,
 }
 
 /// A preference-strength scale, strongest first. Each step's `margin` is the number the
@@ -238,6 +242,22 @@ pub struct Judgments {
     /// Why the ranking is as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rationale: Option<String>,
+    /// Feedback on assistant turns of the conversation, by turn. (A list, not a map keyed
+    /// by index: the judgments are flattened into the body, and serde's flatten cannot read
+    /// number keys.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<TurnFeedback>,
+}
+
+/// A thumb and a comment on one assistant turn of the conversation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnFeedback {
+    /// The turn: its index in the item's messages.
+    pub turn: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 impl Judgments {
@@ -335,6 +355,25 @@ impl Judgments {
             }
             check_text("none_acceptable", reason)?;
         }
+        if !self.turns.is_empty() && !schema.turn_feedback {
+            return Err(off("turns"));
+        }
+        for (i, feedback) in self.turns.iter_mut().enumerate() {
+            feedback.comment = non_blank(feedback.comment.take());
+            if let Some(comment) = &feedback.comment {
+                check_text(&format!("turns[{i}].comment"), comment)?;
+            }
+        }
+        let mut seen = BTreeSet::new();
+        if let Some(i) = self.turns.iter().position(|f| !seen.insert(f.turn)) {
+            return Err(AppError::invalid(
+                format!("turns[{i}].turn"),
+                "each turn once",
+            ));
+        }
+        self.turns
+            .retain(|f| f.thumb.is_some() || f.comment.is_some());
+        self.turns.sort_by_key(|f| f.turn);
         self.rationale = non_blank(self.rationale.take());
         match &self.rationale {
             Some(text) => check_text("rationale", text)?,
@@ -347,6 +386,21 @@ impl Judgments {
             None => {}
         }
         Ok(self)
+    }
+
+    /// Refuses feedback on a message that is not an assistant turn (`assistant`: the
+    /// indices of the conversation's assistant messages); the error names the turn.
+    pub fn check_turns(&self, assistant: &BTreeSet<u16>) -> Result<(), AppError> {
+        match self.turns.iter().position(|f| !assistant.contains(&f.turn)) {
+            Some(i) => Err(AppError::invalid(
+                format!("turns[{i}].turn"),
+                format!(
+                    "message {} is not an assistant turn of this conversation",
+                    self.turns[i].turn
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// The signed margin by which `a` beats `b` in this annotation's ranking (`tiers`,
@@ -416,6 +470,7 @@ mod tests {
             ],
             none_acceptable: true,
             rationale_required: false,
+            turn_feedback: false,
         }
     }
 
@@ -576,6 +631,53 @@ mod tests {
         );
         let unknown: Result<JudgmentSchema, _> = serde_json::from_str(r#"{"rubrik": []}"#);
         assert!(unknown.is_err());
+        let mut reserved = schema();
+        reserved.rubric[1].key = "response".into();
+        assert_eq!(
+            reserved.validate().unwrap_err().field.unwrap(),
+            "rubric[1].key"
+        );
+    }
+
+    #[test]
+    fn turn_feedback_needs_the_schema_and_an_assistant_turn() {
+        let feedback = |turn, thumb, comment: &str| TurnFeedback {
+            turn,
+            thumb,
+            comment: Some(comment.to_owned()),
+        };
+        let mut on_turns = rated();
+        on_turns.turns = vec![feedback(3, None, " "), feedback(1, Some(true), "  ")];
+        assert_eq!(field(on_turns.clone(), &schema(), Some(3)), "turns");
+        let with_turns = JudgmentSchema {
+            turn_feedback: true,
+            ..schema()
+        };
+        let kept = on_turns
+            .clone()
+            .validate(&with_turns, &ids(), Some(3), false)
+            .unwrap();
+        // Blank comments are dropped, and with them a turn that says nothing else.
+        let one = TurnFeedback {
+            turn: 1,
+            thumb: Some(true),
+            comment: None,
+        };
+        assert_eq!(kept.turns, [one]);
+        assert!(kept.check_turns(&BTreeSet::from([1])).is_ok());
+        assert_eq!(
+            kept.check_turns(&BTreeSet::from([3]))
+                .unwrap_err()
+                .field
+                .unwrap(),
+            "turns[0].turn"
+        );
+        let mut twice = rated();
+        twice.turns = vec![feedback(1, Some(true), ""), feedback(1, Some(false), "")];
+        assert_eq!(field(twice, &with_turns, Some(3)), "turns[1].turn");
+        let mut long = rated();
+        long.turns = vec![feedback(1, None, &"x".repeat(MAX_REASON_CHARS + 1))];
+        assert_eq!(field(long, &with_turns, Some(3)), "turns[0].comment");
     }
 
     #[test]

@@ -160,6 +160,7 @@ async fn judgments_follow_the_version_shown_and_survive_a_schema_change(pool: Pg
         rubric: vec![criterion("helpful", Scale::OneToFive, true)],
         none_acceptable: true,
         rationale_required: false,
+        turn_feedback: false,
     };
     set_schema(&pool, &first).await.unwrap();
     let people = common::annotators(&pool, "j", 3).await;
@@ -713,4 +714,145 @@ async fn strength_agreement_is_krippendorffs_alpha_of_signed_strengths(pool: PgP
         "24 strengths less 3 missing"
     );
     close(report.strength.alpha_ordinal, 0.8923091584866102);
+}
+
+/// Submits `input` (JSON, with `patch` applied to it) through the browser's server
+/// function; the status and the body.
+async fn submit_json(
+    app: &common::TestApp,
+    cookie: &str,
+    input: &AnnotationInput,
+    patch: impl FnOnce(&mut Value),
+) -> (axum::http::StatusCode, String) {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let mut json = serde_json::to_value(input).unwrap();
+    patch(&mut json);
+    let request = Request::post("/serverfn/submit_annotation")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/json")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(json!({"slug": "p", "input": json}).to_string()))
+        .unwrap();
+    let response = app.send(request).await;
+    let status = response.status();
+    (status, common::body_text(response).await)
+}
+
+#[sqlx::test]
+async fn every_new_field_is_checked_over_http_naming_it(pool: PgPool) {
+    let schema = JudgmentSchema {
+        strength: Some(StrengthScale::default()),
+        rubric: vec![
+            criterion("helpful", Scale::OneToFive, true),
+            criterion("honest", Scale::YesNo, false),
+        ],
+        none_acceptable: true,
+        rationale_required: true,
+        turn_feedback: true,
+    };
+    let project_id = projects::ensure(&pool, "p", "P", "Judge them.")
+        .await
+        .unwrap();
+    set_schema(&pool, &schema).await.unwrap();
+    let item = NewItem {
+        external_id: Some("chat".into()),
+        messages: vec![
+            Message {
+                role: ChatRole::User,
+                content: "Hi".into(),
+            },
+            Message {
+                role: ChatRole::Assistant,
+                content: "Hello.".into(),
+            },
+            Message {
+                role: ChatRole::User,
+                content: "2 + 2?".into(),
+            },
+        ],
+        responses: ["4.", "5.", "22."]
+            .iter()
+            .map(|c| NewResponse {
+                content: (*c).into(),
+                model: None,
+            })
+            .collect(),
+        metadata: json!({}),
+        gold: None,
+    };
+    services::items::add(&mut pool.acquire().await.unwrap(), project_id, &item)
+        .await
+        .unwrap();
+    let app = common::TestApp::new(pool.clone()).await;
+    app.user("h@example.org", verdict::model::user::Role::Annotator)
+        .await;
+    let cookie = app.session_for("h@example.org").await;
+    let (status, body) = app.server_fn("next_task", "slug=p", Some(&cookie)).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+    let task: Task = serde_json::from_value(body).unwrap();
+    let answer = task.answers[0].response_id.to_string();
+    let good = judged(
+        &task,
+        Judgments {
+            strengths: vec![0, 3],
+            ratings: ratings(&task, "helpful", 3),
+            rationale: Some("The first is right.".into()),
+            turns: vec![verdict::model::judgment::TurnFeedback {
+                turn: 1,
+                thumb: Some(true),
+                comment: Some("Friendly.".into()),
+            }],
+            ..Default::default()
+        },
+    );
+    type Patch = Box<dyn FnOnce(&mut Value)>;
+    let cases: Vec<(&str, Patch)> = vec![
+        ("strengths", Box::new(|j| j["strengths"] = json!([0]))),
+        ("strengths[1]", Box::new(|j| j["strengths"] = json!([0, 9]))),
+        (
+            "ratings.{answer}.helpful",
+            Box::new(move |j| j["ratings"][&answer]["helpful"] = json!(6)),
+        ),
+        (
+            "ratings.{answer}.kind",
+            Box::new({
+                let answer = task.answers[0].response_id.to_string();
+                move |j| j["ratings"][&answer]["kind"] = json!(1)
+            }),
+        ),
+        ("rationale", Box::new(|j| j["rationale"] = json!("  "))),
+        (
+            "turns[0].turn",
+            Box::new(|j| j["turns"][0]["turn"] = json!(2)),
+        ),
+        (
+            "turns[0].comment",
+            Box::new(|j| j["turns"][0]["comment"] = json!("x".repeat(5001))),
+        ),
+        (
+            "guideline_version",
+            Box::new(|j| j["guideline_version"] = json!(99)),
+        ),
+    ];
+    let answer = task.answers[0].response_id.to_string();
+    for (field, patch) in cases {
+        let field = field.replace("{answer}", &answer);
+        let (status, body) = submit_json(&app, &cookie, &good, patch).await;
+        assert!(status.is_client_error(), "{field}: {status} {body}");
+        assert!(body.contains(&format!("\"{field}\"")), "{field}: {body}");
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM annotations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "no refused label is stored");
+    let (status, body) = submit_json(&app, &cookie, &good, |_| {}).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+    let raw = raw_export(&pool).await;
+    assert_eq!(
+        raw[0]["turns"],
+        json!([{"turn": 1, "thumb": true, "comment": "Friendly."}])
+    );
+    assert_eq!(raw[0]["strengths"], json!([0, 3]));
 }

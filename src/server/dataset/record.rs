@@ -86,6 +86,12 @@ enum Body<'a> {
     Annotation(&'a ExportAnnotation),
     /// KTO: an answer and its thumb.
     Thumb { completion: &'a str, label: bool },
+    /// KTO: an assistant turn of the conversation, its thumb, and the conversation up to it.
+    TurnThumb {
+        prompt: String,
+        completion: &'a str,
+        label: bool,
+    },
     /// SFT: an ideal answer.
     Ideal(&'a str),
     /// A preference pair (with the two HH transcripts for Anthropic HH); its margin when
@@ -167,6 +173,19 @@ impl<'a> ItemRecords<'a> {
                             bodies.push(Body::Thumb {
                                 completion: text,
                                 label: up,
+                            });
+                        }
+                    }
+                    // Thumbs on earlier turns: the conversation up to the turn is the prompt.
+                    for feedback in &a.body.judgments.turns {
+                        let turn = usize::from(feedback.turn);
+                        if let (Some(label), Some(message)) =
+                            (feedback.thumb, item.messages.get(turn))
+                        {
+                            bodies.push(Body::TurnThumb {
+                                prompt: formats::prompt_text(&item.messages[..turn]),
+                                completion: &message.content,
+                                label,
                             });
                         }
                     }
@@ -280,6 +299,13 @@ impl Serialize for Record<'_, '_> {
             }
             Body::Thumb { completion, label } => {
                 formats::kto::entries(&mut map, &of.prompt, completion, *label)?;
+            }
+            Body::TurnThumb {
+                prompt,
+                completion,
+                label,
+            } => {
+                formats::kto::entries(&mut map, prompt, completion, *label)?;
             }
             Body::Ideal(ideal) => {
                 formats::sft::entries(&mut map, of.format, &of.prompt, &item.messages, ideal)?;
@@ -780,6 +806,40 @@ mod tests {
         assert_eq!(records(&alone, &with(Kto, |_| {})), [kto("a")]);
         let negatives = with(Kto, |o| o.none_acceptable_negatives = true);
         assert_eq!(records(&alone, &negatives), [kto("a"), kto("b"), kto("c")]);
+    }
+
+    #[test]
+    fn thumbs_on_earlier_turns_are_kto_records_of_the_conversation_up_to_them() {
+        let mut it = small();
+        it.messages = vec![
+            msg(ChatRole::System, "Be brief."),
+            msg(ChatRole::User, "Hi"),
+            msg(ChatRole::Assistant, "Hello! How can I help?"),
+            msg(ChatRole::User, Q),
+        ];
+        it.annotations[0].body.judgments.turns = vec![crate::model::judgment::TurnFeedback {
+            turn: 2,
+            thumb: Some(false),
+            comment: Some("wordy".into()),
+        }];
+        let kto = records(&it, &opts(Kto));
+        assert_eq!(
+            kto.len(),
+            3,
+            "two answer thumbs and one turn thumb: {kto:?}"
+        );
+        assert_eq!(
+            kto[2],
+            json!({"prompt": "System: Be brief.\n\nUser: Hi", "completion": "Hello! How can I help?", "label": false})
+        );
+        // The raw record carries the turn's feedback as given.
+        let raw = records(&it, &opts(Raw));
+        assert_eq!(
+            raw[0]["turns"],
+            json!([{"turn": 2, "thumb": false, "comment": "wordy"}])
+        );
+        // Pair formats ignore it.
+        assert_eq!(records(&it, &opts(DpoPairs)).len(), 4);
     }
 
     /// Ratings of A, B, C on helpfulness (and honest for A).

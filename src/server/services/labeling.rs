@@ -6,7 +6,7 @@ use crate::model::annotation::Progress;
 use crate::model::annotation::{
     AnnotationBody, AnnotationInput, Flag, HistoryEntry, ReviewNote, Submitted, Task,
 };
-use crate::model::project::{Message, ProjectSettings, ResponseView};
+use crate::model::project::{ChatRole, Message, ProjectSettings, ResponseView};
 use crate::model::proposal::{held_out, outcome};
 use crate::server::error::Error;
 use crate::server::markdown::{render_item, to_safe_html};
@@ -16,6 +16,7 @@ use crate::server::store::{
 use anyhow::Context;
 use rand::seq::SliceRandom;
 use sqlx::{PgConnection, PgPool};
+use std::collections::BTreeSet;
 use uuid::Uuid;
 
 /// Items tried per request before concluding none is free (each try is one locked row).
@@ -473,9 +474,22 @@ async fn validate_shown(
     answers: &[Uuid],
 ) -> Result<AnnotationInput> {
     let version = input.guideline_version.unwrap_or(project.guideline_version);
-    let schema = super::projects::judgment_schema(tx, project, version).await?;
+    let schema = super::projects::judgment_schema(&mut *tx, project, version).await?;
     input.guideline_version = Some(version);
-    Ok(input.validate(answers, &project.kinds, &schema)?)
+    let input = input.validate(answers, &project.kinds, &schema)?;
+    if !input.body.judgments.turns.is_empty() {
+        let messages: Vec<Message> =
+            serde_json::from_value(items::messages(&mut *tx, input.item_id).await?)
+                .map_err(|e| Error::Internal(anyhow::anyhow!("an item's messages: {e}")))?;
+        let assistant: BTreeSet<u16> = messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.role == ChatRole::Assistant)
+            .map(|(i, _)| i as u16)
+            .collect();
+        input.body.judgments.check_turns(&assistant)?;
+    }
+    Ok(input)
 }
 
 /// Sets the item aside for this annotator (never offered to them again); returns the next.

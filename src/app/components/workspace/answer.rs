@@ -1,6 +1,7 @@
 use super::state::Form;
 use crate::app::components::markdown::Rendered;
 use crate::model::annotation::FeedbackKinds;
+use crate::model::judgment::{Criterion, Scale};
 use crate::model::project::ResponseView;
 use leptos::prelude::*;
 
@@ -15,6 +16,8 @@ pub fn AnswerCard(
     kinds: FeedbackKinds,
     /// Offer folding the answer away (when answers are stacked).
     collapsible: bool,
+    /// The project's rubric, rated per answer.
+    rubric: Vec<Criterion>,
 ) -> impl IntoView {
     let id = answer.response_id;
     let number = index + 1;
@@ -75,6 +78,44 @@ pub fn AnswerCard(
                     view! { <Rendered html/> }.into_any()
                 }}
             </div>
+            {(!rubric.is_empty()).then(|| view! {
+                <div class="rubric" aria-label=format!("Rubric for answer {number}")>
+                    {rubric.into_iter().enumerate().map(|(c, criterion)| {
+                        let current = move || focused() && form.rating.get() == Some(c);
+                        let (low, high) = criterion.scale.range();
+                        let key = StoredValue::new(criterion.key.clone());
+                        let name = criterion.name.clone();
+                        view! {
+                            <div class="criterion" class:current=current title=criterion.description.clone()>
+                                <span class="criterion-name">
+                                    {criterion.name.clone()}
+                                    {criterion.required.then_some(" *")}
+                                </span>
+                                {(low..=high).map(|score| {
+                                    let text = match criterion.scale {
+                                        Scale::YesNo if score == 1 => "1 yes".to_owned(),
+                                        Scale::YesNo => "0 no".to_owned(),
+                                        _ => score.to_string(),
+                                    };
+                                    let on = move || key.with_value(|k| form.score(id, k)) == Some(score);
+                                    view! {
+                                        <button
+                                            class="score"
+                                            class:on=on
+                                            aria-pressed=move || on().to_string()
+                                            aria-label=format!("{name} {score} for answer {number}")
+                                            on:click=move |ev| {
+                                                ev.stop_propagation();
+                                                key.with_value(|k| form.rate(id, k, score));
+                                            }
+                                        >{text}</button>
+                                    }
+                                }).collect_view()}
+                            </div>
+                        }
+                    }).collect_view()}
+                </div>
+            })}
         </section>
     }
 }

@@ -2,6 +2,7 @@
 
 use super::state::Form;
 use crate::model::annotation::{FeedbackKinds, Flag, Task};
+use crate::model::judgment::JudgmentSchema;
 use leptos::prelude::*;
 use std::sync::Arc;
 
@@ -71,14 +72,113 @@ pub fn install(h: Handlers) {
         let form = h.form;
         let answers = &h.task.answers;
         let kinds = h.task.kinds;
+        let schema = &h.task.judgment;
         let focused_id = || {
             answers
                 .get(form.focused.get_untracked())
                 .map(|a| a.response_id)
         };
+        // Shift + a number (the digit row's second layer, whatever the layout): by how
+        // much the next place of the ranking is beaten.
+        if ev.shift_key()
+            && let Some(scale) = &schema.strength
+            && let Some(n) = ev
+                .code()
+                .strip_prefix("Digit")
+                .and_then(|d| d.parse::<usize>().ok())
+        {
+            if (1..=scale.steps.len()).contains(&n) {
+                form.set_next_strength((n - 1) as u8);
+                ev.prevent_default();
+            }
+            return;
+        }
+        // Rating mode (t): a number scores the focused answer on the current criterion and
+        // moves on to the next criterion, then to the next answer.
+        if let Some(c) = form.rating.get_untracked() {
+            let criterion = schema.rubric.get(c);
+            let digit = (key.len() == 1 && key.as_bytes()[0].is_ascii_digit())
+                .then(|| key.as_bytes()[0] - b'0');
+            match (key.as_str(), criterion, digit) {
+                (_, Some(criterion), Some(score)) => {
+                    let (low, high) = criterion.scale.range();
+                    if let (true, Some(id)) = ((low..=high).contains(&score), focused_id()) {
+                        if form.score(id, &criterion.key) != Some(score) {
+                            form.rate(id, &criterion.key, score);
+                        }
+                        let focused = form.focused.get_untracked();
+                        if c + 1 < schema.rubric.len() {
+                            form.rating.set(Some(c + 1));
+                        } else if focused + 1 < answers.len() {
+                            form.focused.set(focused + 1);
+                            form.rating.set(Some(0));
+                        } else {
+                            form.rating.set(None);
+                        }
+                    }
+                    ev.prevent_default();
+                    return;
+                }
+                ("]", ..) => {
+                    form.rating
+                        .set(Some((c + 1).min(schema.rubric.len().saturating_sub(1))));
+                    ev.prevent_default();
+                    return;
+                }
+                ("[", ..) => {
+                    form.rating.set(Some(c.saturating_sub(1)));
+                    ev.prevent_default();
+                    return;
+                }
+                ("Escape" | "t", ..) => {
+                    form.rating.set(None);
+                    ev.prevent_default();
+                    return;
+                }
+                _ => {}
+            }
+        }
         match key.as_str() {
             "?" => h.help.update(|v| *v = !*v),
             "Escape" => h.help.set(false),
+            "t" if !schema.rubric.is_empty() => {
+                form.turn.set(None);
+                form.rating.set(Some(0));
+            }
+            // The assistant turns of the conversation, one after the other, then back to
+            // the answers.
+            "h" if schema.turn_feedback => {
+                let turns: Vec<u16> = h
+                    .task
+                    .messages
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| m.role == crate::model::project::ChatRole::Assistant)
+                    .map(|(i, _)| i as u16)
+                    .collect();
+                let next = match form.turn.get_untracked() {
+                    None => turns.first().copied(),
+                    Some(t) => turns.iter().copied().find(|&n| n > t),
+                };
+                form.turn.set(next);
+            }
+            "u" | "d" if form.turn.get_untracked().is_some() => {
+                if let Some(turn) = form.turn.get_untracked() {
+                    form.thumb_turn(turn, key == "u");
+                }
+            }
+            "c" if form.turn.get_untracked().is_some() => {
+                if let Some(turn) = form.turn.get_untracked() {
+                    focus(&format!("turn-comment-{turn}"));
+                }
+            }
+            "0" if schema.none_acceptable => {
+                form.toggle_none_acceptable();
+                if form.none_acceptable() {
+                    request_animation_frame(|| focus("none-reason"));
+                }
+            }
+            "y" if schema.rationale_required => focus("rationale"),
             "g" => h.guidelines_open.update(|v| *v = !*v),
             "a" if form.proposal_id.get_untracked().is_some() => (h.accept)(),
             "r" if form.proposal_id.get_untracked().is_some() => {
@@ -86,10 +186,15 @@ pub fn install(h: Handlers) {
             }
             "Enter" => (h.submit)(),
             "s" if h.task.existing.is_none() => (h.skip)(),
-            "j" => form
-                .focused
-                .update(|f| *f = (*f + 1).min(answers.len().saturating_sub(1))),
-            "k" => form.focused.update(|f| *f = f.saturating_sub(1)),
+            "j" => {
+                form.turn.set(None);
+                form.focused
+                    .update(|f| *f = (*f + 1).min(answers.len().saturating_sub(1)))
+            }
+            "k" => {
+                form.turn.set(None);
+                form.focused.update(|f| *f = f.saturating_sub(1))
+            }
             "o" if answers.len() > 2 => form.toggle_collapsed(form.focused.get_untracked()),
             "u" if kinds.thumbs => {
                 if let Some(id) = focused_id() {
@@ -153,7 +258,12 @@ pub fn install(h: Handlers) {
 pub fn install(_: Handlers) {}
 
 #[component]
-pub fn HelpPanel(kinds: FeedbackKinds, proposal: bool, on_close: Callback<()>) -> impl IntoView {
+pub fn HelpPanel(
+    kinds: FeedbackKinds,
+    schema: JudgmentSchema,
+    proposal: bool,
+    on_close: Callback<()>,
+) -> impl IntoView {
     let mut rows: Vec<(&str, String)> = Vec::new();
     if proposal {
         rows.push(("a", "accept the model's proposal as is and submit".into()));
@@ -168,6 +278,43 @@ pub fn HelpPanel(kinds: FeedbackKinds, proposal: bool, on_close: Callback<()>) -
         if kinds.allow_ties {
             rows.push(("=", "tie: the next number joins the last rank".into()));
         }
+        if let Some(scale) = &schema.strength {
+            let steps: Vec<String> = scale
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("{} {}", i + 1, s.label))
+                .collect();
+            rows.push((
+                "Shift + 1 – 9",
+                format!(
+                    "by how much each place beats the next, in order: {}",
+                    steps.join(", ")
+                ),
+            ));
+        }
+    }
+    if !schema.rubric.is_empty() {
+        rows.push((
+            "t",
+            "rate the focused answer: a number scores the current criterion and moves on".into(),
+        ));
+        rows.push((
+            "[ / ]",
+            "while rating: the previous / next criterion".into(),
+        ));
+    }
+    if schema.none_acceptable {
+        rows.push(("0", "none of these is acceptable (then say why)".into()));
+    }
+    if schema.rationale_required {
+        rows.push(("y", "write why you ranked them so".into()));
+    }
+    if schema.turn_feedback {
+        rows.push((
+            "h",
+            "the next assistant turn of the conversation: u / d thumb it, c comments (j / k: back to the answers)".into(),
+        ));
     }
     rows.push(("j / k", "focus the next / previous answer".into()));
     rows.push((

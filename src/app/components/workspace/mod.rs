@@ -13,6 +13,7 @@ use crate::app::api::labeling::{SkipTask, SubmitAnnotation};
 use crate::app::components::error_box::ErrorBox;
 use crate::app::components::markdown::Rendered;
 use crate::model::annotation::{Flag, Submitted, Task};
+use crate::model::project::ChatRole;
 use leptos::prelude::*;
 use state::Form;
 use std::sync::Arc;
@@ -102,6 +103,18 @@ pub fn TaskView(task: Task, on_next: Callback<Next>) -> impl IntoView {
         if submit.pending().get_untracked() {
             return;
         }
+        // A reason is part of saying that none is acceptable.
+        if form.judgments.with_untracked(|j| {
+            j.none_acceptable
+                .as_ref()
+                .is_some_and(|r| r.trim().is_empty())
+        }) {
+            error.set(Some(crate::model::AppError::invalid(
+                "none_acceptable",
+                "say why none of the answers is acceptable",
+            )));
+            return;
+        }
         error.set(None);
         attempt.update_value(|n| *n += 1);
         send();
@@ -179,6 +192,9 @@ pub fn TaskView(task: Task, on_next: Callback<Next>) -> impl IntoView {
         "answers side-by-side"
     };
     let kinds = task.kinds;
+    let schema = task.judgment.clone();
+    let help_schema = schema.clone();
+    let rubric = schema.rubric.clone();
     let editing = task.existing.as_ref().map(|e| e.version);
     let guidelines = task.guidelines_html.clone();
 
@@ -198,27 +214,107 @@ pub fn TaskView(task: Task, on_next: Callback<Next>) -> impl IntoView {
                 <aside class="guidelines card" aria-label="Guidelines"><Rendered html=guidelines.clone()/></aside>
             </Show>
             <Show when=move || help.get()>
-                <keys::HelpPanel kinds proposal=has_proposal on_close=Callback::new(move |()| help.set(false))/>
+                <keys::HelpPanel kinds schema=help_schema.clone() proposal=has_proposal on_close=Callback::new(move |()| help.set(false))/>
             </Show>
 
             {proposal_banner}
             <div class="conversation">
-                {task.messages.iter().zip(&task.html.messages).map(|(m, html)| view! {
-                    <div class=format!("turn turn-{}", m.role.as_str())>
-                        <div class="turn-role">{m.role.as_str()}</div>
-                        <Rendered html=html.clone()/>
-                    </div>
+                {task.messages.iter().zip(&task.html.messages).enumerate().map(|(i, (m, html))| {
+                    let turn = i as u16;
+                    let feedback = (schema.turn_feedback && m.role == ChatRole::Assistant).then(|| {
+                        let thumb = move || form.turn_thumb(turn);
+                        view! {
+                            <div class="turn-feedback">
+                                <button
+                                    class="thumb up"
+                                    class:on=move || thumb() == Some(true)
+                                    aria-pressed=move || (thumb() == Some(true)).to_string()
+                                    aria-label=format!("Thumbs up for turn {}", i + 1)
+                                    on:click=move |_| form.thumb_turn(turn, true)
+                                >"▲"</button>
+                                <button
+                                    class="thumb down"
+                                    class:on=move || thumb() == Some(false)
+                                    aria-pressed=move || (thumb() == Some(false)).to_string()
+                                    aria-label=format!("Thumbs down for turn {}", i + 1)
+                                    on:click=move |_| form.thumb_turn(turn, false)
+                                >"▼"</button>
+                                <input
+                                    type="text"
+                                    id=format!("turn-comment-{i}")
+                                    maxlength="5000"
+                                    placeholder="Comment on this turn (c)"
+                                    aria-label=format!("Comment on turn {}", i + 1)
+                                    prop:value=move || form.turn_comment(turn)
+                                    on:input=move |ev| form.comment_turn(turn, event_target_value(&ev))
+                                />
+                            </div>
+                        }
+                    });
+                    view! {
+                        <div
+                            class=format!("turn turn-{}", m.role.as_str())
+                            class:focused=move || form.turn.get() == Some(turn)
+                        >
+                            <div class="turn-role">{m.role.as_str()}</div>
+                            <Rendered html=html.clone()/>
+                            {feedback}
+                        </div>
+                    }
                 }).collect_view()}
             </div>
 
             <div class=layout>
                 {task.answers.iter().zip(&task.html.answers).enumerate().map(|(index, (a, html))| view! {
-                    <answer::AnswerCard answer=a.clone() html=html.clone() index form kinds collapsible=stacked/>
+                    <answer::AnswerCard answer=a.clone() html=html.clone() index form kinds collapsible=stacked rubric=rubric.clone()/>
                 }).collect_view()}
             </div>
 
             <div class="judgement card">
-                {kinds.ranking.then(|| view! { <ranking::RankingBar form answers=task.answers.clone() allow_ties=kinds.allow_ties/> })}
+                {kinds.ranking.then(|| view! { <ranking::RankingBar form answers=task.answers.clone() allow_ties=kinds.allow_ties strength=schema.strength.clone()/> })}
+                {schema.none_acceptable.then(|| view! {
+                    <div class="none-acceptable">
+                        <label class="inline">
+                            <input
+                                type="checkbox"
+                                prop:checked=move || form.none_acceptable()
+                                on:change=move |_| form.toggle_none_acceptable()
+                            />
+                            "None of these is acceptable"
+                            <kbd>"0"</kbd>
+                        </label>
+                        <Show when=move || form.none_acceptable()>
+                            <label>
+                                "Why is none acceptable? (required)"
+                                <textarea
+                                    id="none-reason"
+                                    rows="2"
+                                    maxlength="5000"
+                                    prop:value=move || form.judgments.with(|j| j.none_acceptable.clone().unwrap_or_default())
+                                    on:input=move |ev| {
+                                        let text = event_target_value(&ev);
+                                        form.judgments.update(|j| j.none_acceptable = Some(text));
+                                    }
+                                ></textarea>
+                            </label>
+                        </Show>
+                    </div>
+                })}
+                {schema.rationale_required.then(|| view! {
+                    <label class="rationale-box">
+                        "Why this ranking? (y, required)"
+                        <textarea
+                            id="rationale"
+                            rows="2"
+                            maxlength="5000"
+                            prop:value=move || form.judgments.with(|j| j.rationale.clone().unwrap_or_default())
+                            on:input=move |ev| {
+                                let text = event_target_value(&ev);
+                                form.judgments.update(|j| j.rationale = Some(text));
+                            }
+                        ></textarea>
+                    </label>
+                })}
                 {kinds.ideal.then(|| view! { <editor::IdealEditor form answers=task.answers.clone()/> })}
                 {kinds.flags.then(|| view! {
                     <fieldset class="flags">

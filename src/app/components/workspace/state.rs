@@ -1,8 +1,11 @@
 use crate::model::annotation::{AnnotationBody, AnnotationInput, Flag, Task};
-use crate::model::judgment::Judgments;
+use crate::model::judgment::{Judgments, TurnFeedback};
 use leptos::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
+
+/// A strength not given yet (strengths are given in any order, sent in order).
+pub const UNSET: u8 = u8::MAX;
 
 /// The annotation being made, one signal per part.
 #[derive(Clone, Copy)]
@@ -18,8 +21,14 @@ pub struct Form {
     pub ideal_from: RwSignal<Option<Uuid>>,
     pub flags: RwSignal<BTreeSet<Flag>>,
     pub comment: RwSignal<String>,
-    /// Strengths, rubric scores, "none acceptable" and the rationale.
+    /// Strengths (one per two adjacent places; [`UNSET`] where not given yet), rubric
+    /// scores, "none acceptable" and the rationale.
     pub judgments: RwSignal<Judgments>,
+    /// Rating mode: the criterion the digits score on the focused answer.
+    pub rating: RwSignal<Option<usize>>,
+    /// The assistant turn of the conversation the thumbs keys act on (`h`), instead of the
+    /// focused answer.
+    pub turn: RwSignal<Option<u16>>,
     /// Which answer the thumbs keys act on.
     pub focused: RwSignal<usize>,
     /// Answers folded away (by position), when there are more than two.
@@ -47,6 +56,8 @@ impl Form {
             flags: RwSignal::new(BTreeSet::new()),
             comment: RwSignal::new(String::new()),
             judgments: RwSignal::new(Judgments::default()),
+            rating: RwSignal::new(None),
+            turn: RwSignal::new(None),
             focused: RwSignal::new(0),
             collapsed: RwSignal::new(BTreeSet::new()),
             earlier_ms: RwSignal::new(0.0),
@@ -78,6 +89,7 @@ impl Form {
     /// and blank texts go as they are: the server says what is missing and drops blanks.
     pub fn body(&self) -> AnnotationBody {
         let ranking = self.ranking.get_untracked();
+        let gaps = ranking.len().saturating_sub(1);
         AnnotationBody {
             ranking: (!ranking.is_empty()).then_some(ranking),
             thumbs: self.thumbs.get_untracked(),
@@ -85,7 +97,13 @@ impl Form {
             ideal_from: self.ideal_from.get_untracked(),
             flags: self.flags.get_untracked().into_iter().collect(),
             comment: Some(self.comment.get_untracked()),
-            judgments: self.judgments.get_untracked(),
+            judgments: {
+                let mut j = self.judgments.get_untracked();
+                // The strengths given so far, in order: the server names what is missing.
+                let given = j.strengths.iter().take_while(|&&s| s != UNSET).count();
+                j.strengths.truncate(given.min(gaps));
+                j
+            },
         }
     }
 
@@ -158,14 +176,139 @@ impl Form {
                 }
             }
         });
+        let gaps = self.ranking.with_untracked(|t| t.len().saturating_sub(1));
+        self.judgments.update(|j| j.strengths.truncate(gaps));
     }
 
-    /// Moves the tier at `from` to position `to` (drag and drop).
+    /// Moves the tier at `from` to position `to` (drag and drop); the strengths, which
+    /// belonged to the old order, are cleared.
     pub fn move_tier(&self, from: usize, to: usize) {
         self.ranking.update(|tiers| {
             if from < tiers.len() && to < tiers.len() && from != to {
                 let tier = tiers.remove(from);
                 tiers.insert(to, tier);
+            }
+        });
+        self.judgments.update(|j| j.strengths.clear());
+    }
+
+    /// Empties the ranking and its strengths.
+    pub fn clear_ranking(&self) {
+        self.ranking.set(Vec::new());
+        self.judgments.update(|j| j.strengths.clear());
+    }
+
+    /// The strength between places `gap` and `gap + 1` (a step index), if given.
+    pub fn strength(&self, gap: usize) -> Option<u8> {
+        self.judgments
+            .with(|j| j.strengths.get(gap).copied().filter(|&s| s != UNSET))
+    }
+
+    /// Sets the strength between places `gap` and `gap + 1`.
+    pub fn set_strength_at(&self, gap: usize, step: u8) {
+        self.judgments.update(|j| {
+            if j.strengths.len() <= gap {
+                j.strengths.resize(gap + 1, UNSET);
+            }
+            j.strengths[gap] = step;
+        });
+    }
+
+    /// Sets the first strength of the ranking not given yet (the last one when all are).
+    #[cfg_attr(
+        not(feature = "hydrate"),
+        allow(dead_code, reason = "a key binding, browser only")
+    )]
+    pub fn set_next_strength(&self, step: u8) {
+        let gaps = self.ranking.with_untracked(|t| t.len().saturating_sub(1));
+        if gaps == 0 {
+            return;
+        }
+        let gap = (0..gaps)
+            .find(|&g| self.strength(g).is_none())
+            .unwrap_or(gaps - 1);
+        self.set_strength_at(gap, step);
+    }
+
+    /// The answer's score on a criterion.
+    pub fn score(&self, answer: Uuid, key: &str) -> Option<u8> {
+        self.judgments
+            .with(|j| j.ratings.get(&answer).and_then(|s| s.get(key)).copied())
+    }
+
+    /// Scores the answer on a criterion; the same score again clears it.
+    pub fn rate(&self, answer: Uuid, key: &str, score: u8) {
+        self.judgments.update(|j| {
+            let scores = j.ratings.entry(answer).or_default();
+            if scores.get(key) == Some(&score) {
+                scores.remove(key);
+            } else {
+                scores.insert(key.to_owned(), score);
+            }
+            if scores.is_empty() {
+                j.ratings.remove(&answer);
+            }
+        });
+    }
+
+    /// The thumb given to a turn of the conversation.
+    pub fn turn_thumb(&self, turn: u16) -> Option<bool> {
+        self.judgments.with(|j| {
+            j.turns
+                .iter()
+                .find(|f| f.turn == turn)
+                .and_then(|f| f.thumb)
+        })
+    }
+
+    /// Thumbs up (`true`) or down on a turn; the same thumb again clears it.
+    pub fn thumb_turn(&self, turn: u16, up: bool) {
+        self.update_turn(turn, |f| f.thumb = (f.thumb != Some(up)).then_some(up));
+    }
+
+    pub fn comment_turn(&self, turn: u16, text: String) {
+        self.update_turn(turn, |f| f.comment = (!text.is_empty()).then_some(text));
+    }
+
+    /// The comment on a turn.
+    pub fn turn_comment(&self, turn: u16) -> String {
+        self.judgments.with(|j| {
+            j.turns
+                .iter()
+                .find(|f| f.turn == turn)
+                .and_then(|f| f.comment.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    fn update_turn(&self, turn: u16, change: impl FnOnce(&mut TurnFeedback)) {
+        self.judgments.update(|j| {
+            let at = match j.turns.iter().position(|f| f.turn == turn) {
+                Some(at) => at,
+                None => {
+                    j.turns.push(TurnFeedback {
+                        turn,
+                        ..TurnFeedback::default()
+                    });
+                    j.turns.sort_by_key(|f| f.turn);
+                    j.turns.iter().position(|f| f.turn == turn).unwrap_or(0)
+                }
+            };
+            change(&mut j.turns[at]);
+            j.turns.retain(|f| f.thumb.is_some() || f.comment.is_some());
+        });
+    }
+
+    /// Whether the annotator says that no answer is acceptable.
+    pub fn none_acceptable(&self) -> bool {
+        self.judgments.with(|j| j.none_acceptable.is_some())
+    }
+
+    pub fn toggle_none_acceptable(&self) {
+        self.judgments.update(|j| {
+            j.none_acceptable = match j.none_acceptable {
+                Some(_) => None,
+                None => Some(String::new()),
             }
         });
     }
