@@ -40,6 +40,10 @@ curl -sf "http://127.0.0.1:$LLM_PORT/health" >/dev/null || { cat "$PG_DIR/llama.
 # Hugging Face `datasets` in a cached virtualenv: the dataset-card test loads a card with it.
 step "preparing Python with datasets"
 export VERDICT_TEST_PYTHON=$(bash scripts/pyenv.sh python)
+# TRL (with torch, CPU) in its own cached virtualenv: the judgment exports train a tiny model
+# with TRL's reward (margin) and KTO trainers (end2end/datasets/check_trl.py).
+step "preparing Python with TRL"
+export VERDICT_TEST_TRL_PYTHON=$(bash scripts/pyenv.sh --for trl python)
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -856,3 +856,126 @@ async fn every_new_field_is_checked_over_http_naming_it(pool: PgPool) {
     );
     assert_eq!(raw[0]["strengths"], json!([0, 3]));
 }
+
+/// Runs end2end/datasets/check_trl.py on `records` (written as JSON Lines), when the test
+/// command gave it a Python with TRL (`VERDICT_TEST_TRL_PYTHON`).
+fn check_trl(kind: &str, records: &[Value], columns: &[&str]) {
+    let Ok(python) = std::env::var("VERDICT_TEST_TRL_PYTHON") else {
+        eprintln!(
+            "VERDICT_TEST_TRL_PYTHON is not set: TRL check skipped (scripts/test.sh sets it)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("records.jsonl");
+    let lines: Vec<String> = records.iter().map(Value::to_string).collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("end2end/datasets/check_trl.py");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(kind)
+        .arg(&path)
+        .arg(records.len().to_string())
+        .args(columns)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.lines().last().is_some_and(|l| l.starts_with("ok: ")),
+        "{kind}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[sqlx::test]
+async fn the_new_exports_load_in_datasets_and_train_in_trl(pool: PgPool) {
+    let schema = JudgmentSchema {
+        strength: Some(StrengthScale::default()),
+        rubric: vec![criterion("helpful", Scale::OneToFive, true)],
+        none_acceptable: true,
+        ..Default::default()
+    };
+    quality_project(&pool, 4, 3, &schema).await;
+    let people = common::annotators(&pool, "t", 2).await;
+    label_all(&pool, &people, |coder, n, task| {
+        let ratings = ["a0", "a1", "a2"]
+            .iter()
+            .zip([5, 3, 1])
+            .map(|(text, score)| {
+                (
+                    answer(task, text),
+                    BTreeMap::from([("helpful".to_owned(), score)]),
+                )
+            })
+            .collect();
+        let none = (coder == 1 && n == 3).then(|| "None answers it.".to_owned());
+        let mut input = judged(
+            task,
+            Judgments {
+                strengths: if none.is_some() {
+                    vec![]
+                } else {
+                    [vec![0, 2], vec![1, 3]][coder].clone()
+                },
+                ratings,
+                none_acceptable: none.clone(),
+                ..Default::default()
+            },
+        );
+        input.body.ranking = none.is_none().then(|| {
+            ["a0", "a1", "a2"]
+                .iter()
+                .map(|t| vec![answer(task, t)])
+                .collect()
+        });
+        input.body.thumbs =
+            BTreeMap::from([(answer(task, "a0"), true), (answer(task, "a2"), false)]);
+        input
+    })
+    .await;
+    let export = |change: &dyn Fn(&mut ExportOptions)| {
+        let mut options = ExportOptions {
+            format: ExportFormat::DpoPairs,
+            ..ExportOptions::default()
+        };
+        change(&mut options);
+        common::export_records(&pool, options)
+    };
+    let with_margin = export(&|o| o.margin = true).await;
+    assert_eq!(with_margin.len(), 12, "3 pairs per item");
+    assert!(
+        with_margin
+            .iter()
+            .all(|p| p["margin"].as_f64().unwrap() > 0.0)
+    );
+    check_trl(
+        "reward",
+        &with_margin,
+        &["prompt", "chosen", "rejected", "margin"],
+    );
+    let binarised = export(&|o| {
+        o.rubric = Some(vec![("helpful".into(), 1.0)]);
+        o.pairs = verdict::server::dataset::PairStrategy::BestVsRandom;
+        o.margin = true;
+        o.from_thumbs = false;
+    })
+    .await;
+    assert_eq!(binarised.len(), 4, "one pair per item");
+    check_trl("reward", &binarised, &["chosen", "rejected", "margin"]);
+    let kto = export(&|o| {
+        o.format = ExportFormat::Kto;
+        o.none_acceptable_negatives = true;
+    })
+    .await;
+    // Two thumbs per label (8 labels) and the none-acceptable label's unthumbed answer.
+    assert_eq!(kto.len(), 17);
+    check_trl("kto", &kto, &["prompt", "completion", "label"]);
+    let uf = export(&|o| o.format = ExportFormat::Ultrafeedback).await;
+    assert_eq!(uf.len(), 4);
+    check_trl("load", &uf, &["prompt", "completions"]);
+    let hs = export(&|o| o.format = ExportFormat::Helpsteer).await;
+    assert_eq!(hs.len(), 12);
+    assert_eq!(hs[0]["helpful"], json!(5.0));
+    check_trl("load", &hs, &["prompt", "response", "model", "helpful"]);
+}

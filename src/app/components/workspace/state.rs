@@ -283,19 +283,21 @@ impl Form {
 
     fn update_turn(&self, turn: u16, change: impl FnOnce(&mut TurnFeedback)) {
         self.judgments.update(|j| {
-            let at = match j.turns.iter().position(|f| f.turn == turn) {
-                Some(at) => at,
-                None => {
-                    j.turns.push(TurnFeedback {
+            // Kept in turn order: insert where the turn belongs.
+            let at = j.turns.partition_point(|f| f.turn < turn);
+            if j.turns.get(at).is_none_or(|f| f.turn != turn) {
+                j.turns.insert(
+                    at,
+                    TurnFeedback {
                         turn,
                         ..TurnFeedback::default()
-                    });
-                    j.turns.sort_by_key(|f| f.turn);
-                    j.turns.iter().position(|f| f.turn == turn).unwrap_or(0)
-                }
-            };
+                    },
+                );
+            }
             change(&mut j.turns[at]);
-            j.turns.retain(|f| f.thumb.is_some() || f.comment.is_some());
+            if j.turns[at].thumb.is_none() && j.turns[at].comment.is_none() {
+                j.turns.remove(at);
+            }
         });
     }
 
