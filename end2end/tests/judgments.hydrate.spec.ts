@@ -166,5 +166,22 @@ test("an admin sets a judgment schema; an annotator gives every kind by keyboard
     [first[0], first[2], 4],
     [first[1], first[2], 1],
   ]);
+
+  // The leaderboard's mean score per model and criterion, from the same labels.
+  const sums = new Map<string, [number, number]>();
+  for (const record of records) {
+    for (const a of record.answers) {
+      const score = record.ratings?.[a.response_id]?.helpfulness;
+      if (score === undefined) continue;
+      const [sum, n] = sums.get(a.model) ?? [0, 0];
+      sums.set(a.model, [sum + score, n + 1]);
+    }
+  }
+  await page.goto("/projects/judged/leaderboard");
+  const means = page.getByRole("table", { name: "Rubric means" }).first();
+  for (const [model, [sum, n]] of sums) {
+    await expect(means.getByRole("row", { name: new RegExp(`^${model} `) })).toContainText(`${(sum / n).toFixed(2)} (${n})`);
+  }
+  expect(sums.size).toBe(2);
   expect(errors).toEqual([]);
 });

@@ -44,7 +44,13 @@ pub struct JudgmentSchema {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StrengthScale {
+    /// Llama 2's four steps when not given (`"strength": {}`).
+    #[serde(default = "default_steps")]
     pub steps: Vec<StrengthStep>,
+}
+
+fn default_steps() -> Vec<StrengthStep> {
+    StrengthScale::default().steps
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -631,6 +637,9 @@ mod tests {
         );
         let unknown: Result<JudgmentSchema, _> = serde_json::from_str(r#"{"rubrik": []}"#);
         assert!(unknown.is_err());
+        let default: JudgmentSchema = serde_json::from_str(r#"{"strength": {}}"#).unwrap();
+        assert_eq!(default.strength, Some(StrengthScale::default()));
+        assert_eq!(default.margin(0), Some(3.0));
         let mut reserved = schema();
         reserved.rubric[1].key = "response".into();
         assert_eq!(

@@ -266,7 +266,6 @@ fn side_by_side(boards: &[Leaderboard]) -> AnyView {
     .into_any()
 }
 
-/// A board per value of the metadata field asked for.
 /// The models' mean rubric scores: a model per row, a criterion per column.
 fn criteria(board: &Leaderboard) -> AnyView {
     if board.criteria.is_empty() {
@@ -311,6 +310,7 @@ fn criteria(board: &Leaderboard) -> AnyView {
     .into_any()
 }
 
+/// A board per value of the metadata field asked for.
 fn slices(board: &Leaderboard) -> AnyView {
     board
         .slices
