@@ -823,6 +823,17 @@ async fn every_new_field_is_checked_over_http_naming_it(pool: PgPool) {
         ),
         ("rationale", Box::new(|j| j["rationale"] = json!("  "))),
         (
+            "none_acceptable",
+            Box::new(|j| j["none_acceptable"] = json!("x".repeat(5001))),
+        ),
+        (
+            "strengths",
+            Box::new(|j| {
+                j["ranking"] = Value::Null;
+                j["none_acceptable"] = json!("None is right.");
+            }),
+        ),
+        (
             "turns[0].turn",
             Box::new(|j| j["turns"][0]["turn"] = json!(2)),
         ),
