@@ -300,6 +300,41 @@ pub struct FeedbackReceipt {
     pub version: i32,
 }
 
+/// What happened to one event of a feedback batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    Stored,
+    Invalid,
+}
+
+/// One event's result, by its position in the batch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct BatchResult {
+    /// Position of the event in the request (0-based).
+    pub index: usize,
+    pub status: BatchStatus,
+    /// Where it was stored (`stored` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<FeedbackReceipt>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// A feedback batch's results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct BatchReport {
+    pub stored: usize,
+    pub invalid: usize,
+    /// True when this is the stored answer to an earlier request with the same
+    /// `Idempotency-Key`: nothing was stored again.
+    pub replayed: bool,
+    pub results: Vec<BatchResult>,
+}
+
 /// A position in a project's feedback stream. Opaque to clients: `"<tx>-<seq>"`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Cursor {

@@ -181,7 +181,7 @@ async fn every_route_refuses_missing_wrong_and_out_of_scope_tokens(pool: sqlx::P
         .into_iter()
         .filter(|(_, path)| !path.ends_with("/openapi.json") && !path.ends_with("/docs"))
         .collect();
-    assert_eq!(ops.len(), 20, "{ops:?}");
+    assert_eq!(ops.len(), 21, "{ops:?}");
     let body = json!({});
     for (method, path) in &ops {
         let body = (method == "POST" || method == "PUT").then_some(&body);
@@ -253,6 +253,7 @@ async fn the_openapi_document_covers_every_route_and_each_exists(pool: sqlx::PgP
         "POST /api/v1/projects/qa/consumers/trainer/pull",
         "POST /api/v1/projects/qa/datasets",
         "POST /api/v1/projects/qa/feedback",
+        "POST /api/v1/projects/qa/feedback/batch",
         "POST /api/v1/projects/qa/items",
         "POST /api/v1/projects/qa/members",
         "PUT /api/v1/projects/qa/items/x/gold",
@@ -1228,4 +1229,208 @@ async fn unreadable_requests_get_statuses_the_document_lists(pool: sqlx::PgPool)
             documented.as_object().map(|o| o.keys().collect::<Vec<_>>())
         );
     }
+}
+
+/// A feedback batch request with these headers and body.
+async fn batch(
+    app: &TestApp,
+    secret: &str,
+    key: Option<&str>,
+    content_type: &str,
+    body: String,
+) -> (StatusCode, Value) {
+    let mut request = axum::http::Request::post("/api/v1/projects/qa/feedback/batch")
+        .header(
+            axum::http::header::AUTHORIZATION,
+            format!("Bearer {secret}"),
+        )
+        .header(axum::http::header::CONTENT_TYPE, content_type);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let response = app
+        .send(request.body(axum::body::Body::from(body)).unwrap())
+        .await;
+    let status = response.status();
+    let text = crate::common::body_text(response).await;
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn end_user_rows(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM annotations WHERE source = 'end_user'")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn feedback_batches_answer_per_event_and_store_a_retry_once(pool: sqlx::PgPool) {
+    let app = app_with_project(pool).await;
+    let secret = token(&app, &["items:write", "feedback:write"], None).await;
+    let (status, _, _) = api_call(
+        &app,
+        "POST",
+        "/api/v1/projects/qa/items",
+        Some(&secret),
+        Some(&json!({"items": [item("pushed", 2)]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let event = |n: usize| {
+        json!({"prompt": format!("Question {n}?"), "answer": format!("Answer {n}."),
+               "end_user": format!("u{n}"), "thumb": if n.is_multiple_of(2) { "up" } else { "down" }})
+    };
+    let events = vec![
+        event(0),
+        json!({"prompt": "No end user?", "answer": "A.", "thumb": "up"}),
+        // A pushed item's feedback must name one of its answers: refused in the database,
+        // and only that event is taken back.
+        json!({"external_id": "pushed", "prompt": "question pushed?", "answer": "not an answer", "end_user": "u9", "thumb": "up"}),
+        event(3),
+        json!({"prompt": "Long comment", "answer": "A.", "end_user": "u4", "comment": "x".repeat(20_001), "thumb": "up"}),
+    ];
+    let (status, report) = batch(
+        &app,
+        &secret,
+        None,
+        "application/json",
+        json!({"events": events}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (report["stored"].clone(), report["invalid"].clone()),
+        (json!(2), json!(3))
+    );
+    let statuses: Vec<(u64, String, String)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["index"].as_u64().unwrap(),
+                r["status"].as_str().unwrap().to_owned(),
+                r["errors"][0]["field"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (0, "stored".into(), "".into()),
+            (1, "invalid".into(), "end_user".into()),
+            (2, "invalid".into(), "answer".into()),
+            (3, "stored".into(), "".into()),
+            (4, "invalid".into(), "comment".into()),
+        ]
+    );
+    assert_eq!(report["results"][0]["receipt"]["version"], 1);
+    assert_eq!(end_user_rows(&app.pool).await, 2);
+
+    // JSON Lines, with an idempotency key: the retry answers the same and stores nothing.
+    let lines: Vec<String> = (10..15).map(|n| event(n).to_string()).collect();
+    let ndjson = lines.join("\n");
+    let first = batch(
+        &app,
+        &secret,
+        Some("batch-7"),
+        "application/x-ndjson",
+        ndjson.clone(),
+    )
+    .await;
+    assert_eq!(first.0, StatusCode::OK, "{}", first.1);
+    assert_eq!(
+        (first.1["stored"].clone(), first.1["replayed"].clone()),
+        (json!(5), json!(false))
+    );
+    assert_eq!(end_user_rows(&app.pool).await, 7);
+    let again = batch(
+        &app,
+        &secret,
+        Some("batch-7"),
+        "application/x-ndjson",
+        ndjson.clone(),
+    )
+    .await;
+    assert_eq!(again.1["replayed"], json!(true));
+    assert_eq!(again.1["results"], first.1["results"]);
+    assert_eq!(
+        end_user_rows(&app.pool).await,
+        7,
+        "the retry stored nothing"
+    );
+    let versions: Vec<i32> =
+        sqlx::query_scalar("SELECT version FROM annotations WHERE source = 'end_user'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        versions.iter().all(|&v| v == 1),
+        "nothing updated: {versions:?}"
+    );
+
+    // Two copies of one batch at once (a client retrying while the first is in flight):
+    // one stores, the other waits for it and answers what it stored.
+    let lines: Vec<String> = (20..40).map(|n| event(n).to_string()).collect();
+    let body = lines.join("\n");
+    let (a, b) = tokio::join!(
+        batch(
+            &app,
+            &secret,
+            Some("twice"),
+            "application/x-ndjson",
+            body.clone()
+        ),
+        batch(
+            &app,
+            &secret,
+            Some("twice"),
+            "application/x-ndjson",
+            body.clone()
+        ),
+    );
+    assert_eq!(
+        (a.0, b.0),
+        (StatusCode::OK, StatusCode::OK),
+        "{} {}",
+        a.1,
+        b.1
+    );
+    let replayed = [&a.1, &b.1]
+        .iter()
+        .filter(|r| r["replayed"] == json!(true))
+        .count();
+    assert_eq!(replayed, 1);
+    assert_eq!(a.1["results"], b.1["results"]);
+    assert_eq!(end_user_rows(&app.pool).await, 27);
+
+    // Refusals of the whole batch name the field and store nothing.
+    let too_many: Vec<Value> = (0..1001).map(event).collect();
+    let (status, body) = batch(
+        &app,
+        &secret,
+        None,
+        "application/json",
+        json!(too_many).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("events"), "{body}");
+    let (status, body) = batch(&app, &secret, Some(""), "application/json", "[]".into()).await;
+    assert!(status.is_client_error(), "{body}");
+    assert!(body.to_string().contains("Idempotency-Key"), "{body}");
+    let (status, body) = batch(
+        &app,
+        &secret,
+        None,
+        "application/x-ndjson",
+        "{\"prompt\": \n".into(),
+    )
+    .await;
+    assert!(status.is_client_error(), "{body}");
+    assert!(body.to_string().contains("line 1"), "{body}");
+    assert_eq!(end_user_rows(&app.pool).await, 27);
 }

@@ -3,14 +3,14 @@
 
 use super::{Actor, Result, projects::authorize};
 use crate::model::api::{
-    AckReceipt, ConsumerBatch, Cursor, EndUserFeedback, FeedbackEntry, FeedbackPage,
-    FeedbackReceipt, Scope, Thumb,
+    AckReceipt, BatchReport, BatchResult, BatchStatus, ConsumerBatch, Cursor, EndUserFeedback,
+    FeedbackEntry, FeedbackPage, FeedbackReceipt, FieldError, Scope, Thumb,
 };
 use crate::model::project::MAX_ANSWERS;
 use crate::server::dataset::reader::{Page, Pseudonyms};
 use crate::server::dataset::{ExportOptions, records};
 use crate::server::error::{Error, ResultExt};
-use crate::server::store::{annotations, consumers, items, responses};
+use crate::server::store::{annotations, batches, consumers, items, responses};
 use anyhow::Context;
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -31,11 +31,163 @@ pub async fn capture(
 ) -> Result<FeedbackReceipt> {
     let project = authorize(pool, actor, slug, &[Scope::FeedbackWrite]).await?;
     input.validate()?;
-    let messages = serde_json::to_value(input.prompt_messages()?).map_err(anyhow::Error::from)?;
     let mut tx = pool.begin().await?;
+    let receipt = store_event(&mut tx, project.project_id, input).await?;
+    tx.commit().await?;
+    Ok(receipt)
+}
+
+/// The most events one batch holds.
+pub const MAX_BATCH: usize = 1000;
+
+/// The longest idempotency key.
+pub const MAX_KEY_CHARS: usize = 200;
+
+/// Stores a batch of end-user feedback (each event as [`capture`] does) in one transaction,
+/// and says what happened to each event: an invalid one (its field named) is left out and
+/// the others are stored. With an idempotency key, a batch sent again (a retry after a lost
+/// answer) gets the first answer back and stores nothing twice; keys are kept a day.
+pub async fn capture_batch(
+    pool: &PgPool,
+    actor: &Actor,
+    slug: &str,
+    key: Option<&str>,
+    events: &[serde_json::Value],
+) -> Result<BatchReport> {
+    let project = authorize(pool, actor, slug, &[Scope::FeedbackWrite]).await?;
+    if events.len() > MAX_BATCH {
+        return Err(Error::invalid(
+            "events",
+            format!("a batch holds at most {MAX_BATCH} events; send several"),
+        ));
+    }
+    if let Some(key) = key
+        && (key.is_empty()
+            || key.chars().count() > MAX_KEY_CHARS
+            || key.chars().any(|c| c.is_control()))
+    {
+        return Err(Error::invalid(
+            "Idempotency-Key",
+            format!("must be 1 to {MAX_KEY_CHARS} characters, without control characters"),
+        ));
+    }
+    let mut results: Vec<BatchResult> = Vec::with_capacity(events.len());
+    let mut parsed: Vec<(usize, EndUserFeedback)> = Vec::with_capacity(events.len());
+    for (index, value) in events.iter().enumerate() {
+        let event = serde_path_to_error::deserialize::<_, EndUserFeedback>(value)
+            .map_err(|e| {
+                let message = e.inner().to_string();
+                // A missing field is reported at its parent: name the field itself.
+                let field = match message.strip_prefix("missing field `") {
+                    Some(rest) if e.path().to_string() == "." => {
+                        rest.trim_end_matches('`').to_owned()
+                    }
+                    _ => e.path().to_string(),
+                };
+                crate::model::AppError::invalid(field, message)
+            })
+            .and_then(|event| event.validate().map(|()| event));
+        match event {
+            Ok(event) => parsed.push((index, event)),
+            Err(e) => results.push(invalid(index, e.field.unwrap_or_default(), e.message)),
+        }
+    }
+    // A batch can still meet a single capture on a counter row each needs (a deadlock, which
+    // PostgreSQL ends by refusing one): the batch is then stored again, from the start.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match store_batch(pool, project.project_id, key, &parsed, results.clone()).await {
+            Err(Error::Database(e)) if attempt < 3 && is_deadlock(&e) => continue,
+            other => return other,
+        }
+    }
+}
+
+fn is_deadlock(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("40P01"))
+}
+
+/// One attempt at a batch: the events parsed, beside the results of those that were not.
+async fn store_batch(
+    pool: &PgPool,
+    project_id: Uuid,
+    key: Option<&str>,
+    parsed: &[(usize, EndUserFeedback)],
+    mut results: Vec<BatchResult>,
+) -> Result<BatchReport> {
+    let mut tx = pool.begin().await?;
+    batches::lock_project(&mut *tx, project_id).await?;
+    if let Some(key) = key {
+        batches::prune(&mut *tx).await?;
+        if !batches::claim(&mut *tx, project_id, key).await? {
+            let stored = batches::report(&mut *tx, project_id, key)
+                .await?
+                .context("an idempotency key without its answer")?;
+            let mut report: BatchReport =
+                serde_json::from_value(stored).context("a stored batch answer")?;
+            report.replayed = true;
+            return Ok(report);
+        }
+    }
+    for (index, event) in parsed {
+        // A savepoint per event: a refusal takes back only that event's statements.
+        let mut one = sqlx::Connection::begin(&mut *tx).await?;
+        match store_event(&mut one, project_id, event).await {
+            Ok(receipt) => {
+                one.commit().await?;
+                results.push(BatchResult {
+                    index: *index,
+                    status: BatchStatus::Stored,
+                    receipt: Some(receipt),
+                    errors: vec![],
+                });
+            }
+            Err(Error::Invalid(e)) => {
+                one.rollback().await?;
+                results.push(invalid(*index, e.field.unwrap_or_default(), e.message));
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    results.sort_by_key(|r| r.index);
+    let stored = results
+        .iter()
+        .filter(|r| r.status == BatchStatus::Stored)
+        .count();
+    let report = BatchReport {
+        stored,
+        invalid: results.len() - stored,
+        replayed: false,
+        results,
+    };
+    if let Some(key) = key {
+        let json = serde_json::to_value(&report).context("a batch answer")?;
+        batches::save_report(&mut *tx, project_id, key, &json).await?;
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+fn invalid(index: usize, field: String, message: String) -> BatchResult {
+    BatchResult {
+        index,
+        status: BatchStatus::Invalid,
+        receipt: None,
+        errors: vec![FieldError { field, message }],
+    }
+}
+
+/// One event, validated, into the transaction.
+async fn store_event(
+    tx: &mut sqlx::PgConnection,
+    project_id: Uuid,
+    input: &EndUserFeedback,
+) -> Result<FeedbackReceipt> {
+    let messages = serde_json::to_value(input.prompt_messages()?).map_err(anyhow::Error::from)?;
     let item = items::upsert_for_feedback(
-        &mut tx,
-        project.project_id,
+        &mut *tx,
+        project_id,
         input.external_id.as_deref(),
         &messages,
     )
@@ -70,7 +222,7 @@ pub async fn capture(
     let row = annotations::EndUserAnnotation {
         annotation_id: input.feedback_id.unwrap_or_else(Uuid::new_v4),
         item_id: item.item_id,
-        project_id: project.project_id,
+        project_id,
         end_user_id: &input.end_user,
         response_id,
         thumb: input.thumb.map(|t| t == Thumb::Up),
@@ -85,7 +237,6 @@ pub async fn capture(
         Some(stored) => stored,
         None => annotations::find_end_user(&mut *tx, item.item_id, &input.end_user).await?,
     };
-    tx.commit().await?;
     Ok(FeedbackReceipt {
         feedback_id: stored.annotation_id,
         item_id: item.item_id,

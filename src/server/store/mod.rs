@@ -6,6 +6,7 @@ pub mod agreement;
 pub mod annotations;
 pub mod assignments;
 pub mod audit;
+pub mod batches;
 pub mod catalog;
 pub mod consumers;
 pub mod datasets;

@@ -3,15 +3,17 @@
 use super::{ApiActor, ApiError, CommonErrors, ErrorEnvelope, JsonBodyErrors, int_param};
 use crate::model::api::Scope;
 use crate::model::api::{
-    Ack, AckReceipt, ConsumerBatch, EndUserFeedback, FeedbackPage, FeedbackReceipt,
+    Ack, AckReceipt, BatchReport, ConsumerBatch, EndUserFeedback, FeedbackPage, FeedbackReceipt,
 };
 use crate::server::dataset::{ExportFormat, ExportSpec};
 use crate::server::http::export::Spec;
 use crate::server::services::feedback;
 use crate::server::{AppState, Error};
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -43,6 +45,60 @@ pub async fn capture(
     let Json(input) = input?;
     Ok(Json(
         feedback::capture(&state.pool, &actor, &slug, &input).await?,
+    ))
+}
+
+/// A feedback batch: `{"events": [...]}`, or a bare JSON array, or JSON Lines (one event
+/// per line, with `Content-Type: application/x-ndjson`).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only: the body is read leniently, event by event
+pub struct BatchBody {
+    pub events: Vec<EndUserFeedback>,
+}
+
+/// Record a batch of end-user feedback (up to 1000 events, and the body size limit), each
+/// event as `POST …/feedback` takes it, in one transaction. Every event gets a result by its
+/// index: `stored` with where, or `invalid` with the field and why (the others are stored
+/// all the same). With an `Idempotency-Key` header, sending the same batch again (a retry
+/// after a lost answer) answers what the first answer said, with `replayed: true`, and
+/// stores nothing twice; a key is kept a day, per project.
+#[utoipa::path(
+    post,
+    path = "/projects/{slug}/feedback/batch",
+    tag = "feedback",
+    params(
+        ("slug" = String, Path, description = "The project's slug"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 200 characters naming this batch, the same on a retry")
+    ),
+    request_body(
+        content((BatchBody = "application/json"), (String = "application/x-ndjson")),
+        description = "Events as {\"events\": [...]}, a JSON array, or JSON Lines"
+    ),
+    responses(
+        (status = 200, description = "What happened to each event", body = BatchReport),
+        (status = 413, description = "The body is over the size limit", body = ErrorEnvelope),
+        CommonErrors
+    ),
+    security(("bearer" = ["feedback:write"]))
+)]
+pub async fn capture_batch(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<BatchReport>, Error> {
+    actor.require_scope(Scope::FeedbackWrite)?;
+    let key =
+        match headers.get("idempotency-key") {
+            Some(value) => Some(value.to_str().map_err(|_| {
+                Error::invalid("Idempotency-Key", "must be visible ASCII characters")
+            })?),
+            None => None,
+        };
+    let events = super::parse_list(&headers, &body, "events")?;
+    Ok(Json(
+        feedback::capture_batch(&state.pool, &actor, &slug, key, &events).await?,
     ))
 }
 

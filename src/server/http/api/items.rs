@@ -8,7 +8,7 @@ use crate::server::{AppState, Error};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -18,49 +18,6 @@ use utoipa::ToSchema;
 #[allow(dead_code)] // documentation only: the body is read leniently, item by item
 pub struct PushBody {
     pub items: Vec<NewItem>,
-}
-
-/// The items of a push body, before each is checked on its own.
-fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Vec<serde_json::Value>, Error> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/json");
-    let text =
-        std::str::from_utf8(body).map_err(|e| Error::invalid("body", format!("not UTF-8: {e}")))?;
-    if content_type.starts_with("application/x-ndjson")
-        || content_type.starts_with("application/jsonl")
-    {
-        let mut values = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let value = serde_json::from_str(line).map_err(|e| {
-                Error::invalid(format!("line {}", n + 1), format!("invalid JSON: {e}"))
-            })?;
-            values.push(value);
-        }
-        return Ok(values);
-    }
-    if !content_type.starts_with("application/json") {
-        return Err(Error::BadRequest(format!(
-            "Content-Type {content_type} is not application/json or application/x-ndjson"
-        )));
-    }
-    match serde_json::from_str::<serde_json::Value>(text)
-        .map_err(|e| Error::invalid("body", format!("invalid JSON: {e}")))?
-    {
-        serde_json::Value::Array(items) => Ok(items),
-        serde_json::Value::Object(mut map) => match map.remove("items") {
-            Some(serde_json::Value::Array(items)) => Ok(items),
-            _ => Err(Error::invalid("items", "must be an array of items")),
-        },
-        _ => Err(Error::invalid(
-            "body",
-            "must be {\"items\": [...]} or an array",
-        )),
-    }
 }
 
 /// Push items (Verdict's import schema). Idempotent by `external_id`: an item the project
@@ -90,7 +47,7 @@ pub async fn push(
     body: Bytes,
 ) -> Result<Json<PushReport>, Error> {
     actor.require_scope(crate::model::api::Scope::ItemsWrite)?;
-    let values = parse_body(&headers, &body)?;
+    let values = super::parse_list(&headers, &body, "items")?;
     Ok(Json(
         items::push(&state.pool, &actor, &slug, &values).await?,
     ))

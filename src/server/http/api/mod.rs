@@ -82,6 +82,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(items::status, items::delete))
         .routes(routes!(items::set_gold))
         .routes(routes!(feedback::capture, feedback::page))
+        .routes(routes!(feedback::capture_batch))
         .routes(routes!(feedback::consumer_pull))
         .routes(routes!(feedback::consumer_ack))
         .routes(routes!(export::export))
@@ -278,5 +279,55 @@ fn int_param<T: std::str::FromStr>(name: &str, value: &Option<String>) -> Result
             .parse()
             .map(Some)
             .map_err(|_| Error::invalid(name, "must be a whole number")),
+    }
+}
+
+/// The entries of a list body (a push's items, a batch's events), before each is checked
+/// on its own: `{"<field>": [...]}`, a bare JSON array, or JSON Lines (with
+/// `Content-Type: application/x-ndjson`).
+pub(super) fn parse_list(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+    field: &str,
+) -> Result<Vec<serde_json::Value>, Error> {
+    use axum::http::header;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let text =
+        std::str::from_utf8(body).map_err(|e| Error::invalid("body", format!("not UTF-8: {e}")))?;
+    if content_type.starts_with("application/x-ndjson")
+        || content_type.starts_with("application/jsonl")
+    {
+        let mut values = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let value = serde_json::from_str(line).map_err(|e| {
+                Error::invalid(format!("line {}", n + 1), format!("invalid JSON: {e}"))
+            })?;
+            values.push(value);
+        }
+        return Ok(values);
+    }
+    if !content_type.starts_with("application/json") {
+        return Err(Error::BadRequest(format!(
+            "Content-Type {content_type} is not application/json or application/x-ndjson"
+        )));
+    }
+    match serde_json::from_str::<serde_json::Value>(text)
+        .map_err(|e| Error::invalid("body", format!("invalid JSON: {e}")))?
+    {
+        serde_json::Value::Array(items) => Ok(items),
+        serde_json::Value::Object(mut map) => match map.remove(field) {
+            Some(serde_json::Value::Array(items)) => Ok(items),
+            _ => Err(Error::invalid(field, "must be an array")),
+        },
+        _ => Err(Error::invalid(
+            "body",
+            format!("must be {{\"{field}\": [...]}} or an array"),
+        )),
     }
 }
