@@ -112,6 +112,8 @@ test("an admin sets a judgment schema; an annotator gives every kind by keyboard
   await page.keyboard.type("Refuses to help.");
   await page.keyboard.press("Escape");
   await page.keyboard.press("0");
+  // The reason box appears with the next frame and takes the focus then.
+  await expect(page.locator("#none-reason")).toBeFocused();
   await page.keyboard.type("Madrid is in Spain; the others are fine but terse.");
   await page.keyboard.press("Escape");
   await rateAll(page, ["3", "1", "1", "0", "4", "1"]);
