@@ -123,6 +123,12 @@ pub fn unstorable_text(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")))
 }
 
+/// Whether PostgreSQL ended the statement to break a deadlock (SQLSTATE 40P01): the
+/// transaction was rolled back and may be run again.
+pub fn deadlock(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("40P01"))
+}
+
 /// Seconds a client should wait before trying again (`Retry-After`).
 pub const RETRY_AFTER_SECS: u64 = 5;
 

@@ -98,14 +98,12 @@ pub async fn capture_batch(
     loop {
         attempt += 1;
         match store_batch(pool, project.project_id, key, &parsed, results.clone()).await {
-            Err(Error::Database(e)) if attempt < 3 && is_deadlock(&e) => continue,
+            Err(Error::Database(e)) if attempt < 3 && crate::server::error::deadlock(&e) => {
+                continue;
+            }
             other => return other,
         }
     }
-}
-
-fn is_deadlock(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("40P01"))
 }
 
 /// One attempt at a batch: the events parsed, beside the results of those that were not.
